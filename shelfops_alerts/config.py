@@ -55,10 +55,23 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _pid_alive(raw: str) -> bool:
+    """Whether the process that wrote stack.env still runs (a stale file is ignored)."""
+    try:
+        os.kill(int(raw), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def gather_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Merge stack.env < .env < process environment (later wins)."""
     merged: dict[str, str] = {}
-    merged.update(read_env_file(STACK_ENV))
+    stack = read_env_file(STACK_ENV)
+    if _pid_alive(stack.get("SHELFOPS_DEV_PID", "")):
+        merged.update(stack)
     merged.update(read_env_file(Path(".env")))
     merged.update(os.environ if environ is None else environ)
     return merged

@@ -7,6 +7,8 @@ no test skips for a missing service. Each test that uses ``db`` starts from empt
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,12 +34,18 @@ TABLES = (
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
-    """Real Redis and PostgreSQL servers, started once for the session."""
-    running = EmbeddedStack(tmp_path_factory.mktemp("stack")).start()
+def stack() -> Iterator[EmbeddedStack]:
+    """Real Redis and PostgreSQL servers, started once for the session.
+
+    Their folder is outside pytest's own temporary root: that root is private to root (0700)
+    and PostgreSQL, run by root, runs as an unprivileged user that must reach its data.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="shelfops-test-stack-"))
+    running = EmbeddedStack(folder).start()
     yield running
     dispose_engines()
     running.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

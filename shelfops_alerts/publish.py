@@ -1,0 +1,113 @@
+"""Publishing alert changes on Redis pub/sub, for live dashboards.
+
+Each change goes to ``alerts:{customer_id}`` as one JSON object (the fields DESIGN.md
+lists). Changes are read in one query, sent through one Redis pipeline, and marked
+published in one statement. Pub/sub delivers at most once to whoever listens; a change
+whose publishing was interrupted is published again by the relay, so a listener may see a
+change twice but never misses one that was committed (``alert_id`` + ``updated_at`` and
+``history_id`` identify a change).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+CHANNEL_PREFIX = "alerts:"
+
+_READ_CHANGES = text(
+    """
+    SELECT h.id AS history_id, h.event, h.severity AS change_severity,
+           h.status AS change_status, h.changed_at,
+           a.id AS alert_id, a.customer_id, a.store_id, a.product_id, a.alert_type,
+           a.severity, a.status, a.message, a.metadata, a.created_at, a.updated_at
+    FROM alert_history h JOIN alerts a ON a.id = h.alert_id
+    WHERE h.id = ANY(CAST(:ids AS bigint[]))
+    ORDER BY h.id
+    """
+)
+
+_MARK_PUBLISHED = text(
+    "UPDATE alert_history SET published_at = now()"
+    " WHERE id = ANY(CAST(:ids AS bigint[])) AND published_at IS NULL"
+)
+
+_UNPUBLISHED = text(
+    """
+    SELECT id FROM alert_history
+    WHERE published_at IS NULL AND changed_at < now() - make_interval(secs => :older_than)
+    ORDER BY id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+)
+
+
+def channel_for(customer_id: str) -> str:
+    """The pub/sub channel a customer's dashboards subscribe to."""
+    return f"{CHANNEL_PREFIX}{customer_id}"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def change_message(row: Any) -> dict[str, Any]:
+    """The JSON object published for one change (history row joined with its alert)."""
+    return {
+        "alert_id": row.alert_id,
+        "history_id": row.history_id,
+        "customer_id": row.customer_id,
+        "store_id": row.store_id,
+        "product_id": row.product_id,
+        "alert_type": row.alert_type,
+        "severity": row.change_severity,
+        "status": row.change_status,
+        "message": row.message,
+        "metadata": row.metadata,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+        "event": row.event,
+        "changed_at": _iso(row.changed_at),
+    }
+
+
+def load_changes(session: Session, *, history_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The messages for the given history rows, in order, in one query."""
+    if not history_ids:
+        return []
+    rows = session.execute(_READ_CHANGES, {"ids": list(history_ids)}).all()
+    return [change_message(row) for row in rows]
+
+
+def publish_changes(client: redis.Redis, messages: Sequence[dict[str, Any]]) -> int:
+    """PUBLISH every message on its customer's channel through one pipeline."""
+    if not messages:
+        return 0
+    pipe = client.pipeline(transaction=False)
+    for message in messages:
+        pipe.publish(channel_for(message["customer_id"]), json.dumps(message, sort_keys=True))
+    pipe.execute()
+    return len(messages)
+
+
+def mark_published(session: Session, *, history_ids: Sequence[int]) -> None:
+    """Record that these changes went out (the outbox mark)."""
+    if history_ids:
+        session.execute(_MARK_PUBLISHED, {"ids": list(history_ids)})
+
+
+def claim_unpublished(session: Session, *, older_than_s: float, limit: int) -> list[int]:
+    """History rows committed more than ``older_than_s`` ago and never published.
+
+    Rows are locked (SKIP LOCKED) until the caller's transaction ends, so two relays never
+    take the same rows.
+    """
+    rows = session.execute(_UNPUBLISHED, {"older_than": older_than_s, "limit": limit})
+    return [int(i) for i in rows.scalars()]

@@ -1,0 +1,131 @@
+"""Real Celery worker processes for the integration tests, started by the tests themselves.
+
+Two ``alerts`` workers (separate processes, so races between them are real) and one
+``email`` worker whose mail backend a test can switch (file, or sendgrid pointed at a local
+stand-in for the API). Workers run ``celery -A workers worker`` exactly as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from shelfops_alerts import processes
+from shelfops_alerts.config import Settings
+
+pytestmark = pytest.mark.integration
+
+#: Fast retries and relays, so tests of faults finish in seconds.
+TEST_WORKER_ENV = {
+    "SHELFOPS_EMAIL_RETRY_BACKOFF_S": "0.2",
+    "SHELFOPS_EMAIL_MAX_RETRIES": "4",
+    "SHELFOPS_EMAIL_RATE_LIMIT": "100/s",
+    "SHELFOPS_EMAIL_TIMEOUT_S": "2",
+    "SHELFOPS_OUTBOX_RELAY_AFTER_S": "5",
+    "SHELFOPS_BATCH_SIZE": "50",
+}
+
+
+def worker_env(base_env: dict[str, str], **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHELFOPS_")}
+    return {**env, **base_env, **TEST_WORKER_ENV, **overrides}
+
+
+class EmailWorker:
+    """The one email worker; restarted when a test asks for another mail backend."""
+
+    def __init__(self, base_env: dict[str, str], log_dir: Path) -> None:
+        self.base_env = base_env
+        self.log_dir = log_dir
+        self.current: processes.ServiceProcess | None = None
+        self.overrides: dict[str, str] | None = None
+
+    def use(self, **overrides: str) -> processes.ServiceProcess:
+        if self.current is not None and self.current.running() and overrides == self.overrides:
+            return self.current
+        self.stop()
+        env = worker_env(self.base_env, **overrides)
+        self.current = processes.worker(
+            name="email", queues="email", concurrency=2, env=env, log_dir=self.log_dir
+        ).start()
+        self.overrides = overrides
+        processes.wait_for_workers(env["SHELFOPS_REDIS_URL"], ["email"])
+        return self.current
+
+    def stop(self) -> None:
+        if self.current is not None:
+            self.current.stop(grace_s=5)
+            self.current = None
+
+
+@pytest.fixture(scope="session")
+def worker_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("worker-logs")
+
+
+@pytest.fixture(scope="session")
+def alerts_workers(
+    settings: Settings, base_env: dict[str, str], worker_logs: Path
+) -> Iterator[list[processes.ServiceProcess]]:
+    """Two alerts workers, one process each, for the whole session."""
+    env = worker_env(base_env)
+    started = [
+        processes.worker(
+            name=f"alerts{n}", queues="alerts", concurrency=1, env=env, log_dir=worker_logs
+        ).start()
+        for n in (1, 2)
+    ]
+    processes.wait_for_workers(settings.redis_url, ["alerts1", "alerts2"])
+    yield started
+    for worker in started:
+        worker.stop(grace_s=5)
+
+
+@pytest.fixture(scope="session")
+def email_workers(base_env: dict[str, str], worker_logs: Path) -> Iterator[EmailWorker]:
+    manager = EmailWorker(base_env, worker_logs)
+    yield manager
+    manager.stop()
+
+
+@pytest.fixture()
+def pipeline(db, alerts_workers, email_workers, settings):
+    """Empty tables, running alerts workers, and a file-backend email worker."""
+    email_workers.use()
+    return db
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or predicate}")
+
+
+def wait_idle(settings: Settings, timeout: float = 60.0) -> None:
+    """Wait until both queues are empty and no message is unacknowledged, three polls running.
+
+    With late acknowledgement a task's message stays unacked until it finishes, and a chain's
+    next task is queued before that, so an idle broker means the pipeline has settled.
+    """
+    client = redis.Redis.from_url(settings.redis_url)
+    calm = 0
+
+    def settled() -> bool:
+        nonlocal calm
+        busy = (
+            client.llen("alerts") + client.llen("email") + client.hlen("unacked")
+        )
+        calm = calm + 1 if busy == 0 else 0
+        return calm >= 3
+
+    wait_until(settled, timeout, "the queues to drain")

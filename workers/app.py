@@ -1,0 +1,72 @@
+"""Builds the one Celery app: settings, queues and routes, beat schedule, task modules.
+
+Settings are read and validated at import, so a worker with a bad setting stops at start
+with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from shelfops_alerts.config import Settings, load_settings
+from shelfops_alerts.db import dispose_engines
+from workers.routing import ALERTS_QUEUE, EMAIL_QUEUE, TASK_ROUTES
+from workers.schedule import beat_schedule
+
+TASK_MODULES = [
+    "workers.tasks.events",
+    "workers.tasks.checks",
+    "workers.tasks.persist",
+    "workers.tasks.publish",
+    "workers.tasks.email",
+    "workers.tasks.relay",
+]
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings; JSON only, late acks, no result backend (nothing reads results)."""
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        # Redis redelivers an unacknowledged message after this long; it must exceed the
+        # longest countdown a retry uses, or a retrying task runs twice.
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": ALERTS_QUEUE,
+        "task_queues": [Queue(ALERTS_QUEUE), Queue(EMAIL_QUEUE)],
+        "task_routes": TASK_ROUTES,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_schedule": beat_schedule(settings),
+    }
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    """A Celery app configured from ``settings`` (read from the environment by default)."""
+    settings = settings or load_settings()
+    celery_app = Celery("shelfops", include=TASK_MODULES)
+    celery_app.conf.update(celery_config(settings))
+    celery_app.conf.shelfops_settings = settings
+    return celery_app
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_: Any) -> None:
+    # A forked pool process must not share the parent's pooled database connections.
+    dispose_engines()
+
+
+app = create_app()

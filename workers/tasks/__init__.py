@@ -1,0 +1,1 @@
+"""Task modules: thin adapters that read arguments, own the transaction and call the core."""

@@ -1,0 +1,19 @@
+"""``shelfops.dedup_and_persist``: write a checked batch in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from shelfops_alerts.checks import BatchResult
+from shelfops_alerts.persist import persist_batch
+from workers.tasks import context
+
+
+@shared_task(name="shelfops.dedup_and_persist", acks_late=True)
+def dedup_and_persist(batch: dict[str, Any]) -> dict[str, Any]:
+    """Upsert findings, resolve cleared alerts, create deliveries; commit, then pass on."""
+    with context.sessions().begin() as session:
+        result = persist_batch(session, batch=BatchResult.from_json(batch))
+    return result.to_json()
