@@ -79,8 +79,10 @@ _TRANSITION = text(
     """
     WITH changed AS (
         UPDATE alerts SET status = :status, updated_at = now(),
-            acknowledged_at = CASE WHEN :status = 'acknowledged' THEN now() ELSE acknowledged_at END,
-            acknowledged_by = CASE WHEN :status = 'acknowledged' THEN :actor ELSE acknowledged_by END,
+            acknowledged_at = CASE WHEN :status = 'acknowledged'
+                                   THEN now() ELSE acknowledged_at END,
+            acknowledged_by = CASE WHEN :status = 'acknowledged'
+                                   THEN :actor ELSE acknowledged_by END,
             resolved_at = CASE WHEN :status = 'resolved' THEN now() ELSE resolved_at END,
             resolved_by = CASE WHEN :status = 'resolved' THEN :actor ELSE resolved_by END
         WHERE id = :alert_id AND status = ANY(CAST(:from_statuses AS text[]))
@@ -94,16 +96,26 @@ _TRANSITION = text(
 
 
 def _transition(
-    session: Session, *, alert_id: int, to: str, event: str, allowed_from: tuple[str, ...],
-    actor: str, note: str | None,
+    session: Session,
+    *,
+    alert_id: int,
+    to: str,
+    event: str,
+    allowed_from: tuple[str, ...],
+    actor: str,
+    note: str | None,
 ) -> Transition:
     if not actor or not actor.strip():
         raise AlertActionError("--by must name who is acting")
     history_id = session.execute(
         _TRANSITION,
         {
-            "alert_id": alert_id, "status": to, "event": event, "actor": actor.strip(),
-            "note": note, "from_statuses": list(allowed_from),
+            "alert_id": alert_id,
+            "status": to,
+            "event": event,
+            "actor": actor.strip(),
+            "note": note,
+            "from_statuses": list(allowed_from),
         },
     ).scalar_one_or_none()
     if history_id is None:
@@ -119,16 +131,24 @@ def acknowledge(
 ) -> Transition:
     """Mark an open alert as acknowledged by ``actor``."""
     return _transition(
-        session, alert_id=alert_id, to="acknowledged", event="acknowledged",
-        allowed_from=("open",), actor=actor, note=note,
+        session,
+        alert_id=alert_id,
+        to="acknowledged",
+        event="acknowledged",
+        allowed_from=("open",),
+        actor=actor,
+        note=note,
     )
 
 
-def resolve(
-    session: Session, *, alert_id: int, actor: str, note: str | None = None
-) -> Transition:
+def resolve(session: Session, *, alert_id: int, actor: str, note: str | None = None) -> Transition:
     """Resolve an open or acknowledged alert by hand."""
     return _transition(
-        session, alert_id=alert_id, to="resolved", event="resolved",
-        allowed_from=("open", "acknowledged"), actor=actor, note=note,
+        session,
+        alert_id=alert_id,
+        to="resolved",
+        event="resolved",
+        allowed_from=("open", "acknowledged"),
+        actor=actor,
+        note=note,
     )

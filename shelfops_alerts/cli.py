@@ -54,7 +54,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json({"kind": args.kind, "rows": summary.rows, "customers": summary.customers})
     else:
-        print(f"imported {summary.rows} {args.kind} row(s) for {len(summary.customers)} customer(s)")
+        print(
+            f"imported {summary.rows} {args.kind} row(s) for {len(summary.customers)} customer(s)"
+        )
     return 0
 
 
@@ -63,7 +65,9 @@ def cmd_emit(args: argparse.Namespace, settings: Settings) -> int:
 
     task_id = notify_forecast_complete(args.customer, args.run, args.sku, settings=settings)
     if args.json:
-        _print_json({"task_id": task_id, "event": "forecast-complete", "customer_id": args.customer})
+        _print_json(
+            {"task_id": task_id, "event": "forecast-complete", "customer_id": args.customer}
+        )
     else:
         print(f"queued forecast-complete for {args.customer} (task {task_id})")
     return 0
@@ -77,8 +81,11 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
         alerts = [
             alert_json(a)
             for a in list_alerts(
-                session, customer_id=args.customer, status=args.status,
-                alert_type=args.type, limit=args.limit,
+                session,
+                customer_id=args.customer,
+                status=args.status,
+                alert_type=args.type,
+                limit=args.limit,
             )
         ]
     if args.json:
@@ -97,7 +104,9 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _alert_transition(args: argparse.Namespace, settings: Settings, action: Callable[..., Any]) -> int:
+def _alert_transition(
+    args: argparse.Namespace, settings: Settings, action: Callable[..., Any]
+) -> int:
     import redis
 
     from shelfops_alerts.db import session_factory
@@ -198,8 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--status", choices=["open", "acknowledged", "resolved"])
     ls.add_argument(
         "--type",
-        choices=["stockout_predicted", "anomaly_detected", "reorder_recommended",
-                 "forecast_accuracy_low"],
+        choices=[
+            "stockout_predicted",
+            "anomaly_detected",
+            "reorder_recommended",
+            "forecast_accuracy_low",
+        ],
     )
     ls.add_argument("--limit", type=int, default=1000)
     ls.add_argument("--json", action="store_true")

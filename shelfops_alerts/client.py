@@ -31,9 +31,7 @@ def _producer(broker_url: str) -> Celery:
     return producer
 
 
-def send_event(
-    task_name: str, kwargs: dict[str, Any], *, settings: Settings | None = None
-) -> str:
+def send_event(task_name: str, kwargs: dict[str, Any], *, settings: Settings | None = None) -> str:
     """Queue ``task_name`` with a JSON payload on the alerts queue; returns the task id."""
     settings = settings or load_settings()
     result = _producer(settings.redis_url).send_task(

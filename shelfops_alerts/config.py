@@ -109,7 +109,9 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], hint: str)
         raise ConfigError(f"{name} is not set. {hint}")
     scheme = urlparse(raw).scheme
     if scheme not in schemes:
-        raise ConfigError(f"{name} must be a URL starting with {' or '.join(schemes)}://, got {raw!r}")
+        raise ConfigError(
+            f"{name} must be a URL starting with {' or '.join(schemes)}://, got {raw!r}"
+        )
     return raw
 
 
@@ -127,7 +129,7 @@ class Settings:
     templates_dir: Path = DEFAULT_TEMPLATES_DIR
     batch_size: int = 500
     sweep_interval_s: float = 900.0
-    email_rate_limit: str = "10/s"
+    email_rate: float = 10.0
     email_max_retries: int = 8
     email_retry_backoff_s: float = 30.0
     email_timeout_s: float = 10.0
@@ -170,13 +172,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if "@" not in email_from or any(c in email_from for c in "\r\n"):
         raise ConfigError(f"SHELFOPS_EMAIL_FROM must be an e-mail address, got {email_from!r}")
 
-    rate = env.get("SHELFOPS_EMAIL_RATE_LIMIT", "").strip() or Settings.email_rate_limit
-    number, _, unit = rate.partition("/")
-    if not number.replace(".", "", 1).isdigit() or unit not in ("s", "m", "h"):
-        raise ConfigError(
-            f"SHELFOPS_EMAIL_RATE_LIMIT must look like 10/s, 600/m or 1000/h, got {rate!r}"
-        )
-
     templates_dir = Path(env.get("SHELFOPS_TEMPLATES_DIR", "").strip() or DEFAULT_TEMPLATES_DIR)
     if not (templates_dir / "alert_email.txt").is_file():
         raise ConfigError(
@@ -196,7 +191,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sweep_interval_s=_positive_float(
             env, "SHELFOPS_SWEEP_INTERVAL_S", Settings.sweep_interval_s
         ),
-        email_rate_limit=rate,
+        email_rate=_positive_float(env, "SHELFOPS_EMAIL_RATE", Settings.email_rate),
         email_max_retries=_positive_int(
             env, "SHELFOPS_EMAIL_MAX_RETRIES", Settings.email_max_retries
         ),

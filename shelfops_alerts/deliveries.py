@@ -111,9 +111,14 @@ def record_outcome(
 
 
 def claim_stale(session: Session, *, older_than_s: float, limit: int) -> list[int]:
-    """Deliveries stuck pending or sending (their task was lost); touched so one relay takes them."""
-    ids = [int(i) for i in session.execute(_STALE, {"older_than": older_than_s, "limit": limit})
-           .scalars()]
+    """Deliveries stuck pending or sending (their task was lost).
+
+    They are touched (``updated_at``) so the next relay run does not take them again at once.
+    """
+    ids = [
+        int(i)
+        for i in session.execute(_STALE, {"older_than": older_than_s, "limit": limit}).scalars()
+    ]
     if ids:
         session.execute(_TOUCH, {"ids": ids})
     return ids

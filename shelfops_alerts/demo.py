@@ -32,9 +32,10 @@ def write_demo_files(folder: Path, *, today: dt.date) -> dict[str, Path]:
     """Write inventory.csv, forecasts.csv and recipients.csv; returns their paths by kind."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {kind: folder / f"{kind}.csv" for kind in ("inventory", "forecasts", "recipients")}
-    with paths["inventory"].open("w", newline="") as inv, paths["forecasts"].open(
-        "w", newline=""
-    ) as fc:
+    with (
+        paths["inventory"].open("w", newline="") as inv,
+        paths["forecasts"].open("w", newline="") as fc,
+    ):
         inventory = csv.writer(inv)
         forecasts = csv.writer(fc)
         inventory.writerow(["customer_id", "store_id", "product_id", "on_hand", "on_order"])

@@ -115,4 +115,3 @@ def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
         if STACK_ENV.exists():
             STACK_ENV.unlink()
     return 0
-

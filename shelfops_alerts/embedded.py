@@ -58,12 +58,18 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(
             [
                 str(redis_server_binary()),
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.folder.resolve()),
-                "--save", "",
-                "--appendonly", "yes",
-                "--daemonize", "no",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.folder.resolve()),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--daemonize",
+                "no",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -100,8 +106,11 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@/{self.database}?host={info.socket_dir}"
 
     def start(self) -> EmbeddedPostgres:
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"runtime-{os.getuid()}"))
-        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+        # pgserver keeps a lock file in the user's runtime folder, which must be private.
+        runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/shelfops-run-{os.getuid()}"))
+        runtime.mkdir(parents=True, exist_ok=True)
+        if runtime.stat().st_uid == os.getuid():
+            runtime.chmod(0o700)
         import pgserver
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -109,9 +118,7 @@ class EmbeddedPostgres:
             self.server = pgserver.get_server(self.folder.resolve(), cleanup_mode="stop")
         except Exception as exc:  # pgserver raises bare CalledProcessError and friends
             raise EmbeddedError(f"PostgreSQL did not start in {self.folder}: {exc}") from exc
-        exists = self.server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"
-        )
+        exists = self.server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';")
         if "(1 row)" not in exists:
             self.server.psql(f"CREATE DATABASE {self.database};")
         return self

@@ -169,9 +169,7 @@ class AlertRecipient(Base):
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
-    min_severity: Mapped[str] = mapped_column(
-        String(16), nullable=False, server_default="critical"
-    )
+    min_severity: Mapped[str] = mapped_column(String(16), nullable=False, server_default="critical")
 
 
 class EmailDelivery(Base):

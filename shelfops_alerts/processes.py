@@ -6,6 +6,7 @@ are exactly those an operator runs: ``celery -A workers …`` with the same sett
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -64,10 +65,8 @@ class ServiceProcess:
         """SIGKILL the process and its children (a crash, as tests simulate)."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
 
 
@@ -76,15 +75,32 @@ def celery_command(*args: str) -> list[str]:
 
 
 def worker(
-    *, name: str, queues: str, concurrency: int, env: dict[str, str], log_dir: Path,
+    *,
+    name: str,
+    queues: str,
+    concurrency: int,
+    env: dict[str, str],
+    log_dir: Path,
     pool: str = "prefork",
 ) -> ServiceProcess:
     """A worker serving ``queues`` (comma-separated), sending task events for Flower."""
     return ServiceProcess(
         name=name,
         args=celery_command(
-            "worker", "-Q", queues, "-c", str(concurrency), "-n", f"{name}@%h", "-P", pool,
-            "-E", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{name}@%h",
+            "-P",
+            pool,
+            "-E",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
         ),
         env=env,
         log_path=log_dir / f"{name}.log",
@@ -95,7 +111,11 @@ def beat(*, env: dict[str, str], state_dir: Path, log_dir: Path) -> ServiceProce
     return ServiceProcess(
         name="beat",
         args=celery_command(
-            "beat", "--loglevel", "INFO", "-s", str(state_dir / "celerybeat-schedule"),
+            "beat",
+            "--loglevel",
+            "INFO",
+            "-s",
+            str(state_dir / "celerybeat-schedule"),
         ),
         env=env,
         log_path=log_dir / "beat.log",
@@ -103,10 +123,11 @@ def beat(*, env: dict[str, str], state_dir: Path, log_dir: Path) -> ServiceProce
 
 
 def flower(*, env: dict[str, str], port: int, log_dir: Path) -> ServiceProcess:
+    """Flower on 127.0.0.1 only; its HTTP API is open there, as a local dev tool."""
     return ServiceProcess(
         name="flower",
         args=celery_command("flower", "--address=127.0.0.1", f"--port={port}"),
-        env=env,
+        env={"FLOWER_UNAUTHENTICATED_API": "true", **env},
         log_path=log_dir / "flower.log",
     )
 
@@ -126,4 +147,6 @@ def wait_for_workers(broker_url: str, names: list[str], timeout_s: float = 60.0)
         if wanted <= answered:
             return
         time.sleep(0.2)
-    raise RuntimeError(f"workers did not start within {timeout_s:.0f} s: {sorted(wanted - answered)}")
+    raise RuntimeError(
+        f"workers did not start within {timeout_s:.0f} s: {sorted(wanted - answered)}"
+    )

@@ -81,9 +81,8 @@ def format_status(report: dict[str, Any]) -> str:
     lines = [
         f"{mark(db['ok'])} database  migration {db.get('migration')} (head {db.get('head')})"
         + (f"  {db['error']}" if db.get("error") else ""),
-        f"{mark(report['redis']['ok'])} redis" + (
-            f"  {report['redis']['error']}" if report["redis"].get("error") else ""
-        ),
+        f"{mark(report['redis']['ok'])} redis"
+        + (f"  {report['redis']['error']}" if report["redis"].get("error") else ""),
     ]
     for queue, entry in report["workers"].items():
         depth = report["queues"].get(queue, "?")

@@ -34,7 +34,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         # Redis redelivers an unacknowledged message after this long; it must exceed the
         # longest countdown a retry uses, or a retrying task runs twice.
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout_s,
+            # How often each worker looks for messages whose holder died; kombu's default
+            # sweep (10 s x throttle 10) would leave them for over a minute and a half.
+            "unacked_restore_interval": max(1, min(60, settings.visibility_timeout_s // 10)),
+            "unacked_restore_throttle": 1,
+        },
         "result_backend": None,
         "task_ignore_result": True,
         "task_serializer": "json",

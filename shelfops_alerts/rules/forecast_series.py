@@ -6,9 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 
-def daily_series(
-    today: dt.date, dates: Sequence[dt.date], demands: Sequence[float]
-) -> list[float]:
+def daily_series(today: dt.date, dates: Sequence[dt.date], demands: Sequence[float]) -> list[float]:
     """Daily demand from ``today`` to the last forecast date, one value per day.
 
     ``dates`` are ascending and on or after ``today``. A day the forecast does not cover

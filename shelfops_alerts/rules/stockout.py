@@ -113,8 +113,9 @@ def check_stockout(
             f"The {_fmt(on_order)} units on order cover the next {COVER_DAYS} days;"
             " make sure they arrive before the shelf is empty."
         )
+    when = "is out of stock" if on_hand <= 0 else f"runs out in {days:.1f} days"
     message = (
-        f"Product {product_id} at store {store_id} runs out in {days:.1f} days"
+        f"Product {product_id} at store {store_id} {when}"
         f" ({_fmt(on_hand)} on hand, forecast {_fmt(first_day)}/day)."
     )
     return Finding(

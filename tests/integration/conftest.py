@@ -24,10 +24,12 @@ pytestmark = pytest.mark.integration
 TEST_WORKER_ENV = {
     "SHELFOPS_EMAIL_RETRY_BACKOFF_S": "0.2",
     "SHELFOPS_EMAIL_MAX_RETRIES": "4",
-    "SHELFOPS_EMAIL_RATE_LIMIT": "100/s",
+    "SHELFOPS_EMAIL_RATE": "200",
     "SHELFOPS_EMAIL_TIMEOUT_S": "2",
     "SHELFOPS_OUTBOX_RELAY_AFTER_S": "5",
     "SHELFOPS_BATCH_SIZE": "50",
+    # A killed worker's unacknowledged messages come back after this long.
+    "SHELFOPS_VISIBILITY_TIMEOUT_S": "8",
 }
 
 
@@ -119,13 +121,17 @@ def wait_idle(settings: Settings, timeout: float = 60.0) -> None:
     """
     client = redis.Redis.from_url(settings.redis_url)
     calm = 0
+    seen: dict[str, int] = {}
 
     def settled() -> bool:
         nonlocal calm
-        busy = (
-            client.llen("alerts") + client.llen("email") + client.hlen("unacked")
+        seen.update(
+            alerts=client.llen("alerts"), email=client.llen("email"), unacked=client.hlen("unacked")
         )
-        calm = calm + 1 if busy == 0 else 0
+        calm = calm + 1 if sum(seen.values()) == 0 else 0
         return calm >= 3
 
-    wait_until(settled, timeout, "the queues to drain")
+    try:
+        wait_until(settled, timeout, "the queues to drain")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; still busy: {seen}") from None

@@ -104,8 +104,18 @@ def test_an_event_for_hundreds_of_skus_yields_exactly_the_expected_alerts(acme, 
     assert subscriber.events() == {"created": 90}
     assert {(m["store_id"], m["product_id"]) for m in subscriber.messages} == set(found)
     assert set(subscriber.messages[0]) >= {
-        "alert_id", "customer_id", "store_id", "product_id", "alert_type", "severity",
-        "status", "message", "metadata", "created_at", "updated_at", "event",
+        "alert_id",
+        "customer_id",
+        "store_id",
+        "product_id",
+        "alert_type",
+        "severity",
+        "status",
+        "message",
+        "metadata",
+        "created_at",
+        "updated_at",
+        "event",
     }
 
     # And each critical alert was e-mailed once to the one critical recipient
@@ -152,13 +162,19 @@ def test_worsening_stock_escalates_the_same_alert_and_emails_it(acme, settings):
     # Then the same alert is now critical, escalated in its history, published and mailed
     (now,) = [r for r in active_alerts(db) if (r.store_id, r.product_id) == ("S1", "P001")]
     assert (now.id, now.severity, now.status) == (high.id, "critical", "open")
-    events = [r.event for r in rows(
-        db, "SELECT event FROM alert_history WHERE alert_id = :a ORDER BY id", a=high.id
-    )]
+    events = [
+        r.event
+        for r in rows(
+            db, "SELECT event FROM alert_history WHERE alert_id = :a ORDER BY id", a=high.id
+        )
+    ]
     assert events == ["created", "escalated"]
     wait_until(
-        lambda: any(m["event"] == "escalated" and m["alert_id"] == high.id
-                    for m in subscriber.messages), 10, "the escalation message",
+        lambda: any(
+            m["event"] == "escalated" and m["alert_id"] == high.id for m in subscriber.messages
+        ),
+        10,
+        "the escalation message",
     )
     mails = rows(db, "SELECT status FROM email_deliveries WHERE alert_id = :a", a=high.id)
     assert [m.status for m in mails] == ["sent"]
@@ -180,8 +196,11 @@ def test_recovered_stock_resolves_the_alert(acme, settings):
     (row,) = rows(db, "SELECT status, resolved_by FROM alerts WHERE id = :a", a=alert.id)
     assert (row.status, row.resolved_by) == ("resolved", "system")
     wait_until(
-        lambda: any(m["event"] == "resolved" and m["alert_id"] == alert.id
-                    for m in subscriber.messages), 10, "the resolution message",
+        lambda: any(
+            m["event"] == "resolved" and m["alert_id"] == alert.id for m in subscriber.messages
+        ),
+        10,
+        "the resolution message",
     )
     assert len(active_alerts(db)) == 89
 
@@ -214,9 +233,7 @@ def test_events_racing_on_separate_workers_leave_one_active_alert_per_sku(acme, 
     assert rows(db, "SELECT count(*) FROM email_deliveries")[0][0] == 30
 
 
-def test_a_malformed_event_is_refused_with_a_clear_error_and_no_change(
-    acme, settings, worker_logs
-):
+def test_a_malformed_event_is_refused_with_a_clear_error_and_no_change(acme, settings, worker_logs):
     db, subscriber = acme
     # When a producer's client is handed a bad SKU, it refuses before queueing anything
     with pytest.raises(InvalidEvent, match="must be written STORE/PRODUCT"):
@@ -224,11 +241,13 @@ def test_a_malformed_event_is_refused_with_a_clear_error_and_no_change(
 
     # And when a raw message with a bad payload reaches the worker anyway
     send_event(
-        "shelfops.forecast_completed", {"customer_id": "", "skus": ["S1/P001"]},
+        "shelfops.forecast_completed",
+        {"customer_id": "", "skus": ["S1/P001"]},
         settings=settings,
     )
     send_event(
-        "shelfops.forecast_completed", {"customer_id": CUSTOMER, "skus": "S1/P001"},
+        "shelfops.forecast_completed",
+        {"customer_id": CUSTOMER, "skus": "S1/P001"},
         settings=settings,
     )
     wait_idle(settings)

@@ -13,15 +13,25 @@ from shelfops_alerts.rules.stockout import MIN_DAILY_DEMAND, recommended_quantit
 
 def finding_for(on_hand, demand, on_order=0.0, thresholds=DEFAULT_THRESHOLDS):
     return check_stockout(
-        store_id="S1", product_id="P1", on_hand=on_hand, on_order=on_order,
-        daily_demand=demand, thresholds=thresholds,
+        store_id="S1",
+        product_id="P1",
+        on_hand=on_hand,
+        on_order=on_order,
+        daily_demand=demand,
+        thresholds=thresholds,
     )
 
 
 @pytest.mark.parametrize(
     ("on_hand", "demand", "expected"),
-    [(10, 4, 2.5), (7, 3, 7 / 3), (0.3, 0.2, 0.3 / 0.2), (1, 3, 1 / 3), (100, 7, 100 / 7),
-     (2, 0.05, 20.0)],
+    [
+        (10, 4, 2.5),
+        (7, 3, 7 / 3),
+        (0.3, 0.2, 0.3 / 0.2),
+        (1, 3, 1 / 3),
+        (100, 7, 100 / 7),
+        (2, 0.05, 20.0),
+    ],
 )
 def test_flat_forecast_gives_exactly_the_formula(on_hand, demand, expected):
     # Given a flat forecast of any length, when we walk it, then on_hand / max(demand, 0.1)
@@ -47,12 +57,19 @@ def test_empty_shelf_is_critical_now():
     found = finding_for(0, [5, 5, 5])
     assert found.severity == "critical"
     assert found.metadata["days_until_stockout"] == 0
+    assert found.message == "Product P1 at store S1 is out of stock (0 on hand, forecast 5/day)."
 
 
 @pytest.mark.parametrize(
     ("on_hand", "severity"),
-    [(10, "critical"), (10.001, "high"), (20, "high"), (20.5, "medium"), (30, "medium"),
-     (30.01, None)],
+    [
+        (10, "critical"),
+        (10.001, "high"),
+        (20, "high"),
+        (20.5, "medium"),
+        (30, "medium"),
+        (30.01, None),
+    ],
 )
 def test_running_out_exactly_on_a_threshold_takes_the_worse_severity(on_hand, severity):
     # Given 10 units a day, 10 on hand is exactly 1 day (critical), 20 is 2 (high), 30 is 3.
@@ -114,8 +131,13 @@ def test_recommended_quantity_is_never_negative():
 
 @pytest.mark.parametrize(
     ("on_hand", "demand", "error"),
-    [(-1, [1], "on_hand"), (float("nan"), [1], "on_hand"), (5, [], "at least one day"),
-     (5, [1, -2], "daily demand"), (5, [float("inf")], "daily demand")],
+    [
+        (-1, [1], "on_hand"),
+        (float("nan"), [1], "on_hand"),
+        (5, [], "at least one day"),
+        (5, [1, -2], "daily demand"),
+        (5, [float("inf")], "daily demand"),
+    ],
 )
 def test_bad_input_is_a_clear_error(on_hand, demand, error):
     with pytest.raises(ValueError, match=error):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.config import Settings
 from shelfops_alerts.db import session_factory
+from shelfops_alerts.rate_limit import GlobalRateLimit
 
 
 def settings() -> Settings:
@@ -31,6 +32,16 @@ def _redis(url: str) -> redis.Redis:
 
 def redis_client() -> redis.Redis:
     return _redis(settings().redis_url)
+
+
+def email_rate_limit() -> GlobalRateLimit:
+    """The fleet-wide e-mail budget (SHELFOPS_EMAIL_RATE per second)."""
+    return _limit(settings().redis_url, settings().email_rate)
+
+
+@lru_cache(maxsize=1)
+def _limit(url: str, rate: float) -> GlobalRateLimit:
+    return GlobalRateLimit(_redis(url), rate)
 
 
 def today_utc() -> dt.date:

@@ -9,6 +9,7 @@ task at once, with the provider's reason, so they show as failures in Flower.
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
 
 from celery import shared_task
@@ -22,10 +23,13 @@ from shelfops_alerts.email import (
     build_outgoing,
     render_alert_email,
 )
-from workers.app import app
 from workers.tasks import context
 
 logger = logging.getLogger(__name__)
+
+#: Spread (seconds) added to a rate-limited task's countdown so waiting tasks do not all
+#: come back at the same instant.
+RATE_JITTER_S = 0.05
 
 
 class DeliveryFailed(Exception):
@@ -37,11 +41,14 @@ class DeliveryFailed(Exception):
     bind=True,
     acks_late=True,
     max_retries=None,  # bounded by SHELFOPS_EMAIL_MAX_RETRIES below, counted in the database
-    rate_limit=app.conf.shelfops_settings.email_rate_limit,
 )
 def send_alert_email(self: Any, delivery_id: int) -> dict[str, Any]:
     """Render and send one delivery; record the attempt; retry or fail as the policy says."""
     settings = context.settings()
+    wait = context.email_rate_limit().try_acquire()
+    if wait > 0:
+        # No slot free in the fleet-wide budget: come back later rather than block a worker.
+        raise self.retry(countdown=wait + random.uniform(0, RATE_JITTER_S), max_retries=None)
     factory = context.sessions()
     with factory.begin() as session:
         job = claim_delivery(
@@ -76,22 +83,30 @@ def send_alert_email(self: Any, delivery_id: int) -> dict[str, Any]:
         if job.attempt > settings.email_max_retries:
             with factory.begin() as session:
                 record_outcome(
-                    session, delivery_id=job.delivery_id, status="failed",
+                    session,
+                    delivery_id=job.delivery_id,
+                    status="failed",
                     error=f"gave up after {job.attempt} attempts: {exc}",
                 )
             raise DeliveryFailed(
                 f"delivery {job.delivery_id} gave up after {job.attempt} attempts: {exc}"
             ) from exc
         delay = compute_backoff(job.attempt, base_s=settings.email_retry_backoff_s)
-        delay = max(delay, exc.retry_after or 0.0)
+        if exc.retry_after:
+            # The provider said when: hold back the whole fleet, not only this task.
+            context.email_rate_limit().pause(exc.retry_after)
+            delay = max(delay, exc.retry_after)
         with factory.begin() as session:
             record_outcome(session, delivery_id=job.delivery_id, status="retrying", error=str(exc))
-        logger.warning("delivery %s attempt %s: %s; retry in %.1fs",
-                       job.delivery_id, job.attempt, exc, delay)
+        logger.warning(
+            "delivery %s attempt %s: %s; retry in %.1fs", job.delivery_id, job.attempt, exc, delay
+        )
         raise self.retry(exc=exc, countdown=delay) from exc
     with factory.begin() as session:
         record_outcome(
-            session, delivery_id=job.delivery_id, status="sent",
+            session,
+            delivery_id=job.delivery_id,
+            status="sent",
             provider_message_id=sent.provider_message_id,
         )
     return {"delivery_id": job.delivery_id, "status": "sent", "attempt": job.attempt}

@@ -10,8 +10,8 @@ from celery import chain, shared_task
 from celery.exceptions import Reject
 
 from shelfops_alerts import events
-from shelfops_alerts.skus import Sku
 from shelfops_alerts.sku_pages import customers, sku_pages
+from shelfops_alerts.skus import Sku
 from workers.tasks import context
 from workers.tasks.checks import check_stockout_risk
 from workers.tasks.persist import dedup_and_persist
@@ -56,7 +56,9 @@ def forecast_completed(
         batches = queue_batch_checks(event.customer_id, pages)
     logger.info(
         "forecast-complete %s (run %s): %d batch(es) queued",
-        event.customer_id, event.run_id, batches,
+        event.customer_id,
+        event.run_id,
+        batches,
     )
     return {"customer_id": event.customer_id, "run_id": event.run_id, "batches": batches}
 

@@ -105,8 +105,7 @@ def upgrade() -> None:
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.CheckConstraint(
-            "event IN ('created', 'updated', 'escalated', 'acknowledged', 'resolved',"
-            " 'reopened')",
+            "event IN ('created', 'updated', 'escalated', 'acknowledged', 'resolved', 'reopened')",
             name="ck_alert_history_event",
         ),
     )
@@ -150,9 +149,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
         sa.Column("sent_at", sa.DateTime(timezone=True)),
-        sa.UniqueConstraint(
-            "history_id", "recipient", name="uq_email_deliveries_change_recipient"
-        ),
+        sa.UniqueConstraint("history_id", "recipient", name="uq_email_deliveries_change_recipient"),
         sa.CheckConstraint(
             "status IN ('pending', 'sending', 'retrying', 'sent', 'failed')",
             name="ck_email_deliveries_status",
