@@ -21,11 +21,8 @@ from shelfops_alerts.rules import (
     check_stockout,
 )
 from shelfops_alerts.rules.forecast_series import daily_series
+from shelfops_alerts.rules.stockout import ALERT_TYPE as STOCKOUT
 from shelfops_alerts.skus import Sku
-
-#: Alert types this module evaluates; a checked SKU without a finding of one of these types
-#: has its active alert of that type resolved.
-CHECKED_TYPES = ("stockout_predicted",)
 
 _READ_INPUTS = text(
     """
@@ -54,34 +51,45 @@ _READ_THRESHOLDS = text(
 
 @dataclass
 class BatchResult:
-    """What a batch check found, as JSON for the next task in the chain."""
+    """What a batch check found, as JSON for the next task in the chain.
+
+    ``evaluated`` lists every (SKU, alert type) pair a rule was evaluated for: persist
+    resolves an active alert of that pair when no finding of it came back, and leaves
+    alerts of pairs not evaluated (missing inputs) alone. ``context`` rides along the chain
+    unchanged (for example the sweep a batch belongs to).
+    """
 
     customer_id: str
-    checked: list[Sku] = field(default_factory=list)
+    evaluated: list[tuple[Sku, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     unknown: list[Sku] = field(default_factory=list)
     without_forecast: list[Sku] = field(default_factory=list)
-    alert_types: tuple[str, ...] = CHECKED_TYPES
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checked(self) -> list[Sku]:
+        """SKUs for which at least one rule was evaluated, in first-seen order."""
+        return list(dict.fromkeys(sku for sku, _ in self.evaluated))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "customer_id": self.customer_id,
-            "checked": [list(sku) for sku in self.checked],
+            "evaluated": [[sku.store_id, sku.product_id, kind] for sku, kind in self.evaluated],
             "findings": [finding.to_json() for finding in self.findings],
             "unknown": [list(sku) for sku in self.unknown],
             "without_forecast": [list(sku) for sku in self.without_forecast],
-            "alert_types": list(self.alert_types),
+            "context": self.context,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BatchResult:
         return cls(
             customer_id=str(data["customer_id"]),
-            checked=[Sku(str(s), str(p)) for s, p in data.get("checked", [])],
+            evaluated=[(Sku(str(s), str(p)), str(k)) for s, p, k in data.get("evaluated", [])],
             findings=[Finding.from_json(item) for item in data.get("findings", [])],
             unknown=[Sku(str(s), str(p)) for s, p in data.get("unknown", [])],
             without_forecast=[Sku(str(s), str(p)) for s, p in data.get("without_forecast", [])],
-            alert_types=tuple(data.get("alert_types", CHECKED_TYPES)),
+            context=dict(data.get("context") or {}),
         )
 
 
@@ -94,14 +102,19 @@ def load_thresholds(session: Session, *, customer_id: str) -> StockoutThresholds
 
 
 def check_batch(
-    session: Session, *, customer_id: str, skus: Sequence[Sku], today: dt.date
+    session: Session,
+    *,
+    customer_id: str,
+    skus: Sequence[Sku],
+    today: dt.date,
+    context: dict[str, Any] | None = None,
 ) -> BatchResult:
     """Evaluate the stockout rule for ``skus`` of one customer, reading inputs in bulk.
 
     SKUs with no inventory row are reported as unknown; SKUs with no forecast from ``today``
     on cannot be judged and are reported, not checked (their alerts are left alone).
     """
-    result = BatchResult(customer_id=customer_id)
+    result = BatchResult(customer_id=customer_id, context=dict(context or {}))
     if not skus:
         return result
     thresholds = load_thresholds(session, customer_id=customer_id)
@@ -122,7 +135,7 @@ def check_batch(
             result.without_forecast.append(sku)
             continue
         demand = daily_series(today, row.dates, row.demands)
-        result.checked.append(sku)
+        result.evaluated.append((sku, STOCKOUT))
         finding = check_stockout(
             store_id=sku.store_id,
             product_id=sku.product_id,

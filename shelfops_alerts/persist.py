@@ -5,7 +5,7 @@ and every write goes through it (``INSERT … ON CONFLICT … DO UPDATE``), so t
 racing on one SKU still make one alert. A batch costs three statements whatever its size:
 
 1. upsert the findings and write their history (created / updated / escalated);
-2. resolve the active alerts of checked SKUs whose condition is gone, with history;
+2. resolve the active alerts of evaluated (SKU, type) pairs whose condition is gone;
 3. create one e-mail delivery per new change and recipient that needs mail.
 
 A finding identical to its active alert changes nothing, so a redelivered batch writes
@@ -74,9 +74,10 @@ _UPSERT = text(
 
 _RESOLVE = text(
     """
-    WITH checked AS (
-        SELECT * FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]))
-            AS c(store_id, product_id)
+    WITH evaluated AS (
+        SELECT * FROM unnest(
+            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[])
+        ) AS e(store_id, product_id, alert_type)
     ),
     still AS (
         SELECT * FROM unnest(
@@ -86,10 +87,10 @@ _RESOLVE = text(
     res AS (
         UPDATE alerts a
         SET status = 'resolved', resolved_at = now(), resolved_by = 'system', updated_at = now()
-        FROM checked c
+        FROM evaluated e
         WHERE a.customer_id = :customer_id
-          AND a.store_id = c.store_id AND a.product_id = c.product_id
-          AND a.alert_type = ANY(CAST(:types AS text[]))
+          AND a.store_id = e.store_id AND a.product_id = e.product_id
+          AND a.alert_type = e.alert_type
           AND a.status IN ('open', 'acknowledged')
           AND NOT EXISTS (
               SELECT 1 FROM still s
@@ -128,6 +129,8 @@ class PersistResult:
     history_ids: list[int] = field(default_factory=list)
     delivery_ids: list[int] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)
+    skus_checked: int = 0
+    context: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,8 @@ class PersistResult:
             "history_ids": self.history_ids,
             "delivery_ids": self.delivery_ids,
             "events": self.events,
+            "skus_checked": self.skus_checked,
+            "context": self.context,
         }
 
     @classmethod
@@ -144,6 +149,8 @@ class PersistResult:
             history_ids=[int(i) for i in data.get("history_ids", [])],
             delivery_ids=[int(i) for i in data.get("delivery_ids", [])],
             events={str(k): int(v) for k, v in data.get("events", {}).items()},
+            skus_checked=int(data.get("skus_checked", 0)),
+            context=dict(data.get("context") or {}),
         )
 
 
@@ -155,7 +162,11 @@ def _one_per_key(findings: list[Finding]) -> list[Finding]:
 
 def persist_batch(session: Session, *, batch: BatchResult) -> PersistResult:
     """Write a checked batch: upsert findings, resolve cleared alerts, queue deliveries."""
-    result = PersistResult(customer_id=batch.customer_id)
+    result = PersistResult(
+        customer_id=batch.customer_id,
+        skus_checked=len(batch.checked),
+        context=batch.context,
+    )
     findings = _one_per_key(batch.findings)
     rows: list[Any] = []
     if findings:
@@ -171,14 +182,14 @@ def persist_batch(session: Session, *, batch: BatchResult) -> PersistResult:
                 "metas": [json.dumps(f.metadata, sort_keys=True) for f in findings],
             },
         ).all()
-    if batch.checked:
+    if batch.evaluated:
         rows += session.execute(
             _RESOLVE,
             {
                 "customer_id": batch.customer_id,
-                "stores": [sku.store_id for sku in batch.checked],
-                "products": [sku.product_id for sku in batch.checked],
-                "types": list(batch.alert_types),
+                "stores": [sku.store_id for sku, _ in batch.evaluated],
+                "products": [sku.product_id for sku, _ in batch.evaluated],
+                "types": [kind for _, kind in batch.evaluated],
                 "f_stores": [f.store_id for f in findings],
                 "f_products": [f.product_id for f in findings],
                 "f_types": [f.alert_type for f in findings],

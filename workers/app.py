@@ -24,6 +24,7 @@ TASK_MODULES = [
     "workers.tasks.publish",
     "workers.tasks.email",
     "workers.tasks.relay",
+    "workers.tasks.sweep",
 ]
 
 

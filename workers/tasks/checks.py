@@ -9,21 +9,27 @@ from celery.exceptions import Reject
 
 from shelfops_alerts.checks import check_batch
 from shelfops_alerts.events import InvalidEvent, forecast_complete
-from workers.tasks import context
+from workers.tasks import context as task_context
 
 
 @shared_task(name="shelfops.check_stockout_risk", acks_late=True)
-def check_stockout_risk(customer_id: Any, skus: Any) -> dict[str, Any]:
-    """Read the batch's inputs in bulk and run the rules; returns findings as JSON."""
+def check_stockout_risk(
+    customer_id: Any, skus: Any, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read the batch's inputs in bulk and run the rules; returns findings as JSON.
+
+    ``context`` (JSON) is passed along the chain untouched.
+    """
     try:
         event = forecast_complete(customer_id, None, skus)
     except InvalidEvent as exc:
         raise Reject(f"invalid batch: {exc}", requeue=False) from exc
-    with context.sessions()() as session:
+    with task_context.sessions()() as session:
         result = check_batch(
             session,
             customer_id=event.customer_id,
             skus=list(event.skus or ()),
-            today=context.today_utc(),
+            today=task_context.today_utc(),
+            context=context,
         )
     return result.to_json()
