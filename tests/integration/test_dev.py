@@ -1,0 +1,113 @@
+"""`shelfops-alerts dev`, as a newcomer runs it: the whole stack from nothing but Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from shelfops_alerts.embedded import free_port
+from tests.integration.conftest import wait_until
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = str(Path(sys.executable).parent / "shelfops-alerts")
+
+
+@pytest.fixture()
+def folder():
+    # Outside pytest's private temporary root: PostgreSQL runs as an unprivileged user.
+    path = Path(tempfile.mkdtemp(prefix="shelfops-dev-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def clean_env() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SHELFOPS_") and k != "SENDGRID_API_KEY"
+    }
+
+
+def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
+    port = free_port()
+    dev = subprocess.Popen(
+        [SCRIPT, "dev", "--flower-port", str(port)],
+        cwd=folder,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(dev.stdout.readline, "")))
+    reader.start()
+    try:
+        # Then the demo's five at-risk SKUs are printed as they are published
+        wait_until(lambda: sum(" created " in f" {ln}" for ln in lines) >= 5, 90, "5 alerts")
+        assert any("CRITICAL" in ln and "S01/P001" in ln for ln in lines)
+
+        # And the critical and high ones are e-mailed to the outbox (2 + 2 + 1 messages)
+        outbox = folder / ".shelfops" / "outbox"
+        wait_until(lambda: len(list(outbox.glob("*.eml"))) >= 5, 30, "5 e-mails")
+
+        # And Flower shows the tasks
+        def flower_tasks() -> dict:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/tasks", timeout=5) as r:
+                return json.load(r)
+
+        names = wait_until(
+            lambda: (
+                {t["name"] for t in flower_tasks().values()}
+                >= {
+                    "shelfops.forecast_completed",
+                    "shelfops.check_stockout_risk",
+                    "shelfops.dedup_and_persist",
+                    "shelfops.publish_alerts",
+                    "shelfops.send_alert_email",
+                }
+            ),
+            30,
+            "Flower to list every task",
+        )
+        assert names
+
+        # And another command in the same folder finds the stack without any setting
+        status = subprocess.run(
+            [SCRIPT, "status"], cwd=folder, env=clean_env(), capture_output=True, text=True
+        )
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "healthy" in status.stdout
+        assert len(started_here(folder)) >= 6  # servers, two workers, beat, Flower
+    finally:
+        # When the user presses Ctrl-C
+        dev.send_signal(signal.SIGINT)
+        code = dev.wait(60)
+        reader.join(10)
+    assert code == 0, "".join(lines)
+    # Then everything it started is gone, and the folder no longer points at it
+    assert not (folder / ".shelfops" / "stack.env").exists()
+    time.sleep(0.5)
+    assert started_here(folder) == [], "processes still running after Ctrl-C"
+
+
+def started_here(folder: Path) -> list[str]:
+    """Processes working in the folder or on its files (workers, beat, Flower, servers)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["cwd"] == str(folder) or str(folder) in cmdline:
+            found.append(f"{proc.info['pid']} {cmdline}")
+    return found
