@@ -63,13 +63,18 @@ def _load_demo(settings: Any) -> None:
     print(f"demo data loaded from {paths['inventory'].parent}/")
 
 
+def _stop_on_sigterm(*_: object) -> None:
+    # A SIGTERM (from a supervisor, or `timeout`) stops the stack as Ctrl-C does.
+    raise KeyboardInterrupt
+
+
 def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
     """Run the stack in the foreground until Ctrl-C; returns the exit code."""
     running = _already_running()
     if running:
         print(f"error: dev is already running here (pid {running})", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print("starting PostgreSQL and Redis under .shelfops/ ...")
     stack = EmbeddedStack(STACK_DIR).start()
     services: list[processes.ServiceProcess] = []
