@@ -1,8 +1,10 @@
-"""Retry policy as data: how long to wait before attempt *n* of a failed delivery."""
+"""Retry policy as data: how long to wait before attempt *n* of a failed delivery, and when
+to stop (too many attempts, or too old)."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 #: Upper bound of any single wait, whatever the attempt number.
 MAX_BACKOFF_S = 3600.0
@@ -26,3 +28,41 @@ def compute_backoff(
     delay = min(cap_s, base_s * 2 ** (attempt - 1))
     spread = (rng or random).uniform(-jitter, jitter) * delay
     return max(0.0, min(cap_s, delay + spread))
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    """What to do after a transient failure: wait ``delay_s`` and retry, or give up (why)."""
+
+    delay_s: float | None
+    reason: str = ""
+
+    @property
+    def give_up(self) -> bool:
+        return self.delay_s is None
+
+
+def plan_retry(
+    attempt: int,
+    *,
+    age_s: float,
+    max_retries: int,
+    max_age_s: float,
+    base_s: float,
+    retry_after_s: float | None = None,
+    rng: random.Random | None = None,
+) -> RetryPlan:
+    """After failed attempt ``attempt`` (from 1) of something first queued ``age_s`` ago:
+    retry after the backoff (or the provider's ``retry_after_s``, when longer), unless
+    ``max_retries`` retries were already made or the next attempt would start when it is
+    older than ``max_age_s``."""
+    if attempt > max_retries:
+        return RetryPlan(None, f"gave up after {attempt} attempts")
+    delay = compute_backoff(attempt, base_s=base_s, rng=rng)
+    if retry_after_s:
+        delay = max(delay, retry_after_s)
+    if age_s + delay > max_age_s:
+        return RetryPlan(
+            None, f"gave up after {attempt} attempts: older than {max_age_s:g} s by the next one"
+        )
+    return RetryPlan(delay)

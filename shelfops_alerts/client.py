@@ -1,6 +1,7 @@
 """For producers: emit events by task name and JSON payload, without importing worker code.
 
-A forecasting job calls :func:`notify_forecast_complete` after writing its forecasts. The
+A forecasting job calls :func:`notify_forecast_complete` after writing its forecasts, and
+a sales feed :func:`notify_sales_recorded` after writing actual sales. The
 payload is validated here first, so a malformed event fails in the producer, loudly, and
 never reaches a queue. Celery is imported only when an event is sent (the rest of the core
 library does not depend on it).
@@ -13,12 +14,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shelfops_alerts.config import Settings, load_settings
-from shelfops_alerts.events import forecast_complete
+from shelfops_alerts.events import forecast_complete, sales_recorded
 
 if TYPE_CHECKING:
     from celery import Celery
 
 FORECAST_COMPLETED = "shelfops.forecast_completed"
+SALES_RECORDED = "shelfops.sales_recorded"
 ALERTS_QUEUE = "alerts"
 
 
@@ -54,3 +56,19 @@ def notify_forecast_complete(
     """
     event = forecast_complete(customer_id, run_id, None if skus is None else list(skus))
     return send_event(FORECAST_COMPLETED, event.to_json(), settings=settings)
+
+
+def notify_sales_recorded(
+    customer_id: str,
+    skus: Iterable[str] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> str:
+    """Tell the service new actual sales were written; check anomalies and forecast accuracy
+    of all the customer's SKUs or ``skus`` (``"STORE/PRODUCT"`` strings).
+
+    Raises :class:`~shelfops_alerts.events.InvalidEvent` for a malformed event (nothing is
+    queued). Returns the Celery task id.
+    """
+    event = sales_recorded(customer_id, None if skus is None else list(skus))
+    return send_event(SALES_RECORDED, event.to_json(), settings=settings)

@@ -90,6 +90,19 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
+    return value
+
+
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -129,13 +142,22 @@ class Settings:
     templates_dir: Path = DEFAULT_TEMPLATES_DIR
     batch_size: int = 500
     sweep_interval_s: float = 900.0
+    sweep_lock_ttl_s: float = 600.0
     email_rate: float = 10.0
     email_max_retries: int = 8
     email_retry_backoff_s: float = 30.0
     email_timeout_s: float = 10.0
+    #: A delivery (or digest) older than this is failed instead of retried again.
+    email_max_age_s: float = 86400.0
+    #: Quiet-period window for digests (seconds); 0 sends every alert change on its own.
+    digest_window_s: float = 60.0
     visibility_timeout_s: int = 3600
     outbox_relay_after_s: float = 60.0
     dashboard_url: str = "http://localhost:8000/alerts"
+    #: Consecutive clean checks before an alert resolves itself (hysteresis against flapping).
+    resolve_after_checks: int = 2
+    #: A resolved alert that fires again within this many seconds is re-opened, not re-created.
+    reopen_within_s: float = 86400.0
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -191,6 +213,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sweep_interval_s=_positive_float(
             env, "SHELFOPS_SWEEP_INTERVAL_S", Settings.sweep_interval_s
         ),
+        sweep_lock_ttl_s=_positive_float(
+            env, "SHELFOPS_SWEEP_LOCK_TTL_S", Settings.sweep_lock_ttl_s
+        ),
         email_rate=_positive_float(env, "SHELFOPS_EMAIL_RATE", Settings.email_rate),
         email_max_retries=_positive_int(
             env, "SHELFOPS_EMAIL_MAX_RETRIES", Settings.email_max_retries
@@ -199,6 +224,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "SHELFOPS_EMAIL_RETRY_BACKOFF_S", Settings.email_retry_backoff_s
         ),
         email_timeout_s=_positive_float(env, "SHELFOPS_EMAIL_TIMEOUT_S", Settings.email_timeout_s),
+        email_max_age_s=_positive_float(env, "SHELFOPS_EMAIL_MAX_AGE_S", Settings.email_max_age_s),
+        digest_window_s=_non_negative_float(
+            env, "SHELFOPS_DIGEST_WINDOW_S", Settings.digest_window_s
+        ),
         visibility_timeout_s=_positive_int(
             env, "SHELFOPS_VISIBILITY_TIMEOUT_S", Settings.visibility_timeout_s
         ),
@@ -206,4 +235,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "SHELFOPS_OUTBOX_RELAY_AFTER_S", Settings.outbox_relay_after_s
         ),
         dashboard_url=env.get("SHELFOPS_DASHBOARD_URL", "").strip() or Settings.dashboard_url,
+        resolve_after_checks=_positive_int(
+            env, "SHELFOPS_RESOLVE_AFTER_CHECKS", Settings.resolve_after_checks
+        ),
+        reopen_within_s=_positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
     )

@@ -151,6 +151,8 @@ class CsvSpec:
     kind: str
     columns: tuple[Column, ...]
     key_size: int
+    #: Checks a parsed row as a whole (values in column order); raises InvalidValue.
+    check_row: Callable[[tuple[Any, ...]], None] | None = None
 
     def describe(self) -> str:
         """The header as documented, optional columns in brackets."""
@@ -255,6 +257,8 @@ def read_rows(
             if len(row) != width:
                 raise InvalidValue(f"expected {width} fields as in the header, got {len(row)}")
             values = _values(plan, row)
+            if spec.check_row is not None:
+                spec.check_row(values)
             key = _KEY_SEPARATOR.join(map(str, values[: spec.key_size]))
             first = seen.setdefault(key, line)
             if first != line:

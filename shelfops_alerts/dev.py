@@ -23,6 +23,9 @@ from shelfops_alerts.config import STACK_DIR, STACK_ENV, load_settings, read_env
 from shelfops_alerts.embedded import EmbeddedStack
 from shelfops_alerts.publish import CHANNEL_PREFIX
 
+#: Digest window under `dev` (production default: 60 s), unless SHELFOPS_DIGEST_WINDOW_S is set.
+DEV_DIGEST_WINDOW_S = 5
+
 
 def _already_running() -> int | None:
     pid = read_env_file(STACK_ENV).get("SHELFOPS_DEV_PID")
@@ -83,6 +86,10 @@ def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
             **stack.environment(),
             "SHELFOPS_EMAIL_BACKEND": os.environ.get("SHELFOPS_EMAIL_BACKEND", "file"),
             "SHELFOPS_OUTBOX_DIR": str((STACK_DIR / "outbox").resolve()),
+            # A short digest window, so the demo's grouped e-mails arrive within seconds.
+            "SHELFOPS_DIGEST_WINDOW_S": os.environ.get(
+                "SHELFOPS_DIGEST_WINDOW_S", str(DEV_DIGEST_WINDOW_S)
+            ),
             "SHELFOPS_DEV_PID": str(os.getpid()),
         }
         _write_stack_env(values)

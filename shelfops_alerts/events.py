@@ -31,12 +31,43 @@ class ForecastComplete:
         }
 
 
+@dataclass(frozen=True)
+class SalesRecorded:
+    """New actual sales were imported for a customer: check anomalies and forecast accuracy
+    of all its SKUs, or those named."""
+
+    customer_id: str
+    skus: tuple[Sku, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "skus": None if self.skus is None else [str(sku) for sku in self.skus],
+        }
+
+
 def _customer(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidEvent(f"customer_id must be non-empty text, got {value!r}")
     if len(value.strip()) > MAX_ID_LENGTH:
         raise InvalidEvent(f"customer_id is longer than {MAX_ID_LENGTH} characters")
     return value.strip()
+
+
+def _skus(skus: object) -> tuple[Sku, ...] | None:
+    if skus is None:
+        return None
+    if not isinstance(skus, list | tuple):
+        raise InvalidEvent(f"skus must be a list of 'STORE/PRODUCT', got {skus!r}")
+    if len(skus) > MAX_EVENT_SKUS:
+        raise InvalidEvent(f"an event names at most {MAX_EVENT_SKUS} SKUs, got {len(skus)}")
+    try:
+        parsed = tuple(dict.fromkeys(parse_sku(item) for item in skus))
+    except ValueError as exc:
+        raise InvalidEvent(str(exc)) from None
+    if not parsed:
+        raise InvalidEvent("skus is empty; leave it out to check every SKU")
+    return parsed
 
 
 def forecast_complete(
@@ -46,18 +77,11 @@ def forecast_complete(
     customer = _customer(customer_id)
     if run_id is not None and (not isinstance(run_id, str | int) or isinstance(run_id, bool)):
         raise InvalidEvent(f"run_id must be text, got {run_id!r}")
-    parsed: tuple[Sku, ...] | None = None
-    if skus is not None:
-        if not isinstance(skus, list | tuple):
-            raise InvalidEvent(f"skus must be a list of 'STORE/PRODUCT', got {skus!r}")
-        if len(skus) > MAX_EVENT_SKUS:
-            raise InvalidEvent(f"an event names at most {MAX_EVENT_SKUS} SKUs, got {len(skus)}")
-        try:
-            parsed = tuple(dict.fromkeys(parse_sku(item) for item in skus))
-        except ValueError as exc:
-            raise InvalidEvent(str(exc)) from None
-        if not parsed:
-            raise InvalidEvent("skus is empty; leave it out to check every SKU")
     return ForecastComplete(
-        customer_id=customer, run_id=None if run_id is None else str(run_id), skus=parsed
+        customer_id=customer, run_id=None if run_id is None else str(run_id), skus=_skus(skus)
     )
+
+
+def sales_recorded(customer_id: object, skus: object = None) -> SalesRecorded:
+    """Validate a sales-recorded event; InvalidEvent says exactly what is wrong."""
+    return SalesRecorded(customer_id=_customer(customer_id), skus=_skus(skus))

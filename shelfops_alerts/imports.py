@@ -1,4 +1,4 @@
-"""Importing inventory, forecasts and alert recipients from CSV files, in bulk.
+"""Importing inventory, forecasts, recipients and planning data from CSV files, in bulk.
 
 Each import reads and checks the whole file first (:mod:`shelfops_alerts.csv_rows`), writing
 the clean rows to a buffer; only then does it touch the database, with a constant number of
@@ -10,8 +10,10 @@ transaction (``with factory.begin() as session:``), neither does a database erro
 Rows are upserted in key order, so two imports of overlapping files running at once lock
 rows in the same order and wait for each other rather than deadlock.
 
-The latest import wins per key: a SKU's stock, a SKU's forecast for one day, a recipient's
-minimum severity. Forecast days a file does not mention are kept as they were.
+The latest import wins per key: a SKU's stock, a SKU's forecast, sales or arrival for one day,
+a recipient's minimum severity, a SKU's policy, a customer's rule settings. Days a file does
+not mention are kept as they were: past forecasts stay as the history that accuracy and
+anomaly checks compare with actual sales.
 """
 
 from __future__ import annotations
@@ -28,13 +30,19 @@ from sqlalchemy.orm import Session
 
 from shelfops_alerts.csv_rows import FORECASTS, INVENTORY, RECIPIENTS, CsvImportError, CsvSpec
 from shelfops_alerts.csv_rows import read_file as read_csv_file
+from shelfops_alerts.planning_rows import ARRIVALS, POLICIES, RULE_SETTINGS, SALES
+from shelfops_alerts.rules.rule_settings import FIELD_NAMES, INTEGER_FIELDS
 
 __all__ = [
     "CsvImportError",
     "ImportSummary",
+    "import_arrivals",
     "import_forecasts",
     "import_inventory",
+    "import_policies",
     "import_recipients",
+    "import_rule_settings",
+    "import_sales",
 ]
 
 #: Size up to which the buffer of clean rows stays in memory; a larger file spills to a
@@ -104,6 +112,61 @@ _RECIPIENTS = _Target(
 )
 
 
+_ID_COLUMNS = {"customer_id": "varchar(64)", "store_id": "varchar(64)", "product_id": "varchar(64)"}
+
+
+def _plain_target(
+    spec: CsvSpec, table: str, columns: dict[str, str], *, key_size: int, stamp: str
+) -> _Target:
+    """A target whose staging columns are the table's, the latest row per key winning."""
+    names = ", ".join(columns)
+    key = ", ".join(list(columns)[:key_size])
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in [*columns, stamp][key_size:])
+    return _Target(
+        spec=spec,
+        staging_columns=", ".join(f"{name} {kind}" for name, kind in columns.items()),
+        upsert=f"""
+            INSERT INTO {table} ({names}, {stamp})
+            SELECT {names}, now() FROM {{staging}}
+            ORDER BY {key}
+            ON CONFLICT ({key}) DO UPDATE SET {updates}
+        """,
+    )
+
+
+_POLICIES = _plain_target(
+    POLICIES,
+    "policies",
+    {**_ID_COLUMNS, **{column.name: "float8" for column in POLICIES.columns[3:]}},
+    key_size=3,
+    stamp="updated_at",
+)
+_SALES = _plain_target(
+    SALES,
+    "sales",
+    {**_ID_COLUMNS, "sale_date": "date", "units": "float8"},
+    key_size=4,
+    stamp="imported_at",
+)
+_ARRIVALS = _plain_target(
+    ARRIVALS,
+    "arrivals",
+    {**_ID_COLUMNS, "arrival_date": "date", "quantity": "float8"},
+    key_size=4,
+    stamp="imported_at",
+)
+_RULE_SETTINGS = _plain_target(
+    RULE_SETTINGS,
+    "customer_rule_settings",
+    {
+        "customer_id": "varchar(64)",
+        **{name: "int4" if name in INTEGER_FIELDS else "float8" for name in FIELD_NAMES},
+    },
+    key_size=1,
+    stamp="updated_at",
+)
+
+
 def import_inventory(session: Session, *, path: Path) -> ImportSummary:
     """Upsert stock levels from ``customer_id,store_id,product_id,on_hand[,on_order]``.
 
@@ -133,6 +196,46 @@ def import_recipients(session: Session, *, path: Path) -> ImportSummary:
     return _import(session, path=Path(path), target=_RECIPIENTS)
 
 
+def import_policies(session: Session, *, path: Path) -> ImportSummary:
+    """Upsert replenishment policies from ``customer_id,store_id,product_id,lead_time_days
+    [,reorder_point,order_up_to,case_pack,min_order_qty,service_level]``.
+
+    A SKU's row replaces its whole policy: an empty optional cell means "derive it" (reorder
+    point, order-up-to level), "none" (case pack, minimum order) or "the customer's default"
+    (service level). Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
+    """
+    return _import(session, path=Path(path), target=_POLICIES)
+
+
+def import_sales(session: Session, *, path: Path) -> ImportSummary:
+    """Upsert actual daily sales from ``customer_id,store_id,product_id,date,units``.
+
+    The latest import wins per SKU and day. Raises :class:`CsvImportError` (and writes
+    nothing) if any row is bad.
+    """
+    return _import(session, path=Path(path), target=_SALES)
+
+
+def import_arrivals(session: Session, *, path: Path) -> ImportSummary:
+    """Upsert confirmed arrivals from ``customer_id,store_id,product_id,date,quantity``.
+
+    One row per SKU and day (add up several orders due the same day); the latest import wins,
+    and a quantity of 0 cancels an arrival. Raises :class:`CsvImportError` (and writes
+    nothing) if any row is bad.
+    """
+    return _import(session, path=Path(path), target=_ARRIVALS)
+
+
+def import_rule_settings(session: Session, *, path: Path) -> ImportSummary:
+    """Upsert per-customer rule thresholds from ``customer_id[,service_level,history_days,...]``
+    (any of :data:`~shelfops_alerts.rules.rule_settings.FIELD_NAMES`).
+
+    A customer's row replaces all its overrides: a column left out or empty goes back to the
+    default. Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
+    """
+    return _import(session, path=Path(path), target=_RULE_SETTINGS)
+
+
 def _import(session: Session, *, path: Path, target: _Target) -> ImportSummary:
     with tempfile.SpooledTemporaryFile(max_size=BUFFER_IN_MEMORY_BYTES, mode="w+b") as buffer:
         rows, customers = _write_clean_rows(path, target.spec, buffer)
@@ -159,7 +262,7 @@ def _write_clean_rows(path: Path, spec: CsvSpec, buffer: IO[bytes]) -> tuple[int
 
 def _load(session: Session, target: _Target, buffer: IO[bytes]) -> None:
     """Move the buffered rows into the target table inside the session's transaction."""
-    staging = f"shelfops_import_{target.spec.kind}"
+    staging = f"shelfops_import_{target.spec.kind.replace('-', '_')}"
     # A temp table is private to this connection, so concurrent imports do not meet. ON COMMIT
     # DROP means it never outlives the transaction; the explicit DROP lets one transaction
     # import the same kind of file twice.

@@ -2,14 +2,22 @@
 
 The partial unique index ``uq_alerts_one_active`` allows one active alert per SKU and type,
 and every write goes through it (``INSERT … ON CONFLICT … DO UPDATE``), so two workers
-racing on one SKU still make one alert. A batch costs three statements whatever its size:
+racing on one SKU still make one alert. A batch costs a constant number of statements
+whatever its size:
 
-1. upsert the findings and write their history (created / updated / escalated);
-2. resolve the active alerts of evaluated (SKU, type) pairs whose condition is gone;
-3. create one e-mail delivery per new change and recipient that needs mail.
+1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts
+   (inhibition), then lower and mark the findings in Python (lifecycle.py, pure);
+2. re-open recently resolved alerts that fire again, upsert the rest, and write their
+   history (created / updated / escalated / reopened);
+3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding,
+   and resolve those clean on ``resolve_after_checks`` consecutive checks (hysteresis);
+4. create one e-mail delivery per mailed change and recipient.
 
-A finding identical to its active alert changes nothing, so a redelivered batch writes
-nothing twice. The caller owns the transaction and queues follow-up work after commit.
+A finding identical to its active alert changes nothing, and a clean check counts once per
+``check_id`` (the persist task's id, stable when its message is redelivered), so a
+redelivered batch writes nothing twice. Silenced changes are stored with ``silenced`` and
+``published_at`` already set: the relay never publishes them and no delivery is made. The
+caller owns the transaction and queues follow-up work after commit.
 """
 
 from __future__ import annotations
@@ -18,112 +26,36 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.checks import BatchResult
+from shelfops_alerts.lifecycle import (
+    FORECAST_DRIVEN_TYPES,
+    INHIBITING_TYPE,
+    LifecyclePolicy,
+    inhibit,
+    inhibiting_skus,
+    silence_ids,
+)
+from shelfops_alerts.persist_statements import CLEAR, DELIVERIES, INHIBITORS, UPSERT
 from shelfops_alerts.rules import Finding
+from shelfops_alerts.silences import active_silences
 
-RANK = "array_position(ARRAY['low','medium','high','critical']::text[], {})"
 #: History events that e-mail recipients whose minimum severity the alert meets.
 MAILED_EVENTS = ("created", "escalated", "reopened")
-
-_UPSERT = text(
-    f"""
-    WITH input AS (
-        SELECT * FROM unnest(
-            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]),
-            CAST(:severities AS text[]), CAST(:messages AS text[]), CAST(:metas AS jsonb[])
-        ) AS t(store_id, product_id, alert_type, severity, message, metadata)
-    ),
-    prev AS (
-        SELECT a.id, a.severity
-        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status IN ('open', 'acknowledged')
-    ),
-    up AS (
-        INSERT INTO alerts AS a
-            (customer_id, store_id, product_id, alert_type, severity, status, message, metadata)
-        SELECT :customer_id, store_id, product_id, alert_type, severity, 'open', message, metadata
-        FROM input
-        ON CONFLICT (customer_id, store_id, product_id, alert_type)
-            WHERE status IN ('open', 'acknowledged')
-        DO UPDATE SET
-            severity = EXCLUDED.severity,
-            message = EXCLUDED.message,
-            metadata = EXCLUDED.metadata,
-            updated_at = now(),
-            status = CASE WHEN {RANK.format("EXCLUDED.severity")} > {RANK.format("a.severity")}
-                          THEN 'open' ELSE a.status END
-        WHERE (a.severity, a.message, a.metadata)
-              IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.message, EXCLUDED.metadata)
-        RETURNING a.id, a.severity, a.status, (a.xmax = 0) AS inserted
-    )
-    INSERT INTO alert_history (alert_id, event, severity, status)
-    SELECT up.id,
-           CASE WHEN up.inserted THEN 'created'
-                WHEN prev.severity IS NOT NULL
-                     AND {RANK.format("up.severity")} > {RANK.format("prev.severity")}
-                THEN 'escalated'
-                ELSE 'updated' END,
-           up.severity, up.status
-    FROM up LEFT JOIN prev ON prev.id = up.id
-    RETURNING id, alert_id, event
-    """
-)
-
-_RESOLVE = text(
-    """
-    WITH evaluated AS (
-        SELECT * FROM unnest(
-            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[])
-        ) AS e(store_id, product_id, alert_type)
-    ),
-    still AS (
-        SELECT * FROM unnest(
-            CAST(:f_stores AS text[]), CAST(:f_products AS text[]), CAST(:f_types AS text[])
-        ) AS s(store_id, product_id, alert_type)
-    ),
-    res AS (
-        UPDATE alerts a
-        SET status = 'resolved', resolved_at = now(), resolved_by = 'system', updated_at = now()
-        FROM evaluated e
-        WHERE a.customer_id = :customer_id
-          AND a.store_id = e.store_id AND a.product_id = e.product_id
-          AND a.alert_type = e.alert_type
-          AND a.status IN ('open', 'acknowledged')
-          AND NOT EXISTS (
-              SELECT 1 FROM still s
-              WHERE s.store_id = a.store_id AND s.product_id = a.product_id
-                AND s.alert_type = a.alert_type)
-        RETURNING a.id, a.severity
-    )
-    INSERT INTO alert_history (alert_id, event, severity, status, note)
-    SELECT id, 'resolved', severity, 'resolved', 'condition no longer met' FROM res
-    RETURNING id, alert_id, event
-    """
-)
-
-_DELIVERIES = text(
-    f"""
-    INSERT INTO email_deliveries (alert_id, history_id, recipient)
-    SELECT h.alert_id, h.id, r.email
-    FROM alert_history h
-    JOIN alerts a ON a.id = h.alert_id
-    JOIN alert_recipients r
-      ON r.customer_id = a.customer_id
-     AND {RANK.format("h.severity")} >= {RANK.format("r.min_severity")}
-    WHERE h.id = ANY(CAST(:history_ids AS bigint[]))
-      AND h.event = ANY(CAST(:events AS text[]))
-    ON CONFLICT ON CONSTRAINT uq_email_deliveries_change_recipient DO NOTHING
-    RETURNING id
-    """
-)
+#: History note of the first change after a silence ended; mailed, as its alert never was.
+SILENCE_ENDED = "silence ended"
 
 
 @dataclass
 class PersistResult:
-    """The changes one batch made: history rows to publish, deliveries to send."""
+    """The changes one batch made: history rows to publish, deliveries to send.
+
+    ``history_ids`` are the changes to publish (silenced ones are left out: they are stored
+    only); ``events`` counts every change by event, silenced ones included, plus
+    ``silenced`` for how many of them were.
+    """
 
     customer_id: str
     history_ids: list[int] = field(default_factory=list)
@@ -160,8 +92,55 @@ def _one_per_key(findings: list[Finding]) -> list[Finding]:
     return list(by_key.values())
 
 
-def persist_batch(session: Session, *, batch: BatchResult) -> PersistResult:
-    """Write a checked batch: upsert findings, resolve cleared alerts, queue deliveries."""
+def _inhibited_skus(
+    session: Session, customer_id: str, findings: list[Finding]
+) -> set[tuple[str, str]]:
+    """SKUs whose forecast is doubted: an active accuracy alert, or one found in this batch."""
+    driven = {(f.store_id, f.product_id) for f in findings if f.alert_type in FORECAST_DRIVEN_TYPES}
+    if not driven:
+        return set()
+    rows = session.execute(
+        INHIBITORS,
+        {
+            "customer_id": customer_id,
+            "inhibiting": INHIBITING_TYPE,
+            "stores": [s for s, _ in driven],
+            "products": [p for _, p in driven],
+        },
+    ).all()
+    return {(r.store_id, r.product_id) for r in rows} | inhibiting_skus(findings)
+
+
+def _upsert(session: Session, params: dict[str, Any]) -> list[Any]:
+    """Run the upsert; once more if a racing re-open and insert met on the unique index.
+
+    Two workers can only collide here when one re-opens an alert while another, whose
+    snapshot predates its resolution, inserts a fresh one; the retry's new snapshot sees
+    the winner and updates it instead.
+    """
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                return list(session.execute(UPSERT, params).all())
+        except IntegrityError as exc:
+            if attempt == 2 or "uq_alerts_one_active" not in str(exc.orig):
+                raise
+    raise AssertionError("unreachable")
+
+
+def persist_batch(
+    session: Session,
+    *,
+    batch: BatchResult,
+    policy: LifecyclePolicy | None = None,
+    check_id: str | None = None,
+) -> PersistResult:
+    """Write a checked batch: upsert findings, count clean checks, queue deliveries.
+
+    ``check_id`` identifies this check (the persist task's id): a clean check with the same
+    id counts once however often it is delivered. Without it every call counts.
+    """
+    policy = policy or LifecyclePolicy()
     result = PersistResult(
         customer_id=batch.customer_id,
         skus_checked=len(batch.checked),
@@ -170,8 +149,10 @@ def persist_batch(session: Session, *, batch: BatchResult) -> PersistResult:
     findings = _one_per_key(batch.findings)
     rows: list[Any] = []
     if findings:
-        rows += session.execute(
-            _UPSERT,
+        findings = inhibit(findings, _inhibited_skus(session, batch.customer_id, findings))
+        muted = silence_ids(findings, active_silences(session, customer_id=batch.customer_id))
+        rows += _upsert(
+            session,
             {
                 "customer_id": batch.customer_id,
                 "stores": [f.store_id for f in findings],
@@ -180,24 +161,35 @@ def persist_batch(session: Session, *, batch: BatchResult) -> PersistResult:
                 "severities": [f.severity for f in findings],
                 "messages": [f.message for f in findings],
                 "metas": [json.dumps(f.metadata, sort_keys=True) for f in findings],
+                "silences": muted,
+                "reopen_within": policy.reopen_within_s,
+                "silence_ended": SILENCE_ENDED,
             },
-        ).all()
-    if batch.evaluated:
+        )
+    evaluated = list(dict.fromkeys((sku.store_id, sku.product_id, t) for sku, t in batch.evaluated))
+    if evaluated:
         rows += session.execute(
-            _RESOLVE,
+            CLEAR,
             {
                 "customer_id": batch.customer_id,
-                "stores": [sku.store_id for sku, _ in batch.evaluated],
-                "products": [sku.product_id for sku, _ in batch.evaluated],
-                "types": [kind for _, kind in batch.evaluated],
+                "stores": [s for s, _, _ in evaluated],
+                "products": [p for _, p, _ in evaluated],
+                "types": [t for _, _, t in evaluated],
                 "f_stores": [f.store_id for f in findings],
                 "f_products": [f.product_id for f in findings],
                 "f_types": [f.alert_type for f in findings],
+                "check_id": check_id,
+                "resolve_after": policy.resolve_after_checks,
+                "note": f"condition no longer met on {policy.resolve_after_checks}"
+                " consecutive check(s)",
             },
         ).all()
     for row in rows:
-        result.history_ids.append(int(row.id))
         result.events[row.event] = result.events.get(row.event, 0) + 1
+        if row.silenced:
+            result.events["silenced"] = result.events.get("silenced", 0) + 1
+        else:
+            result.history_ids.append(int(row.id))
     result.history_ids.sort()
     if result.history_ids:
         result.delivery_ids = create_deliveries(session, history_ids=result.history_ids)
@@ -205,8 +197,17 @@ def persist_batch(session: Session, *, batch: BatchResult) -> PersistResult:
 
 
 def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
-    """One pending delivery per mailed change and matching recipient (never two)."""
+    """One pending delivery per mailed change and matching recipient (never two).
+
+    Mailed: created, escalated and reopened changes, and the first change after a silence
+    ended while the alert is open; never a silenced change.
+    """
     delivered = session.execute(
-        _DELIVERIES, {"history_ids": history_ids, "events": list(MAILED_EVENTS)}
+        DELIVERIES,
+        {
+            "history_ids": history_ids,
+            "events": list(MAILED_EVENTS),
+            "silence_ended": SILENCE_ENDED,
+        },
     ).scalars()
     return sorted(int(i) for i in delivered)

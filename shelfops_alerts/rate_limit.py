@@ -2,10 +2,16 @@
 
 Celery's own ``rate_limit`` holds per worker process, so N processes would send N times the
 rate. Here every process on every machine asks the same Redis key. The Generic Cell Rate
-Algorithm keeps one number, the *theoretical arrival time* (TAT) of the next send; a send is
-allowed when ``now >= TAT - tolerance`` and moves TAT one emission interval on. With the
-tolerance of zero (no burst), sends are spaced at least ``1/rate`` apart, so no window of one
-second ever holds more than ``rate`` sends.
+Algorithm keeps one number, the *theoretical arrival time* (TAT) of the next send; a slot is
+granted when it falls within ``max_wait`` of now, and moves TAT one emission interval on.
+Without burst tolerance, granted slots are at least ``1/rate`` apart, so no window of one
+second ever holds more than ``rate`` of them.
+
+A caller may be granted a slot slightly in the future (at most ``max_wait`` away, a fraction
+of a second) and waits for it; a slot further away is not taken, and the caller is told how
+long until it should ask again (the e-mail task re-schedules itself with that countdown
+instead of holding a worker). Reserving the next slot instead of polling for a free one
+keeps a fleet of waiting tasks from stampeding the key.
 
 A provider's 429 pauses the whole fleet until its reset time (:meth:`GlobalRateLimit.pause`).
 Time is Redis's own clock (``TIME``), so machines with drifting clocks agree.
@@ -13,37 +19,42 @@ Time is Redis's own clock (``TIME``), so machines with drifting clocks agree.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import redis
 
 #: Redis key prefix of the limiter's state.
 KEY_PREFIX = "shelfops:ratelimit:"
+#: Slots are spaced this fraction more than ``1/rate``: sends reach the provider with a few
+#: milliseconds of jitter, and exact spacing would then let ``rate + 1`` requests land in one of
+#: its seconds now and then. One percent absorbs 10 ms of jitter per second at any rate.
+SPACING_MARGIN = 0.01
 
-# KEYS[1] = TAT key, KEYS[2] = pause key; ARGV[1] = interval (µs), ARGV[2] = tolerance (µs).
-# Returns 0 when the caller may send now, else the microseconds to wait.
+# KEYS[1] = TAT key, KEYS[2] = pause key; ARGV[1] = interval (µs), ARGV[2] = max wait (µs).
+# Returns {granted (1/0), µs until the slot (granted) or until asking again makes sense,
+# Redis time now (µs)}.
 _GCRA = """
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[2])
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then
-  return paused - now
+  return {0, paused - now, now}
 end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then
   tat = now
 end
-local allow_at = tat - tolerance
-if now < allow_at then
-  return allow_at - now
+if tat - now > max_wait then
+  return {0, tat - now - max_wait, now}
 end
 local new_tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX',
            math.ceil((new_tat - now) / 1000) + 1000)
-return 0
+return {1, tat - now, now}
 """
 
 _PAUSE = """
@@ -58,6 +69,18 @@ if until_ > current then
 end
 return until_
 """
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An answer of the limiter: a granted slot ``wait_s`` from now, or none for ``wait_s``.
+
+    ``at_s`` is the slot's time on Redis's clock (epoch seconds) when granted.
+    """
+
+    granted: bool
+    wait_s: float
+    at_s: float
 
 
 @dataclass
@@ -76,15 +99,40 @@ class GlobalRateLimit:
 
     @property
     def interval_us(self) -> int:
-        return max(1, round(1_000_000 / self.rate))
+        return max(1, round(1_000_000 * (1 + SPACING_MARGIN) / self.rate))
+
+    @property
+    def _keys(self) -> list[str]:
+        return [f"{KEY_PREFIX}{self.name}:tat", f"{KEY_PREFIX}{self.name}:pause"]
+
+    def reserve(self, max_wait_s: float = 0.0) -> Slot:
+        """Take the next slot if it is at most ``max_wait_s`` away (the caller then waits
+        ``wait_s`` before sending); otherwise take nothing and say how long to stay away."""
+        granted, wait_us, now_us = self._acquire(
+            keys=self._keys, args=[self.interval_us, max(0, int(max_wait_s * 1_000_000))]
+        )
+        wait_s = int(wait_us) / 1_000_000
+        at_s = (int(now_us) + (int(wait_us) if granted else 0)) / 1_000_000
+        return Slot(granted=bool(granted), wait_s=wait_s, at_s=at_s)
 
     def try_acquire(self) -> float:
-        """Take a send slot: 0.0 when granted, else the seconds until one may be free."""
-        keys = [f"{KEY_PREFIX}{self.name}:tat", f"{KEY_PREFIX}{self.name}:pause"]
-        wait_us = int(self._acquire(keys=keys, args=[self.interval_us, 0]))
-        return wait_us / 1_000_000
+        """Take a slot free right now: 0.0 when granted, else the seconds until one may be."""
+        slot = self.reserve(0.0)
+        return 0.0 if slot.granted else max(slot.wait_s, 1e-6)
+
+    def acquire_within(self, max_wait_s: float) -> float:
+        """Take a slot at most ``max_wait_s`` away and wait for it: 0.0 when done, else (no
+        slot taken) the seconds until asking again makes sense."""
+        slot = self.reserve(max_wait_s)
+        if not slot.granted:
+            return max(slot.wait_s, 1e-6)
+        if slot.wait_s > 0:
+            # Bounded by max_wait_s (a fraction of a second): cheaper than a round trip
+            # through the broker, and it keeps sends on their slots.
+            time.sleep(slot.wait_s)
+        return 0.0
 
     def pause(self, seconds: float) -> None:
         """Hold every sender back for ``seconds`` (the provider said 429)."""
         if seconds > 0:
-            self._pause(keys=[f"{KEY_PREFIX}{self.name}:pause"], args=[int(seconds * 1_000_000)])
+            self._pause(keys=[self._keys[1]], args=[int(seconds * 1_000_000)])

@@ -9,6 +9,7 @@ import redis
 from sqlalchemy import text
 
 from shelfops_alerts.config import Settings
+from shelfops_alerts.sweeps import format_sweep
 
 QUEUES = ("alerts", "email")
 #: Seconds to wait for workers to answer a ping.
@@ -46,9 +47,21 @@ def _workers(settings: Settings) -> dict[str, list[str]]:
     return per_queue
 
 
+def _last_sweep(settings: Settings) -> dict[str, Any] | None:
+    from shelfops_alerts.db import session_factory
+    from shelfops_alerts.sweeps import last_sweep
+
+    try:
+        with session_factory(settings)() as session:
+            return last_sweep(session)
+    except Exception:  # no sweeps table yet (migrations behind): nothing to show
+        return None
+
+
 def collect_status(settings: Settings) -> dict[str, Any]:
-    """A JSON-able report; ``healthy`` is the verdict."""
+    """A JSON-able report; ``healthy`` is the verdict. ``last_sweep`` is informative only."""
     report: dict[str, Any] = {"database": _database(settings)}
+    report["last_sweep"] = _last_sweep(settings) if report["database"]["ok"] else None
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
     try:
         client.ping()
@@ -88,5 +101,7 @@ def format_status(report: dict[str, Any]) -> str:
         depth = report["queues"].get(queue, "?")
         names = ", ".join(entry["workers"]) or "no workers"
         lines.append(f"{mark(entry['ok'])} queue {queue:<7} depth {depth:<6} {names}")
+    sweep = report.get("last_sweep")
+    lines.append(format_sweep(sweep) if sweep else "no sweep yet")
     lines.append("healthy" if report["healthy"] else "NOT healthy")
     return "\n".join(lines)

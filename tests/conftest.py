@@ -24,10 +24,19 @@ from shelfops_alerts.embedded import EmbeddedStack
 
 TABLES = (
     "email_deliveries",
+    "email_digests",
+    "email_windows",
     "alert_history",
+    "alert_silences",
     "alerts",
     "alert_recipients",
     "customer_thresholds",
+    "customer_rule_settings",
+    "sweep_batches",
+    "sweeps",
+    "arrivals",
+    "sales",
+    "policies",
     "forecasts",
     "inventory",
 )

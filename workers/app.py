@@ -23,6 +23,7 @@ TASK_MODULES = [
     "workers.tasks.persist",
     "workers.tasks.publish",
     "workers.tasks.email",
+    "workers.tasks.digest",
     "workers.tasks.relay",
     "workers.tasks.sweep",
 ]

@@ -11,12 +11,23 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shelfops_alerts.cli import alerts, db, dev, emit, imports, listen, status
+from shelfops_alerts.cli import (
+    alerts,
+    db,
+    deliveries,
+    dev,
+    emit,
+    imports,
+    listen,
+    silence,
+    status,
+    sweep,
+)
 from shelfops_alerts.cli.common import CommandError
 from shelfops_alerts.config import ConfigError, load_settings
 
 EXIT_REFUSED = 2
-COMMAND_MODULES = (db, imports, emit, alerts, listen, status, dev)
+COMMAND_MODULES = (db, imports, emit, alerts, deliveries, silence, listen, sweep, status, dev)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""``shelfops-alerts alerts list|ack|resolve``: what operators do with alerts."""
+"""``shelfops-alerts alerts list|show|ack|resolve``: what operators do with alerts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Any
 
 from shelfops_alerts.cli.common import add_json_flag, print_json
 from shelfops_alerts.config import Settings
-from shelfops_alerts.models import ALERT_TYPES, STATUSES
+from shelfops_alerts.models import ACK_OUTCOMES, ALERT_TYPES, SEVERITIES, STATUSES
+
+
+def _status_label(alert: dict[str, Any]) -> str:
+    # A resolved alert keeps the silence its last finding matched; only active ones say so.
+    if alert["silenced"] and alert["status"] != "resolved":
+        return f"{alert['status']} (silenced)"
+    return str(alert["status"])
 
 
 def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -23,6 +30,10 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
                 customer_id=args.customer,
                 status=args.status,
                 alert_type=args.type,
+                severity=args.severity,
+                store_id=args.store,
+                product_id=args.product,
+                silenced=args.silenced,
                 limit=args.limit,
             )
         ]
@@ -32,18 +43,58 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
     if not alerts:
         print("no alerts")
         return 0
-    print(f"{'ID':>6}  {'SEVERITY':<8}  {'STATUS':<12}  {'CUSTOMER':<10}  {'SKU':<20}  MESSAGE")
+    print(
+        f"{'ID':>6}  {'SEVERITY':<8}  {'STATUS':<23}  {'TYPE':<21}  {'CUSTOMER':<10}  "
+        f"{'SKU':<20}  MESSAGE"
+    )
     for a in alerts:
         sku = f"{a['store_id']}/{a['product_id']}"
         print(
-            f"{a['alert_id']:>6}  {a['severity']:<8}  {a['status']:<12}  "
-            f"{a['customer_id']:<10}  {sku:<20}  {a['message']}"
+            f"{a['alert_id']:>6}  {a['severity']:<8}  {_status_label(a):<23}  "
+            f"{a['alert_type']:<21}  {a['customer_id']:<10}  {sku:<20}  {a['message']}"
+        )
+    return 0
+
+
+def cmd_alerts_show(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfops_alerts.alert_actions import show_alert
+    from shelfops_alerts.db import session_factory
+
+    with session_factory(settings)() as session:
+        alert = show_alert(session, alert_id=args.id)
+    if args.json:
+        print_json(alert)
+        return 0
+    print(f"alert {alert['alert_id']}: {alert['alert_type']} {alert['severity']}")
+    print(f"  status     {_status_label(alert)}")
+    print(f"  sku        {alert['customer_id']} {alert['store_id']}/{alert['product_id']}")
+    print(f"  message    {alert['message']}")
+    if alert["acknowledged_by"]:
+        outcome = alert["acknowledged_outcome"] or "-"
+        print(f"  acked by   {alert['acknowledged_by']} at {alert['acknowledged_at']}")
+        print(f"  outcome    {outcome}; note: {alert['acknowledged_note'] or '-'}")
+    if "inhibited_by" in alert["metadata"]:
+        print(f"  inhibited  {alert['metadata'].get('inhibition')}")
+    print("  history:")
+    for change in alert["history"]:
+        extra = "  ".join(
+            text
+            for text in (
+                change["note"] or "",
+                f"outcome={change['outcome']}" if change["outcome"] else "",
+                "silenced" if change["silenced"] else "",
+            )
+            if text
+        )
+        print(
+            f"    {change['changed_at']}  {change['event']:<12}  {change['severity']:<8}  "
+            f"{change['status']:<12}  {change['actor']:<12}  {extra}"
         )
     return 0
 
 
 def _alert_transition(
-    args: argparse.Namespace, settings: Settings, action: Callable[..., Any]
+    args: argparse.Namespace, settings: Settings, action: Callable[..., Any], **extra: Any
 ) -> int:
     import redis
 
@@ -52,7 +103,7 @@ def _alert_transition(
 
     factory = session_factory(settings)
     with factory.begin() as session:
-        done = action(session, alert_id=args.id, actor=args.by, note=args.note)
+        done = action(session, alert_id=args.id, actor=args.by, note=args.note, **extra)
     with factory.begin() as session:
         publish_changes(
             redis.Redis.from_url(settings.redis_url),
@@ -69,7 +120,7 @@ def _alert_transition(
 def cmd_alerts_ack(args: argparse.Namespace, settings: Settings) -> int:
     from shelfops_alerts.alert_actions import acknowledge
 
-    return _alert_transition(args, settings, acknowledge)
+    return _alert_transition(args, settings, acknowledge, outcome=args.outcome)
 
 
 def cmd_alerts_resolve(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,9 +137,23 @@ def register(sub: Any) -> None:
     ls.add_argument("--customer")
     ls.add_argument("--status", choices=STATUSES)
     ls.add_argument("--type", choices=ALERT_TYPES)
+    ls.add_argument("--severity", choices=SEVERITIES)
+    ls.add_argument("--store")
+    ls.add_argument("--product")
+    muted = ls.add_mutually_exclusive_group()
+    muted.add_argument("--silenced", action="store_true", default=None, help="only silenced")
+    muted.add_argument(
+        "--not-silenced", dest="silenced", action="store_false", help="only not silenced"
+    )
     ls.add_argument("--limit", type=int, default=1000)
     add_json_flag(ls)
     ls.set_defaults(func=cmd_alerts_list)
+
+    show = alerts.add_parser("show", help="print one alert with its history")
+    show.add_argument("id", type=int)
+    add_json_flag(show)
+    show.set_defaults(func=cmd_alerts_show)
+
     for name, func, helptext in (
         ("ack", cmd_alerts_ack, "acknowledge an open alert"),
         ("resolve", cmd_alerts_resolve, "resolve an alert by hand"),
@@ -97,5 +162,7 @@ def register(sub: Any) -> None:
         act.add_argument("id", type=int)
         act.add_argument("--by", required=True, help="who is acting")
         act.add_argument("--note")
+        if name == "ack":
+            act.add_argument("--outcome", choices=ACK_OUTCOMES, help="what was done about it")
         add_json_flag(act)
         act.set_defaults(func=func)

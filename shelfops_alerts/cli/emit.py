@@ -20,6 +20,17 @@ def cmd_forecast_complete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sales_recorded(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfops_alerts.client import notify_sales_recorded
+
+    task_id = notify_sales_recorded(args.customer, args.sku, settings=settings)
+    if args.json:
+        print_json({"task_id": task_id, "event": "sales-recorded", "customer_id": args.customer})
+    else:
+        print(f"queued sales-recorded for {args.customer} (task {task_id})")
+    return 0
+
+
 def register(sub: Any) -> None:
     emit = sub.add_parser("emit", help="send an event").add_subparsers(dest="event", required=True)
     fc = emit.add_parser("forecast-complete", help="a forecasting run finished")
@@ -28,3 +39,10 @@ def register(sub: Any) -> None:
     fc.add_argument("--run", help="the forecasting run id")
     add_json_flag(fc)
     fc.set_defaults(func=cmd_forecast_complete)
+    sr = emit.add_parser(
+        "sales-recorded", help="actual sales were imported: check anomalies and accuracy"
+    )
+    sr.add_argument("--customer", required=True)
+    sr.add_argument("--sku", action="append", metavar="STORE/PRODUCT", help="repeatable")
+    add_json_flag(sr)
+    sr.set_defaults(func=cmd_sales_recorded)

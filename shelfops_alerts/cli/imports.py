@@ -9,14 +9,14 @@ from typing import Any
 from shelfops_alerts.cli.common import CommandError, add_json_flag, print_json
 from shelfops_alerts.config import Settings
 
-KINDS = ("inventory", "forecasts", "recipients")
+KINDS = ("inventory", "forecasts", "recipients", "policies", "sales", "arrivals", "rule-settings")
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from shelfops_alerts import imports
     from shelfops_alerts.db import session_factory
 
-    importer = getattr(imports, f"import_{args.kind}")
+    importer = getattr(imports, f"import_{args.kind.replace('-', '_')}")
     path = Path(args.file)
     if not path.is_file():
         raise CommandError(f"{path}: no such file")

@@ -22,15 +22,18 @@ from shelfops_alerts.email.errors import PermanentSendError, SendError, Transien
 from shelfops_alerts.email.message import (
     ALERT_ID_HEADER,
     DELIVERY_ID_HEADER,
+    DIGEST_ID_HEADER,
     OutgoingEmail,
     SendResult,
+    build_digest_outgoing,
     build_outgoing,
 )
-from shelfops_alerts.email.render import RenderedEmail, render_alert_email
+from shelfops_alerts.email.render import RenderedEmail, render_alert_email, render_digest_email
 
 __all__ = [
     "ALERT_ID_HEADER",
     "DELIVERY_ID_HEADER",
+    "DIGEST_ID_HEADER",
     "ConsoleBackend",
     "EmailBackend",
     "FileBackend",
@@ -42,6 +45,8 @@ __all__ = [
     "SendResult",
     "TransientSendError",
     "backend_for",
+    "build_digest_outgoing",
     "build_outgoing",
     "render_alert_email",
+    "render_digest_email",
 ]

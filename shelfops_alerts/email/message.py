@@ -12,6 +12,8 @@ from shelfops_alerts.email.render import RenderedEmail
 ALERT_ID_HEADER = "X-ShelfOps-Alert-Id"
 #: Header naming the ``email_deliveries`` row that produced the e-mail.
 DELIVERY_ID_HEADER = "X-ShelfOps-Delivery-Id"
+#: Header naming the ``email_digests`` row of a digest e-mail.
+DIGEST_ID_HEADER = "X-ShelfOps-Digest-Id"
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class OutgoingEmail:
 
     @property
     def delivery_id(self) -> str | None:
-        """The delivery this e-mail belongs to, when it was built for one."""
-        return self.custom_args.get("delivery_id")
+        """The delivery (or ``digest-<id>``) this e-mail belongs to, when it was built for one."""
+        digest = self.custom_args.get("digest_id")
+        return self.custom_args.get("delivery_id") or (digest and f"digest-{digest}")
 
 
 def build_outgoing(
@@ -78,6 +81,31 @@ def build_outgoing(
         html=rendered.html,
         headers=headers,
         custom_args=custom_args,
+    )
+
+
+def build_digest_outgoing(
+    rendered: RenderedEmail,
+    *,
+    to: str,
+    sender: str,
+    digest_id: int,
+    customer_id: str,
+    alert_count: int,
+) -> OutgoingEmail:
+    """Address a rendered digest, tagging it with the digest id (its deliveries point to it)."""
+    return OutgoingEmail(
+        to=to,
+        sender=sender,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers={DIGEST_ID_HEADER: str(digest_id)},
+        custom_args={
+            "digest_id": str(digest_id),
+            "customer_id": customer_id,
+            "alert_count": str(alert_count),
+        },
     )
 
 

@@ -1,8 +1,9 @@
 """Turn one alert change (the JSON published on ``alerts:{customer_id}``) into an e-mail.
 
 Rendering is separate from sending: this module knows templates, not providers. The wording
-lives in ``templates/alert_email_subject.txt``, ``alert_email.txt`` and ``alert_email.html``;
-here the alert's values are made safe and readable for them:
+lives in ``templates/alert_email_subject.txt``, ``alert_email.txt`` and ``alert_email.html``
+(and ``digest_email*`` for a digest listing several changes); here the alert's values are
+made safe and readable for them:
 
 * every value a template reads is present (a missing one reads ``n/a``), so the templates can
   run under ``StrictUndefined`` and a typo in them fails loudly instead of printing nothing;
@@ -16,7 +17,8 @@ from __future__ import annotations
 import functools
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 #: Longest subject we send; mail clients cut far earlier, and providers reject very long ones.
 MAX_SUBJECT_LENGTH = 200
+#: Order of severities, to name a digest by its worst one.
+SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 #: What a template shows for a value the alert does not carry.
 MISSING = "n/a"
 #: Badge colour per severity in the HTML body (unknown severities are grey).
@@ -60,6 +64,42 @@ def render_alert_email(
         subject=clean_subject(subject),
         text=env.get_template("alert_email.txt").render(context),
         html=env.get_template("alert_email.html").render(context),
+    )
+
+
+def render_digest_email(
+    alerts: Sequence[Mapping[str, Any]],
+    *,
+    customer_id: str,
+    templates_dir: Path,
+    dashboard_url: str,
+    window_s: float,
+) -> RenderedEmail:
+    """Render one digest listing several alert changes (``digest_email*`` templates).
+
+    Raises ValueError when ``alerts`` is empty or an alert lacks a whole-number ``alert_id``.
+    """
+    if not alerts:
+        raise ValueError("a digest needs at least one alert")
+    items = [alert_context(alert, dashboard_url=dashboard_url) for alert in alerts]
+    counts = Counter(item["severity"] for item in items)
+    ranked = sorted(counts, key=lambda s: SEVERITY_ORDER.get(s, -1), reverse=True)
+    context = {
+        "items": items,
+        "count": len(items),
+        "customer_id": one_line(customer_id),
+        "top_severity_label": ranked[0].upper(),
+        "severity_counts": [(s.upper(), counts[s]) for s in ranked],
+        "stockouts": sum(1 for item in items if item["alert_type"] == "stockout_predicted"),
+        "dashboard_link": dashboard_url,
+        "window": f"{window_s:g} s",
+    }
+    env = _environment(Path(templates_dir))
+    subject = env.get_template("digest_email_subject.txt").render(context)
+    return RenderedEmail(
+        subject=clean_subject(subject),
+        text=env.get_template("digest_email.txt").render(context),
+        html=env.get_template("digest_email.html").render(context),
     )
 
 

@@ -16,22 +16,41 @@ from shelfops_alerts.models.base import (
     severity_rank,
 )
 from shelfops_alerts.models.email import AlertRecipient, EmailDelivery
+from shelfops_alerts.models.horizons import ForecastHorizon
+from shelfops_alerts.models.planning import (
+    Arrival,
+    CustomerRuleSettings,
+    ReplenishmentPolicy,
+    Sale,
+)
+from shelfops_alerts.models.silences import ACK_OUTCOMES, Silence
 from shelfops_alerts.models.stock import CustomerThresholds, Forecast, Inventory
+from shelfops_alerts.models.sweeps import SWEEP_STATUSES, Sweep, SweepBatch
 
 __all__ = [
+    "ACK_OUTCOMES",
     "ACTIVE_STATUSES",
     "ALERT_TYPES",
     "DELIVERY_STATUSES",
     "HISTORY_EVENTS",
     "SEVERITIES",
     "STATUSES",
+    "SWEEP_STATUSES",
     "Alert",
     "AlertHistory",
     "AlertRecipient",
+    "Arrival",
     "Base",
+    "CustomerRuleSettings",
     "CustomerThresholds",
     "EmailDelivery",
     "Forecast",
+    "ForecastHorizon",
     "Inventory",
+    "ReplenishmentPolicy",
+    "Sale",
+    "Silence",
+    "Sweep",
+    "SweepBatch",
     "severity_rank",
 ]

@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     func,
@@ -59,6 +61,17 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(128))
+    acknowledged_note: Mapped[str | None] = mapped_column(Text)
+    #: One of ``ACK_OUTCOMES`` (what the operator did about it), or None.
+    acknowledged_outcome: Mapped[str | None] = mapped_column(String(32))
+    #: Consecutive checks that found the condition gone; resolves at the configured count.
+    clear_checks: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    #: The check that last advanced ``clear_checks``: a redelivered check counts once.
+    last_clear_check: Mapped[str | None] = mapped_column(String(128))
+    #: The silence that matched the latest finding; None when it was not silenced.
+    silence_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("alert_silences.id", ondelete="SET NULL")
+    )
 
 
 class AlertHistory(Base):
@@ -86,6 +99,9 @@ class AlertHistory(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     actor: Mapped[str] = mapped_column(String(128), nullable=False, server_default="system")
     note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    #: A silenced change is stored but neither published nor e-mailed.
+    silenced: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     changed_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

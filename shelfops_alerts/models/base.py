@@ -15,7 +15,7 @@ STATUSES = ("open", "acknowledged", "resolved")
 #: Statuses that count as *active*: at most one active alert per SKU and type.
 ACTIVE_STATUSES = ("open", "acknowledged")
 HISTORY_EVENTS = ("created", "updated", "escalated", "acknowledged", "resolved", "reopened")
-DELIVERY_STATUSES = ("pending", "sending", "retrying", "sent", "failed")
+DELIVERY_STATUSES = ("pending", "digest_pending", "sending", "retrying", "sent", "failed")
 
 
 def severity_rank(severity: str) -> int:

@@ -1,4 +1,4 @@
-"""Who gets e-mail, and every e-mail delivery."""
+"""Who gets e-mail, every e-mail delivery, and the digests that group them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,6 +49,59 @@ class EmailDelivery(Base):
     )
     recipient: Mapped[str] = mapped_column(String(254), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: ``single`` (sent on its own) or ``digest`` (grouped); decided once, on the first run.
+    route: Mapped[str | None] = mapped_column(String(8))
+    digest_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("email_digests.id", ondelete="SET NULL"), index=True
+    )
+    #: When the delivery was (re)queued; SHELFOPS_EMAIL_MAX_AGE_S counts from here.
+    queued_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class EmailWindow(Base):
+    """A (customer, recipient)'s quiet-period window: mail until ``open_until`` is digested."""
+
+    __tablename__ = "email_windows"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254), primary_key=True)
+    open_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    #: The delivery that opened the window (sent at once).
+    opened_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class EmailDigest(Base):
+    """One e-mail listing several alert changes for one recipient; one ``open`` at a time."""
+
+    __tablename__ = "email_digests"
+    __table_args__ = (
+        Index(
+            "uq_email_digests_one_open",
+            "customer_id",
+            "recipient",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_email_digests_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    recipient: Mapped[str] = mapped_column(String(254), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(256))

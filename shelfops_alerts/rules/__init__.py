@@ -1,6 +1,11 @@
 """Pure rules: plain values in, findings out. No Celery, no SQLAlchemy, no clock."""
 
+from shelfops_alerts.rules.accuracy import check_accuracy
+from shelfops_alerts.rules.anomaly import check_anomaly
 from shelfops_alerts.rules.finding import Finding
+from shelfops_alerts.rules.history import NotEnoughHistory, SalesDay
+from shelfops_alerts.rules.reorder import Policy, check_reorder
+from shelfops_alerts.rules.rule_settings import DEFAULT_RULE_SETTINGS, RuleSettings
 from shelfops_alerts.rules.stockout import (
     DEFAULT_THRESHOLDS,
     StockoutThresholds,
@@ -9,9 +14,17 @@ from shelfops_alerts.rules.stockout import (
 )
 
 __all__ = [
+    "DEFAULT_RULE_SETTINGS",
     "DEFAULT_THRESHOLDS",
     "Finding",
+    "NotEnoughHistory",
+    "Policy",
+    "RuleSettings",
+    "SalesDay",
     "StockoutThresholds",
+    "check_accuracy",
+    "check_anomaly",
+    "check_reorder",
     "check_stockout",
     "days_until_stockout",
 ]

@@ -5,6 +5,10 @@ shelf loses ``max(demand_i, MIN_DAILY_DEMAND)`` units; the day it cannot cover i
 fractionally. When the forecast horizon ends before the stock does, the last forecast day's
 demand is assumed to continue, so a flat forecast of any length gives exactly
 ``on_hand / max(daily_demand, MIN_DAILY_DEMAND)``.
+
+Confirmed arrivals (purchase orders, transfers) are put on the shelf at the start of their
+day, before that day's demand, so supply arriving in time means no stockout. The walk goes
+on at least until the last arrival, even past the forecast horizon.
 """
 
 from __future__ import annotations
@@ -52,10 +56,13 @@ class StockoutThresholds:
 DEFAULT_THRESHOLDS = StockoutThresholds()
 
 
-def days_until_stockout(on_hand: float, daily_demand: Sequence[float]) -> float:
+def days_until_stockout(
+    on_hand: float, daily_demand: Sequence[float], daily_arrivals: Sequence[float] = ()
+) -> float:
     """Days the stock lasts against the forecast (``daily_demand[0]`` is today).
 
-    Raises ValueError for negative stock, a negative or non-finite demand, or no forecast.
+    ``daily_arrivals[i]`` is the quantity arriving on day *i* (today is 0). Raises ValueError
+    for negative stock, a negative or non-finite demand or arrival, or no forecast.
     """
     if not math.isfinite(on_hand) or on_hand < 0:
         raise ValueError(f"on_hand must be a finite number >= 0, got {on_hand!r}")
@@ -66,18 +73,27 @@ def days_until_stockout(on_hand: float, daily_demand: Sequence[float]) -> float:
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"daily demand must be a finite number >= 0, got {value!r}")
         demands.append(max(value, MIN_DAILY_DEMAND))
+    for value in daily_arrivals:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"an arrival must be a finite number >= 0, got {value!r}")
 
-    if all(d == demands[0] for d in demands):
+    if not any(daily_arrivals) and all(d == demands[0] for d in demands):
         # The flat case is computed by the formula itself, so it is exact (no float drift
         # from repeated subtraction).
         return on_hand / demands[0]
 
+    days = max(len(demands), len(daily_arrivals))
+    demands += [demands[-1]] * (days - len(demands))
     remaining = on_hand
     for day, demand in enumerate(demands):
-        if remaining <= demand:
+        if day < len(daily_arrivals):
+            remaining += daily_arrivals[day]
+        # Strictly less: a shelf that exactly covers a day is empty at its end, and the next
+        # day (with no arrival) returns the same day + 0; with an arrival it goes on.
+        if remaining < demand:
             return day + remaining / demand
         remaining -= demand
-    return len(demands) + remaining / demands[-1]
+    return days + remaining / demands[-1]
 
 
 def recommended_quantity(on_hand: float, on_order: float, daily_demand: Sequence[float]) -> int:
@@ -95,13 +111,24 @@ def check_stockout(
     on_order: float,
     daily_demand: Sequence[float],
     thresholds: StockoutThresholds = DEFAULT_THRESHOLDS,
+    daily_arrivals: Sequence[float] = (),
+    reorder_point: float | None = None,
 ) -> Finding | None:
-    """A stockout finding for one SKU, or None when its stock lasts past the medium threshold."""
-    days = days_until_stockout(on_hand, daily_demand)
+    """A stockout finding for one SKU, or None when its stock lasts past the medium threshold.
+
+    ``daily_arrivals[i]`` is the confirmed quantity arriving on day *i* (today is 0);
+    ``reorder_point``, when the SKU's policy or the reorder rule knows it, goes in the metadata.
+    """
+    days = days_until_stockout(on_hand, daily_demand, daily_arrivals)
     severity = thresholds.severity(days)
     if severity is None:
         return None
     first_day = daily_demand[0]
+    # Arrivals on or before the day the shelf empties were counted; later ones come too late.
+    counted = sum(daily_arrivals[: math.floor(days) + 1])
+    late = next(
+        ((day, qty) for day, qty in enumerate(daily_arrivals) if day > days and qty > 0), None
+    )
     quantity = recommended_quantity(on_hand, on_order, daily_demand)
     if quantity > 0:
         recommendation = (
@@ -113,10 +140,16 @@ def check_stockout(
             f"The {_fmt(on_order)} units on order cover the next {COVER_DAYS} days;"
             " make sure they arrive before the shelf is empty."
         )
-    when = "is out of stock" if on_hand <= 0 else f"runs out in {days:.1f} days"
+    if late is not None:
+        recommendation += (
+            f" The {_fmt(late[1])} units due in {late[0]} days arrive after the shelf is empty:"
+            " expedite them."
+        )
+    when = "is out of stock" if on_hand <= 0 and not counted else f"runs out in {days:.1f} days"
+    arriving = f", {_fmt(counted)} arriving in time counted" if counted else ""
     message = (
         f"Product {product_id} at store {store_id} {when}"
-        f" ({_fmt(on_hand)} on hand, forecast {_fmt(first_day)}/day)."
+        f" ({_fmt(on_hand)} on hand, forecast {_fmt(first_day)}/day{arriving})."
     )
     return Finding(
         store_id=store_id,
@@ -130,7 +163,9 @@ def check_stockout(
             "daily_demand": first_day,
             "days_until_stockout": round(days, 4),
             "forecast_horizon_days": len(daily_demand),
-            "reorder_point": None,
+            "arrivals_counted": counted,
+            "late_arrival": None if late is None else {"in_days": late[0], "quantity": late[1]},
+            "reorder_point": None if reorder_point is None else round(reorder_point, 2),
             "recommended_quantity": quantity,
             "recommendation": recommendation,
         },

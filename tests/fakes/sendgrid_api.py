@@ -16,12 +16,21 @@ takes an answer from the script. Scripted answers are, one per request:
   or ``(status, headers, body)``; a body may be ``str``, ``bytes`` or JSON-able;
 * ``"drop"``: the connection is closed without any answer;
 * ``("sleep", seconds)``: wait that long, then answer 202 (to make clients time out);
+* ``("ratelimit", seconds)``: 429 with ``X-RateLimit-Reset`` that many seconds from the
+  moment of the answer (epoch seconds, rounded up, as SendGrid sends it);
 * a :class:`Reply` for anything else.
+
+A request whose client hangs up while the fake is still waiting to answer (a worker killed
+mid-request) is recorded with ``answered=None`` and ``client_gone=True``: the provider never
+accepted it. :attr:`FakeSendGridAPI.accepted` lists only requests answered 2xx.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import select
 import socket
 import threading
 import time
@@ -44,6 +53,8 @@ class Reply:
     body: Any = None
     delay_s: float = 0.0
     drop: bool = False
+    #: Seconds from the answer to put in ``X-RateLimit-Reset`` (a 429's reset time).
+    reset_in_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class RecordedRequest:
     json: Any
     received_at: float
     answered: int | None
+    client_gone: bool = False
 
 
 def as_reply(item: Any) -> Reply:
@@ -69,6 +81,8 @@ def as_reply(item: Any) -> Reply:
         return Reply(status=item)
     if isinstance(item, tuple) and len(item) == 2 and item[0] == "sleep":
         return Reply(delay_s=float(item[1]))
+    if isinstance(item, tuple) and len(item) == 2 and item[0] == "ratelimit":
+        return Reply(status=429, reset_in_s=float(item[1]))
     if isinstance(item, tuple) and len(item) == 2:
         status, extra = item
         if isinstance(extra, Mapping) and all(isinstance(v, str) for v in extra.values()):
@@ -159,6 +173,11 @@ class FakeSendGridAPI:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def accepted(self) -> list[RecordedRequest]:
+        """The requests answered 2xx: the mail the provider took."""
+        return [r for r in self.requests if r.answered is not None and 200 <= r.answered < 300]
+
     def script(self, replies: Iterable[Any]) -> None:
         """Queue answers for the next valid requests (after them: 202)."""
         queued = [as_reply(item) for item in replies]
@@ -190,12 +209,20 @@ class FakeSendGridAPI:
             reply = self._script.popleft() if self._script else Reply()
         if 200 <= reply.status < 300 and "X-Message-Id" not in reply.headers:
             headers_out = {**reply.headers, "X-Message-Id": f"fake-{next(self._ids)}"}
-            reply = Reply(reply.status, headers_out, reply.body, reply.delay_s, reply.drop)
+            reply = dataclasses.replace(reply, headers=headers_out)
         return reply
 
-    def _record(self, request: RecordedRequest) -> None:
+    def _record(self, request: RecordedRequest) -> int:
         with self._lock:
             self._requests.append(request)
+            self._lock.notify_all()
+            return len(self._requests) - 1
+
+    def _client_gone(self, index: int) -> None:
+        with self._lock:
+            self._requests[index] = dataclasses.replace(
+                self._requests[index], answered=None, client_gone=True
+            )
             self._lock.notify_all()
 
 
@@ -220,7 +247,7 @@ def _handler_for(fake: FakeSendGridAPI) -> type[BaseHTTPRequestHandler]:
                 reply = Reply(404, body=_error_body(f"no route {self.path}"))
             else:
                 reply = fake._decide(self.headers.get("Authorization"), payload)
-            fake._record(
+            index = fake._record(
                 RecordedRequest(
                     "POST",
                     self.path,
@@ -231,13 +258,31 @@ def _handler_for(fake: FakeSendGridAPI) -> type[BaseHTTPRequestHandler]:
                     None if reply.drop else reply.status,
                 )
             )
-            if reply.delay_s:
-                time.sleep(reply.delay_s)
+            if reply.delay_s and not self._wait_for_client(reply.delay_s):
+                fake._client_gone(index)
+                return
+            if reply.reset_in_s is not None:
+                reset = math.ceil(time.time() + reply.reset_in_s)
+                reply = dataclasses.replace(
+                    reply, headers={**reply.headers, "X-RateLimit-Reset": str(reset)}
+                )
             if reply.drop:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._answer(reply)
+
+        def _wait_for_client(self, seconds: float) -> bool:
+            """Wait ``seconds``; False as soon as the client hangs up (EOF on its socket)."""
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                try:
+                    if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                        return False
+                except OSError:  # reset by the peer: gone too
+                    return False
+            return True
 
         def _answer(self, reply: Reply) -> None:
             data = reply.body

@@ -30,6 +30,8 @@ TEST_WORKER_ENV = {
     "SHELFOPS_BATCH_SIZE": "50",
     # A killed worker's unacknowledged messages come back after this long.
     "SHELFOPS_VISIBILITY_TIMEOUT_S": "8",
+    # One e-mail per change unless a test turns digests on (test_email_digests.py).
+    "SHELFOPS_DIGEST_WINDOW_S": "0",
 }
 
 

@@ -2,11 +2,14 @@
 
 The email worker runs with ``SHELFOPS_EMAIL_BACKEND=sendgrid`` pointed at a local HTTP
 server that stands in for SendGrid's v3 ``mail/send`` (checking the bearer key and body).
+Each provider answer ends in the right status after the right number of requests, and no
+alert change is accepted by the provider twice.
 """
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from shelfops_alerts.client import notify_forecast_complete
 from tests.fakes import FakeSendGridAPI
@@ -19,14 +22,27 @@ API_KEY = "SG.integration-test-key"
 CUSTOMER = "mailco"
 
 
+def forget_digests(db) -> None:
+    """Digest windows and digests from earlier tests must not group this test's mail."""
+    with db.begin() as session:
+        session.execute(text("TRUNCATE email_windows, email_digests CASCADE"))
+
+
+def sendgrid_env(fake: FakeSendGridAPI) -> dict[str, str]:
+    # Digests off: each alert change here is one e-mail (test_email_digests.py has them on).
+    return {
+        "SHELFOPS_EMAIL_BACKEND": "sendgrid",
+        "SENDGRID_API_KEY": API_KEY,
+        "SHELFOPS_SENDGRID_HOST": fake.url,
+        "SHELFOPS_DIGEST_WINDOW_S": "0",
+    }
+
+
 @pytest.fixture()
 def sendgrid(pipeline, email_workers):
+    forget_digests(pipeline)
     with FakeSendGridAPI(api_key=API_KEY) as fake:
-        email_workers.use(
-            SHELFOPS_EMAIL_BACKEND="sendgrid",
-            SENDGRID_API_KEY=API_KEY,
-            SHELFOPS_SENDGRID_HOST=fake.url,
-        )
+        email_workers.use(**sendgrid_env(fake))
         yield pipeline, fake
     email_workers.use()
 
@@ -84,7 +100,7 @@ def test_provider_faults_are_retried_until_the_mail_goes_through(sendgrid, setti
     assert len(answered) == 1
 
 
-def test_a_bad_address_fails_permanently_without_retrying(sendgrid, settings):
+def test_a_bad_address_fails_permanently_without_retrying(sendgrid, settings, worker_logs):
     db, fake = sendgrid
     one_critical_sku(db, {"ops@mailco.example": "critical"})
     fake.script([(400, {"errors": [{"message": "Does not contain a valid address."}]})])
@@ -100,4 +116,81 @@ def test_a_bad_address_fails_permanently_without_retrying(sendgrid, settings):
     (delivery,) = rows(db, "SELECT status, attempts, last_error FROM email_deliveries")
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert "valid address" in delivery.last_error
+    assert len(fake.requests) == 1
+    # And the task failed with the provider's reason (what Flower shows for it)
+    log = (worker_logs / "email.log").read_text()
+    assert "DeliveryFailed" in log and "Does not contain a valid address" in log
+
+
+def test_a_run_of_500s_fails_after_the_last_retry(sendgrid, settings):
+    db, fake = sendgrid
+    one_critical_sku(db, {"ops@mailco.example": "critical"})
+    # Given SendGrid answers 500 to every attempt the policy allows (1 + 4 retries in tests)
+    fake.script([500] * 5)
+
+    notify_forecast_complete(CUSTOMER, settings=settings)
+    wait_until(
+        lambda: rows(db, "SELECT 1 FROM email_deliveries WHERE status = 'failed'"),
+        30,
+        "the delivery to fail",
+    )
+    wait_idle(settings)
+
+    # Then it was tried exactly five times, then failed with the reason, and nothing was sent
+    (delivery,) = rows(db, "SELECT status, attempts, last_error FROM email_deliveries")
+    assert (delivery.status, delivery.attempts) == ("failed", 5)
+    assert "gave up after 5 attempts" in delivery.last_error and "HTTP 500" in delivery.last_error
+    assert [r.answered for r in fake.requests] == [500] * 5
+    assert fake.accepted == []
+
+
+def test_a_429_is_retried_after_the_providers_reset_time(sendgrid, settings):
+    db, fake = sendgrid
+    one_critical_sku(db, {"ops@mailco.example": "critical"})
+    # Given SendGrid answers 429 with X-RateLimit-Reset two seconds ahead, then 202
+    fake.script([("ratelimit", 2)])
+
+    notify_forecast_complete(CUSTOMER, settings=settings)
+    wait_until(
+        lambda: rows(db, "SELECT 1 FROM email_deliveries WHERE status = 'sent'"),
+        30,
+        "the delivery to be sent",
+    )
+    wait_idle(settings)
+
+    # Then the second attempt came no sooner than the reset (not after the 0.2 s backoff)
+    first, second = fake.requests
+    assert (first.answered, second.answered) == (429, 202)
+    assert second.received_at - first.received_at >= 1.9
+    (delivery,) = rows(db, "SELECT status, attempts, last_error FROM email_deliveries")
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    assert "HTTP 429" in delivery.last_error
+
+
+def test_a_delivery_too_old_for_another_attempt_fails_instead_of_retrying(
+    sendgrid, settings, email_workers
+):
+    db, fake = sendgrid
+    one_critical_sku(db, {"ops@mailco.example": "critical"})
+    # Given the delivery waited in the queue (no email worker) until it is two days old
+    email_workers.stop()
+    notify_forecast_complete(CUSTOMER, settings=settings)
+    wait_until(lambda: rows(db, "SELECT 1 FROM email_deliveries"), 20, "the delivery")
+    with db.begin() as session:
+        session.execute(text("UPDATE email_deliveries SET queued_at = now() - interval '2 days'"))
+    fake.script([503])
+
+    # When an email worker takes it and SendGrid has a transient fault
+    email_workers.use(**sendgrid_env(fake))
+    wait_until(
+        lambda: rows(db, "SELECT 1 FROM email_deliveries WHERE status = 'failed'"),
+        20,
+        "the delivery to fail",
+    )
+    wait_idle(settings)
+
+    # Then it is failed as too old after that one attempt, not retried
+    (delivery,) = rows(db, "SELECT status, attempts, last_error FROM email_deliveries")
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert "older than 86400 s" in delivery.last_error
     assert len(fake.requests) == 1

@@ -14,9 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from shelfops_alerts.imports import (
     CsvImportError,
     ImportSummary,
+    import_arrivals,
     import_forecasts,
     import_inventory,
+    import_policies,
     import_recipients,
+    import_rule_settings,
+    import_sales,
 )
 
 pytestmark = pytest.mark.integration
@@ -296,3 +300,156 @@ def test_empty_file_imports_nothing(db: sessionmaker[Session], tmp_path: Path) -
             summary = import_inventory(session, path=path)
         assert summary == ImportSummary(kind="inventory", rows=0, customers=[])
         assert statements == []
+
+
+# --- planning data: policies, sales, arrivals, rule settings ------------------------------
+
+PLANNING_TABLES = "policies, sales, arrivals, customer_rule_settings"
+POLICY_HEADER = (
+    "customer_id,store_id,product_id,lead_time_days,reorder_point,order_up_to,"
+    "case_pack,min_order_qty,service_level\n"
+)
+
+
+@pytest.fixture()
+def planning(db: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """Empty planning tables (the shared ``db`` fixture does not know them), before and after."""
+    with db.begin() as session:
+        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
+    yield db
+    with db.begin() as session:
+        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
+
+
+def test_policies_land_and_a_reimport_replaces_the_whole_policy(
+    planning: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given a full policy and a lead-time-only one, when imported, then both are stored with
+    NULL for what was not given; when a later file gives p1 only a lead time, then p1's
+    other columns go back to NULL (a row is the whole policy) and p2 is untouched."""
+    first = write(
+        tmp_path, "a.csv", POLICY_HEADER + "c1,s1,p1,3.5,40,120,12,24,0.98\nc1,s1,p2,2,,,,,\n"
+    )
+    with planning.begin() as session:
+        summary = import_policies(session, path=first)
+    assert summary == ImportSummary(kind="policies", rows=2, customers=["c1"])
+    sql = (
+        "SELECT product_id, lead_time_days, reorder_point, order_up_to, case_pack,"
+        " min_order_qty, service_level FROM policies ORDER BY 1"
+    )
+    assert table(planning, sql) == [
+        ("p1", 3.5, 40.0, 120.0, 12.0, 24.0, 0.98),
+        ("p2", 2.0, None, None, None, None, None),
+    ]
+
+    second = write(
+        tmp_path, "b.csv", "customer_id,store_id,product_id,lead_time_days\nc1,s1,p1,5\n"
+    )
+    with planning.begin() as session:
+        import_policies(session, path=second)
+    assert table(planning, sql) == [
+        ("p1", 5.0, None, None, None, None, None),
+        ("p2", 2.0, None, None, None, None, None),
+    ]
+
+
+def test_sales_and_arrivals_upsert_per_day(planning: sessionmaker[Session], tmp_path: Path) -> None:
+    """Given sales for two days and an arrival, when a later file corrects one day's sales
+    and cancels the arrival with 0, then the latest value wins per day and the rest stays."""
+    sales = "customer_id,store_id,product_id,date,units\n"
+    arrivals = "customer_id,store_id,product_id,date,quantity\n"
+    with planning.begin() as session:
+        import_sales(
+            session,
+            path=write(
+                tmp_path, "s1.csv", sales + "c1,s1,p1,2026-03-01,4\nc1,s1,p1,2026-03-02,6\n"
+            ),
+        )
+        import_arrivals(
+            session, path=write(tmp_path, "a1.csv", arrivals + "c1,s1,p1,2026-03-05,48\n")
+        )
+    with planning.begin() as session:
+        import_sales(session, path=write(tmp_path, "s2.csv", sales + "c1,s1,p1,2026-03-02,7\n"))
+        summary = import_arrivals(
+            session, path=write(tmp_path, "a2.csv", arrivals + "c1,s1,p1,2026-03-05,0\n")
+        )
+
+    assert summary == ImportSummary(kind="arrivals", rows=1, customers=["c1"])
+    assert table(planning, "SELECT sale_date::text, units FROM sales ORDER BY 1") == [
+        ("2026-03-01", 4.0),
+        ("2026-03-02", 7.0),
+    ]
+    assert table(planning, "SELECT arrival_date::text, quantity FROM arrivals") == [
+        ("2026-03-05", 0.0)
+    ]
+
+
+def test_rule_settings_import_and_a_bad_row_keeps_nothing(
+    planning: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given rule settings for c1, when a later file sets c2 fine but c3 nonsensically,
+    then the import fails on c3's line and neither c2 nor any change to c1 is kept."""
+    with planning.begin() as session:
+        import_rule_settings(
+            session, path=write(tmp_path, "a.csv", "customer_id,accuracy_wape\nc1,0.3\n")
+        )
+    before = table(
+        planning, "SELECT customer_id, accuracy_wape, history_days FROM customer_rule_settings"
+    )
+    assert before == [("c1", 0.3, None)]
+
+    bad = write(
+        tmp_path,
+        "rules.csv",
+        "customer_id,accuracy_wape,phantom_days\nc1,0.4,\nc2,0.2,5\nc3,0.2,40\n",
+    )
+    with pytest.raises(CsvImportError) as caught, planning.begin() as session:
+        import_rule_settings(session, path=bad)
+
+    assert str(caught.value) == (
+        "rules.csv line 4: phantom_days (40) must not exceed history_days (28)"
+    )
+    assert (
+        table(
+            planning, "SELECT customer_id, accuracy_wape, history_days FROM customer_rule_settings"
+        )
+        == before
+    )
+
+
+def test_bad_policy_row_keeps_nothing(planning: sessionmaker[Session], tmp_path: Path) -> None:
+    """Given a policy file whose third row has order_up_to below its reorder point,
+    when imported, then the error names line 4 and no policy of the file is stored."""
+    bad = write(
+        tmp_path,
+        "policies.csv",
+        POLICY_HEADER + "c1,s1,p1,2,,,,,\nc1,s1,p2,2,,,,,\nc1,s1,p3,2,50,40,,,\n",
+    )
+    with pytest.raises(CsvImportError) as caught, planning.begin() as session:
+        import_policies(session, path=bad)
+
+    assert str(caught.value) == (
+        "policies.csv line 4: order_up_to (40) must not be below reorder_point (50)"
+    )
+    assert table(planning, "SELECT count(*) FROM policies") == [(0,)]
+
+
+def test_planning_imports_do_not_grow_with_the_file(
+    planning: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given 3-row and 2,000-row sales files, when each is imported, then both send the same
+    three statements (staging table, upsert, drop) besides the one COPY."""
+    header = "customer_id,store_id,product_id,date,units\n"
+    small = write(
+        tmp_path, "small.csv", header + "".join(f"c1,s1,p{n},2026-03-01,1\n" for n in range(3))
+    )
+    large = write(
+        tmp_path, "large.csv", header + "".join(f"c1,s2,p{n},2026-03-01,1\n" for n in range(2000))
+    )
+    counts = []
+    for path in (small, large):
+        with counting_statements(planning) as statements, planning.begin() as session:
+            import_sales(session, path=path)
+        counts.append(len(statements))
+    assert counts == [3, 3]
+    assert table(planning, "SELECT count(*) FROM sales") == [(2003,)]

@@ -192,6 +192,14 @@ def test_recovered_stock_resolves_the_alert(acme, settings):
     notify_forecast_complete(CUSTOMER, skus=["S3/P002"], settings=settings)
     wait_idle(settings)
 
+    # Then one clean check is not enough (SHELFOPS_RESOLVE_AFTER_CHECKS defaults to 2)
+    (row,) = rows(db, "SELECT status FROM alerts WHERE id = :a", a=alert.id)
+    assert row.status == "open"
+
+    # When it is checked clean a second time
+    notify_forecast_complete(CUSTOMER, skus=["S3/P002"], settings=settings)
+    wait_idle(settings)
+
     # Then the alert is resolved by the system, in its history, and on the channel
     (row,) = rows(db, "SELECT status, resolved_by FROM alerts WHERE id = :a", a=alert.id)
     assert (row.status, row.resolved_by) == ("resolved", "system")

@@ -18,6 +18,7 @@ from shelfops_alerts.csv_rows import (
     read_file,
     read_rows,
 )
+from shelfops_alerts.planning_rows import ARRIVALS, POLICIES, RULE_SETTINGS, SALES
 
 
 def parse(spec: CsvSpec, content: str, name: str = "data.csv") -> list[tuple[Any, ...]]:
@@ -321,3 +322,84 @@ def test_bytes_that_are_not_utf8_are_named_by_line(tmp_path: Path) -> None:
 
     assert caught.value.line == 3
     assert caught.value.reason.startswith("product_id is not valid UTF-8 text")
+
+
+# --- planning files: policies, sales, arrivals, rule settings ------------------------------
+
+
+def test_policy_rows_leave_unset_columns_as_none() -> None:
+    """Given one policy with every column and one with the lead time only, when read,
+    then the case pack is a whole number and the missing columns are None."""
+
+    content = (
+        "customer_id,store_id,product_id,lead_time_days,reorder_point,order_up_to,"
+        "case_pack,min_order_qty,service_level\n"
+        "c1,s1,p1,3.5,40,120,12,24,0.98\n"
+        "c1,s1,p2,2,,,,,\n"
+    )
+    assert parse(POLICIES, content) == [
+        ("c1", "s1", "p1", 3.5, 40.0, 120.0, 12, 24.0, 0.98),
+        ("c1", "s1", "p2", 2.0, None, None, None, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("c1,s1,p1,0,,,,,", "lead_time_days must be a number > 0, got '0'"),
+        ("c1,s1,p1,2,,,1.5,,", "case_pack must be a whole number >= 1, got '1.5'"),
+        ("c1,s1,p1,2,,,,,1", "service_level must be a fraction >= 0.5 and < 1 (0.95 is 95 %)"),
+        ("c1,s1,p1,2,50,40,,,", "order_up_to (40) must not be below reorder_point (50)"),
+        ("c1,s1,p1,2,,,,-1,", "min_order_qty must be a number >= 0, got '-1'"),
+    ],
+)
+def test_bad_policy_rows_are_named(row: str, reason: str) -> None:
+    """Given a policy file whose second data row is bad, when read,
+    then the error names line 3 and the reason."""
+
+    header = "customer_id,store_id,product_id,lead_time_days,reorder_point,order_up_to,"
+    header += "case_pack,min_order_qty,service_level\n"
+    error = error_of(POLICIES, header + "c1,s1,p0,2,,,,,\n" + row + "\n")
+    assert error.line == 3
+    assert reason in error.reason
+
+
+def test_sales_and_arrivals_are_dated_quantities() -> None:
+    """Given sales and arrival rows, when read, then dates are dates and a repeated day is
+    refused, naming the first line."""
+
+    assert parse(SALES, "customer_id,store_id,product_id,date,units\nc1,s1,p1,2026-03-01,0\n") == [
+        ("c1", "s1", "p1", dt.date(2026, 3, 1), 0.0)
+    ]
+    content = "customer_id,store_id,product_id,date,quantity\n" + (
+        "c1,s1,p1,2026-03-02,48\nc1,s1,p1,2026-03-02,12\n"
+    )
+    error = error_of(ARRIVALS, content)
+    assert (error.line, error.reason) == (
+        3,
+        "duplicate customer_id,store_id,product_id,date 'c1,s1,p1,2026-03-02',"
+        " first given on line 2",
+    )
+
+
+def test_rule_settings_rows_are_checked_with_the_defaults_filled_in() -> None:
+    """Given a customer who sets only some thresholds, when read, then the rest are None;
+    given min_history_days above the default 28-day window, then the row is refused."""
+
+    [row] = parse(RULE_SETTINGS, "customer_id,accuracy_wape,history_days\nc1,0.3,56\n")
+    assert row[0] == "c1"
+    assert dict(zip([c.name for c in RULE_SETTINGS.columns], row, strict=True)) == {
+        "customer_id": "c1",
+        "service_level": None,
+        "history_days": 56,
+        "min_history_days": None,
+        "anomaly_z": None,
+        "anomaly_min_units": None,
+        "phantom_days": None,
+        "phantom_min_expected": None,
+        "accuracy_wape": 0.3,
+        "accuracy_min_units": None,
+    }
+    error = error_of(RULE_SETTINGS, "customer_id,min_history_days\nc1,7\nc2,30\n")
+    assert error.line == 3
+    assert error.reason == "min_history_days (30) must not exceed history_days (28)"

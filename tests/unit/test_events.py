@@ -2,7 +2,7 @@
 
 import pytest
 
-from shelfops_alerts.events import InvalidEvent, forecast_complete
+from shelfops_alerts.events import InvalidEvent, forecast_complete, sales_recorded
 from shelfops_alerts.skus import Sku
 
 
@@ -36,3 +36,24 @@ def test_no_skus_means_all():
 def test_malformed_events_are_refused_with_the_reason(args, error):
     with pytest.raises(InvalidEvent, match=error):
         forecast_complete(*args)
+
+
+def test_a_sales_recorded_event_names_its_skus_once_or_means_all():
+    # Given SKUs named twice, the event keeps each once; given none, it means every SKU.
+    event = sales_recorded("c1", ["S1/P1", "S1/P1", ["S2", "P2"]])
+    assert event.to_json() == {"customer_id": "c1", "skus": ["S1/P1", "S2/P2"]}
+    assert sales_recorded(" c1 ").to_json() == {"customer_id": "c1", "skus": None}
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("",), "customer_id must be non-empty"),
+        (("c1", "S1/P1"), "skus must be a list"),
+        (("c1", ["S1P1"]), "STORE/PRODUCT"),
+        (("c1", []), "skus is empty"),
+    ],
+)
+def test_malformed_sales_recorded_events_are_refused(args, error):
+    with pytest.raises(InvalidEvent, match=error):
+        sales_recorded(*args)

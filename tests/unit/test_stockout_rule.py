@@ -142,3 +142,76 @@ def test_recommended_quantity_is_never_negative():
 def test_bad_input_is_a_clear_error(on_hand, demand, error):
     with pytest.raises(ValueError, match=error):
         days_until_stockout(on_hand, demand)
+
+
+def test_arrival_in_time_prevents_the_stockout():
+    # Given 15 on hand and 10 a day (1.5 days: high), when 100 arrive tomorrow:
+    # day 0 leaves 5, day 1 has 105: 115 units in all last 11.5 days: no alert.
+    assert finding_for(15, [10] * 14).severity == "high"
+    assert days_until_stockout(15, [10] * 14, [0, 100]) == pytest.approx(11.5)
+    assert (
+        check_stockout(
+            store_id="S1",
+            product_id="P1",
+            on_hand=15,
+            on_order=100,
+            daily_demand=[10] * 14,
+            daily_arrivals=[0, 100],
+        )
+        is None
+    )
+
+
+def test_arrival_on_the_day_the_shelf_would_empty_counts():
+    # 10 on hand exactly covers today; 10 arriving tomorrow cover tomorrow: 2 days (high),
+    # not 1 (critical). Without the arrival, 1 day.
+    assert days_until_stockout(10, [10] * 7, [0, 10]) == 2.0
+    assert days_until_stockout(10, [10] * 7, [0, 0]) == 1.0
+
+
+def test_late_arrival_does_not_prevent_the_stockout_and_is_named():
+    # 15 on hand at 10 a day empties at 1.5 days; 50 arrive on day 3, too late.
+    found = check_stockout(
+        store_id="S1",
+        product_id="P1",
+        on_hand=15,
+        on_order=50,
+        daily_demand=[10] * 14,
+        daily_arrivals=[0, 0, 0, 50],
+    )
+    assert found is not None and found.severity == "high"
+    assert found.metadata["days_until_stockout"] == 1.5
+    assert found.metadata["arrivals_counted"] == 0
+    assert found.metadata["late_arrival"] == {"in_days": 3, "quantity": 50}
+    assert "due in 3 days arrive after the shelf is empty" in found.metadata["recommendation"]
+
+
+def test_small_arrival_delays_but_does_not_prevent():
+    # 5 on hand, 10 a day, 10 arriving tomorrow: the shelf empties halfway through today,
+    # before the arrival, so 0.5 days (critical).
+    assert days_until_stockout(5, [10] * 7, [0, 10]) == 0.5
+    # 5 on hand and 10 arriving today: 15 → 1.5 days (high), 10 counted.
+    found = finding_for(5, [10] * 7)
+    assert found.severity == "critical"
+    today = check_stockout(
+        store_id="S1",
+        product_id="P1",
+        on_hand=5,
+        on_order=10,
+        daily_demand=[10] * 7,
+        daily_arrivals=[10],
+    )
+    assert today is not None and today.severity == "high"
+    assert today.metadata["arrivals_counted"] == 10
+    assert today.message.endswith("(5 on hand, forecast 10/day, 10 arriving in time counted).")
+
+
+def test_arrivals_past_the_forecast_horizon_extend_the_walk():
+    # 2 days of forecast at 10/day, 25 on hand, 30 arriving on day 2 (past the horizon):
+    # days 0-1 leave 5, day 2 has 35 → 3.5 more days at the last demand: 5.5 days.
+    assert days_until_stockout(25, [10, 10], [0, 0, 30]) == pytest.approx(5.5)
+
+
+def test_negative_arrival_is_a_clear_error():
+    with pytest.raises(ValueError, match="an arrival must be"):
+        days_until_stockout(5, [1], [-1])

@@ -1,17 +1,21 @@
-"""Entry points for producers' events: ``shelfops.forecast_completed``."""
+"""Entry points for producers' events: ``shelfops.forecast_completed`` and
+``shelfops.sales_recorded`` (with its batch check, ``shelfops.check_sales_rules``)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from celery import shared_task
+from celery import chain, shared_task
 from celery.exceptions import Reject
 
 from shelfops_alerts import events
+from shelfops_alerts.checks import SALES_TYPES, check_batch
 from shelfops_alerts.sku_pages import sku_pages
 from workers.tasks import context
 from workers.tasks.batches import chunks, queue_batch_checks
+from workers.tasks.persist import dedup_and_persist
+from workers.tasks.publish import publish_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +43,47 @@ def forecast_completed(
         batches,
     )
     return {"customer_id": event.customer_id, "run_id": event.run_id, "batches": batches}
+
+
+@shared_task(name="shelfops.sales_recorded", acks_late=True)
+def sales_recorded(customer_id: Any = None, skus: Any = None) -> dict[str, Any]:
+    """Check anomalies and forecast accuracy of the customer's SKUs (all, or those named),
+    one check → persist → publish chain per batch."""
+    try:
+        event = events.sales_recorded(customer_id, skus)
+    except events.InvalidEvent as exc:
+        logger.error("refused sales-recorded event: %s", exc)
+        raise Reject(f"invalid sales-recorded event: {exc}", requeue=False) from exc
+    size = context.settings().batch_size
+    if event.skus is not None:
+        pages = chunks(event.skus, size)
+    else:
+        pages = sku_pages(context.sessions(), customer_id=event.customer_id, page_size=size)
+    batches = 0
+    for batch in pages:
+        chain(
+            check_sales_rules.s(event.customer_id, [list(sku) for sku in batch]),
+            dedup_and_persist.s(),
+            publish_alerts.s(),
+        ).apply_async()
+        batches += 1
+    logger.info("sales-recorded %s: %d batch(es) queued", event.customer_id, batches)
+    return {"customer_id": event.customer_id, "batches": batches}
+
+
+@shared_task(name="shelfops.check_sales_rules", acks_late=True)
+def check_sales_rules(customer_id: Any, skus: Any) -> dict[str, Any]:
+    """Run the sales-driven rules (anomaly, accuracy) on one batch; returns findings as JSON."""
+    try:
+        event = events.sales_recorded(customer_id, skus)
+    except events.InvalidEvent as exc:
+        raise Reject(f"invalid batch: {exc}", requeue=False) from exc
+    with context.sessions()() as session:
+        result = check_batch(
+            session,
+            customer_id=event.customer_id,
+            skus=list(event.skus or ()),
+            today=context.today_utc(),
+            only_types=SALES_TYPES,
+        )
+    return result.to_json()

@@ -7,13 +7,21 @@ from typing import Any
 from celery import shared_task
 
 from shelfops_alerts.checks import BatchResult
+from shelfops_alerts.lifecycle import LifecyclePolicy
 from shelfops_alerts.persist import persist_batch
 from workers.tasks import context
 
 
-@shared_task(name="shelfops.dedup_and_persist", acks_late=True)
-def dedup_and_persist(batch: dict[str, Any]) -> dict[str, Any]:
+@shared_task(name="shelfops.dedup_and_persist", acks_late=True, bind=True)
+def dedup_and_persist(self: Any, batch: dict[str, Any]) -> dict[str, Any]:
     """Upsert findings, resolve cleared alerts, create deliveries; commit, then pass on."""
     with context.sessions().begin() as session:
-        result = persist_batch(session, batch=BatchResult.from_json(batch))
+        result = persist_batch(
+            session,
+            batch=BatchResult.from_json(batch),
+            policy=LifecyclePolicy.from_settings(context.settings()),
+            # A chain fixes its tasks' ids when it is queued, so this id stays the same
+            # when the message (or the check before it) is redelivered: the check counts once.
+            check_id=self.request.id,
+        )
     return result.to_json()

@@ -1,0 +1,81 @@
+"""``shelfops-alerts deliveries list|retry``: what operators do with e-mail deliveries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from shelfops_alerts.cli.common import add_json_flag, print_json
+from shelfops_alerts.config import Settings
+from shelfops_alerts.deliveries import STATUSES
+
+#: The e-mail task and its queue, named here so the CLI does not import worker code.
+SEND_TASK = "shelfops.send_alert_email"
+EMAIL_QUEUE = "email"
+
+
+def cmd_deliveries_list(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfops_alerts.db import session_factory
+    from shelfops_alerts.deliveries import list_deliveries
+
+    with session_factory(settings)() as session:
+        found = list_deliveries(
+            session, status=args.status, customer_id=args.customer, limit=args.limit
+        )
+    if args.json:
+        print_json(found)
+        return 0
+    if not found:
+        print("no deliveries")
+        return 0
+    print(
+        f"{'ID':>7}  {'STATUS':<14}  {'TRIES':>5}  {'ALERT':>6}  {'DIGEST':>6}  "
+        f"{'CUSTOMER':<10}  {'RECIPIENT':<28}  LAST ERROR"
+    )
+    for d in found:
+        print(
+            f"{d['id']:>7}  {d['status']:<14}  {d['attempts']:>5}  {d['alert_id']:>6}  "
+            f"{d['digest_id'] or '':>6}  {d['customer_id']:<10}  {d['recipient']:<28}  "
+            f"{d['last_error'] or ''}"
+        )
+    return 0
+
+
+def cmd_deliveries_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfops_alerts.client import _producer
+    from shelfops_alerts.db import session_factory
+    from shelfops_alerts.deliveries import requeue_failed
+
+    with session_factory(settings).begin() as session:
+        done = requeue_failed(session, delivery_ids=list(dict.fromkeys(args.ids)))
+    producer = _producer(settings.redis_url)
+    for delivery_id in done.requeued:  # queued only after the commit
+        producer.send_task(SEND_TASK, args=[delivery_id], queue=EMAIL_QUEUE, ignore_result=True)
+    if args.json:
+        print_json({"requeued": done.requeued, "refused": done.refused})
+    else:
+        for delivery_id in done.requeued:
+            print(f"delivery {delivery_id} queued again")
+        for reason in done.refused.values():
+            print(f"error: {reason}", file=sys.stderr)
+    # Exit 2 (refused) when any id was refused; the others were still queued.
+    return 2 if done.refused else 0
+
+
+def register(sub: Any) -> None:
+    deliveries = sub.add_parser(
+        "deliveries", help="list e-mail deliveries and retry failed ones"
+    ).add_subparsers(dest="action", required=True)
+    ls = deliveries.add_parser("list", help="list deliveries, newest first")
+    ls.add_argument("--status", choices=STATUSES)
+    ls.add_argument("--customer")
+    ls.add_argument("--limit", type=int, default=100)
+    add_json_flag(ls)
+    ls.set_defaults(func=cmd_deliveries_list)
+    retry = deliveries.add_parser(
+        "retry", help="put failed deliveries back to pending and queue them"
+    )
+    retry.add_argument("ids", type=int, nargs="+", metavar="ID")
+    add_json_flag(retry)
+    retry.set_defaults(func=cmd_deliveries_retry)

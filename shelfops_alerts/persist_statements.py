@@ -1,0 +1,184 @@
+"""The statements persist.py runs, one per step of a batch; each takes whole arrays.
+
+Kept apart from the flow in persist.py so each reads on its own. ``RANK`` orders
+severities inside SQL (low 1 < medium 2 < high 3 < critical 4).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+RANK = "array_position(ARRAY['low','medium','high','critical']::text[], {})"
+_SAME = "(p.severity, p.message, p.metadata, p.silence_id IS NULL)"
+
+UPSERT = text(
+    f"""
+    WITH input AS (
+        SELECT * FROM unnest(
+            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]),
+            CAST(:severities AS text[]), CAST(:messages AS text[]), CAST(:metas AS jsonb[]),
+            CAST(:silences AS bigint[])
+        ) AS t(store_id, product_id, alert_type, severity, message, metadata, silence_id)
+    ),
+    prev AS (
+        SELECT a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.message,
+               a.metadata, a.silence_id
+        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
+        WHERE a.customer_id = :customer_id AND a.status IN ('open', 'acknowledged')
+    ),
+    recent AS (
+        SELECT DISTINCT ON (a.store_id, a.product_id, a.alert_type) a.id
+        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
+        WHERE a.customer_id = :customer_id AND a.status = 'resolved'
+          AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+          AND NOT EXISTS (
+              SELECT 1 FROM prev p WHERE p.store_id = a.store_id
+                 AND p.product_id = a.product_id AND p.alert_type = a.alert_type)
+        ORDER BY a.store_id, a.product_id, a.alert_type, a.resolved_at DESC, a.id DESC
+    ),
+    reopened AS (
+        UPDATE alerts a
+        SET status = 'open', severity = i.severity, message = i.message,
+            metadata = i.metadata, silence_id = i.silence_id, clear_checks = 0,
+            updated_at = now(), resolved_at = NULL, resolved_by = NULL,
+            acknowledged_at = NULL, acknowledged_by = NULL,
+            acknowledged_note = NULL, acknowledged_outcome = NULL
+        FROM recent r, input i
+        -- status is re-checked on the locked row: of two workers racing to re-open one
+        -- alert, the second finds it open, skips it, and its insert meets the conflict.
+        WHERE a.id = r.id AND a.status = 'resolved'
+          AND i.store_id = a.store_id AND i.product_id = a.product_id
+          AND i.alert_type = a.alert_type
+        RETURNING a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.status,
+                  a.silence_id
+    ),
+    up AS (
+        INSERT INTO alerts AS a (customer_id, store_id, product_id, alert_type, severity,
+                                 status, message, metadata, silence_id)
+        SELECT :customer_id, i.store_id, i.product_id, i.alert_type, i.severity, 'open',
+               i.message, i.metadata, i.silence_id
+        FROM input i
+        WHERE NOT EXISTS (
+            SELECT 1 FROM reopened r WHERE r.store_id = i.store_id
+               AND r.product_id = i.product_id AND r.alert_type = i.alert_type)
+        ON CONFLICT (customer_id, store_id, product_id, alert_type)
+            WHERE status IN ('open', 'acknowledged')
+        DO UPDATE SET
+            severity = EXCLUDED.severity,
+            message = EXCLUDED.message,
+            metadata = EXCLUDED.metadata,
+            silence_id = EXCLUDED.silence_id,
+            -- a repeat finding restarts the hysteresis count
+            clear_checks = 0,
+            updated_at = CASE
+                WHEN (a.severity, a.message, a.metadata, a.silence_id IS NULL) IS DISTINCT FROM
+                     (EXCLUDED.severity, EXCLUDED.message, EXCLUDED.metadata,
+                      EXCLUDED.silence_id IS NULL)
+                THEN now() ELSE a.updated_at END,
+            status = CASE WHEN {RANK.format("EXCLUDED.severity")} > {RANK.format("a.severity")}
+                          THEN 'open' ELSE a.status END
+        WHERE (a.severity, a.message, a.metadata, a.silence_id)
+              IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.message, EXCLUDED.metadata,
+                                EXCLUDED.silence_id)
+           OR a.clear_checks > 0
+        RETURNING a.id, a.severity, a.message, a.metadata, a.status, a.silence_id,
+                  (a.xmax = 0) AS inserted
+    ),
+    changes AS (
+        SELECT up.id,
+               CASE WHEN up.inserted THEN 'created'
+                    WHEN p.id IS NOT NULL
+                         AND {RANK.format("up.severity")} > {RANK.format("p.severity")}
+                    THEN 'escalated'
+                    ELSE 'updated' END AS event,
+               up.severity, up.status, up.silence_id,
+               CASE WHEN p.silence_id IS NOT NULL AND up.silence_id IS NULL
+                    THEN :silence_ended END AS note
+        FROM up LEFT JOIN prev p ON p.id = up.id
+        -- a row touched only to restart its count is no change worth a history row
+        WHERE up.inserted OR p.id IS NULL
+           OR {_SAME} IS DISTINCT FROM
+              (up.severity, up.message, up.metadata, up.silence_id IS NULL)
+        UNION ALL
+        SELECT id, 'reopened', severity, status, silence_id, NULL FROM reopened
+    )
+    INSERT INTO alert_history (alert_id, event, severity, status, note, silenced, published_at)
+    SELECT id, event, severity, status, note, silence_id IS NOT NULL,
+           CASE WHEN silence_id IS NOT NULL THEN now() END
+    FROM changes
+    RETURNING id, alert_id, event, silenced
+    """
+)
+
+CLEAR = text(
+    """
+    WITH evaluated AS (
+        SELECT * FROM unnest(
+            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[])
+        ) AS e(store_id, product_id, alert_type)
+    ),
+    still AS (
+        SELECT * FROM unnest(
+            CAST(:f_stores AS text[]), CAST(:f_products AS text[]), CAST(:f_types AS text[])
+        ) AS s(store_id, product_id, alert_type)
+    ),
+    cleared AS (
+        UPDATE alerts a
+        SET clear_checks = a.clear_checks + 1,
+            last_clear_check = CAST(:check_id AS text),
+            status = CASE WHEN a.clear_checks + 1 >= :resolve_after
+                          THEN 'resolved' ELSE a.status END,
+            resolved_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
+                               THEN now() ELSE a.resolved_at END,
+            resolved_by = CASE WHEN a.clear_checks + 1 >= :resolve_after
+                               THEN 'system' ELSE a.resolved_by END,
+            updated_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
+                              THEN now() ELSE a.updated_at END
+        FROM evaluated e
+        WHERE a.customer_id = :customer_id
+          AND a.store_id = e.store_id AND a.product_id = e.product_id
+          AND a.alert_type = e.alert_type
+          AND a.status IN ('open', 'acknowledged')
+          -- the same check, redelivered, does not count twice
+          AND (CAST(:check_id AS text) IS NULL
+               OR a.last_clear_check IS DISTINCT FROM CAST(:check_id AS text))
+          AND NOT EXISTS (
+              SELECT 1 FROM still s
+              WHERE s.store_id = a.store_id AND s.product_id = a.product_id
+                AND s.alert_type = a.alert_type)
+        RETURNING a.id, a.severity, a.status
+    )
+    INSERT INTO alert_history (alert_id, event, severity, status, note)
+    SELECT id, 'resolved', severity, 'resolved', :note FROM cleared WHERE status = 'resolved'
+    RETURNING id, alert_id, event, silenced
+    """
+)
+
+INHIBITORS = text(
+    """
+    SELECT DISTINCT a.store_id, a.product_id
+    FROM alerts a
+    JOIN unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
+      ON a.store_id = k.store_id AND a.product_id = k.product_id
+    WHERE a.customer_id = :customer_id AND a.alert_type = :inhibiting
+      AND a.status IN ('open', 'acknowledged')
+    """
+)
+
+DELIVERIES = text(
+    f"""
+    INSERT INTO email_deliveries (alert_id, history_id, recipient)
+    SELECT h.alert_id, h.id, r.email
+    FROM alert_history h
+    JOIN alerts a ON a.id = h.alert_id
+    JOIN alert_recipients r
+      ON r.customer_id = a.customer_id
+     AND {RANK.format("h.severity")} >= {RANK.format("r.min_severity")}
+    WHERE h.id = ANY(CAST(:history_ids AS bigint[]))
+      AND NOT h.silenced
+      AND (h.event = ANY(CAST(:events AS text[]))
+           OR (h.note = :silence_ended AND h.status = 'open'))
+    ON CONFLICT ON CONSTRAINT uq_email_deliveries_change_recipient DO NOTHING
+    RETURNING id
+    """
+)

@@ -1,0 +1,176 @@
+"""Sweeps as rows: started, queued, finished, and what they found.
+
+A sweep is *finished* when the last of its queued batches has completed (published, or
+failed). Each batch records itself once (``sweep_batches`` has one row per batch number,
+so a redelivered batch is not counted twice) and adds its counts to the sweep's row; the
+batch that brings ``batches_done`` up to ``batches_queued`` marks the sweep finished. The
+sweep task sets ``batches_queued`` only after queueing every batch, so fast batches cannot
+finish a sweep that is still being queued. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+#: History events a sweep counts, each into its ``alerts_<event>`` column.
+COUNTED_EVENTS = ("created", "updated", "escalated", "resolved")
+
+_START = text(
+    """
+    INSERT INTO sweeps (task_id, customer_id, batch_size, skus_total)
+    SELECT :task_id, :customer_id, :batch_size,
+           (SELECT count(*) FROM inventory
+            WHERE CAST(:customer_id AS text) IS NULL OR customer_id = :customer_id)
+    RETURNING id, skus_total
+    """
+)
+
+# Only the lock holder starts a sweep, so a sweep still "running" then has lost its lock.
+_ABANDON = text("UPDATE sweeps SET status = 'abandoned' WHERE status = 'running'")
+
+_QUEUED = text(
+    """
+    UPDATE sweeps SET batches_queued = :batches, queued_at = now(),
+        status = CASE WHEN batches_done >= :batches THEN 'finished' ELSE status END,
+        finished_at = CASE WHEN batches_done >= :batches THEN now() END
+    WHERE id = :sweep_id
+    RETURNING status
+    """
+)
+
+_RECORD = text(
+    """
+    WITH mark AS (
+        INSERT INTO sweep_batches (sweep_id, batch_no, failed)
+        VALUES (:sweep_id, :batch_no, :failed)
+        ON CONFLICT DO NOTHING
+        RETURNING sweep_id
+    )
+    UPDATE sweeps s SET
+        batches_done = s.batches_done + 1,
+        batches_failed = s.batches_failed + CAST(:failed AS int),
+        skus_checked = s.skus_checked + :skus_checked,
+        alerts_created = s.alerts_created + :created,
+        alerts_updated = s.alerts_updated + :updated,
+        alerts_escalated = s.alerts_escalated + :escalated,
+        alerts_resolved = s.alerts_resolved + :resolved
+    FROM mark WHERE s.id = mark.sweep_id
+    """
+)
+
+# A separate statement, so it sees the row after this batch's increment: under READ
+# COMMITTED the increment holds the row lock until commit, so exactly one batch sees the
+# count reach batches_queued.
+_FINISH = text(
+    """
+    UPDATE sweeps SET status = 'finished', finished_at = now()
+    WHERE id = :sweep_id AND status = 'running' AND queued_at IS NOT NULL
+      AND batches_done >= batches_queued
+    RETURNING id
+    """
+)
+
+_COLUMNS = (
+    "id, task_id, customer_id, status, started_at, queued_at, finished_at, batch_size,"
+    " skus_total, skus_checked, batches_queued, batches_done, batches_failed,"
+    " alerts_created, alerts_updated, alerts_escalated, alerts_resolved"
+)
+_BY_TASK = text(f"SELECT {_COLUMNS} FROM sweeps WHERE task_id = :task_id")
+_BY_ID = text(f"SELECT {_COLUMNS} FROM sweeps WHERE id = :sweep_id")
+_LAST = text(f"SELECT {_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT 1")
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new sweep's id and how many SKUs it is about to check."""
+
+    sweep_id: int
+    skus_total: int
+
+
+def start_sweep(
+    session: Session, *, task_id: str, customer_id: str | None, batch_size: int
+) -> Started:
+    """Record a new sweep (the caller holds the lock); earlier unfinished ones are abandoned."""
+    session.execute(_ABANDON)
+    row = session.execute(
+        _START, {"task_id": task_id, "customer_id": customer_id, "batch_size": batch_size}
+    ).one()
+    return Started(sweep_id=int(row.id), skus_total=int(row.skus_total))
+
+
+def mark_queued(session: Session, *, sweep_id: int, batches: int) -> bool:
+    """Every batch is queued; True when the sweep is already finished (all done, or none)."""
+    status = session.execute(_QUEUED, {"sweep_id": sweep_id, "batches": batches}).scalar_one()
+    return bool(status == "finished")
+
+
+def record_batch(
+    session: Session,
+    *,
+    sweep_id: int,
+    batch_no: int,
+    skus_checked: int = 0,
+    events: dict[str, int] | None = None,
+    failed: bool = False,
+) -> bool:
+    """Count one completed batch (once, even if redelivered); True if it finished the sweep."""
+    events = events or {}
+    session.execute(
+        _RECORD,
+        {
+            "sweep_id": sweep_id,
+            "batch_no": batch_no,
+            "failed": failed,
+            "skus_checked": skus_checked,
+            **{event: int(events.get(event, 0)) for event in COUNTED_EVENTS},
+        },
+    )
+    return session.execute(_FINISH, {"sweep_id": sweep_id}).first() is not None
+
+
+def _as_dict(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    sweep = dict(row._mapping)
+    for key in ("started_at", "queued_at", "finished_at"):
+        sweep[key] = sweep[key].isoformat() if sweep[key] is not None else None
+    ended = row.finished_at
+    sweep["duration_s"] = (
+        round((ended - row.started_at).total_seconds(), 3) if ended is not None else None
+    )
+    return sweep
+
+
+def sweep_by_task(session: Session, *, task_id: str) -> dict[str, Any] | None:
+    """The sweep started by this task id (JSON-able), or None."""
+    return _as_dict(session.execute(_BY_TASK, {"task_id": task_id}).one_or_none())
+
+
+def sweep_by_id(session: Session, *, sweep_id: int) -> dict[str, Any] | None:
+    """The sweep with this id (JSON-able), or None."""
+    return _as_dict(session.execute(_BY_ID, {"sweep_id": sweep_id}).one_or_none())
+
+
+def last_sweep(session: Session) -> dict[str, Any] | None:
+    """The most recently started sweep (JSON-able), or None when there was none."""
+    return _as_dict(session.execute(_LAST).one_or_none())
+
+
+def format_sweep(sweep: dict[str, Any]) -> str:
+    """One sweep as a line or two a person reads."""
+    scope = sweep["customer_id"] or "all customers"
+    head = (
+        f"sweep #{sweep['id']} ({scope}) {sweep['status']}: "
+        f"{sweep['skus_checked']:,} of {sweep['skus_total']:,} SKUs checked, "
+        f"{sweep['batches_done']:,}/{sweep['batches_queued'] or '?'} batches"
+        f" ({sweep['batches_failed']} failed)"
+    )
+    if sweep["duration_s"] is not None:
+        head += f" in {sweep['duration_s']:.1f} s"
+    alerts = ", ".join(f"{sweep[f'alerts_{event}']:,} {event}" for event in COUNTED_EVENTS)
+    return f"{head}\n  started {sweep['started_at']}; alerts: {alerts}"

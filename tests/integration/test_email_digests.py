@@ -1,0 +1,94 @@
+"""Digests through the real pipeline: a burst of alerts becomes a handful of e-mails.
+
+The email worker runs with a 2 s digest window against the fake SendGrid API: the first
+critical alert of a quiet period goes out at once, those that follow are grouped per
+recipient and sent when the window closes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from sqlalchemy import text
+
+from shelfops_alerts.client import notify_forecast_complete
+from tests.fakes import FakeSendGridAPI
+from tests.integration.conftest import wait_idle, wait_until
+from tests.integration.data import put_recipients, put_skus, rows
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "SG.digest-test-key"
+CUSTOMER = "burstco"
+RECIPIENTS = ("ops@burstco.example", "buyer@burstco.example")
+LISTED = re.compile(r"^\d+\. Alert #(\d+) ", re.MULTILINE)
+
+
+@pytest.fixture()
+def sendgrid(pipeline, email_workers):
+    with pipeline.begin() as session:
+        session.execute(text("TRUNCATE email_windows, email_digests CASCADE"))
+    with FakeSendGridAPI(api_key=API_KEY) as fake:
+        email_workers.use(
+            SHELFOPS_EMAIL_BACKEND="sendgrid",
+            SENDGRID_API_KEY=API_KEY,
+            SHELFOPS_SENDGRID_HOST=fake.url,
+            SHELFOPS_DIGEST_WINDOW_S="2",
+        )
+        yield pipeline, fake
+    email_workers.use()
+
+
+def alerts_in(request) -> list[int]:
+    """The alert ids one accepted e-mail is about: its alert_id, or every alert it lists."""
+    if "alert_id" in request.json["custom_args"]:
+        return [int(request.json["custom_args"]["alert_id"])]
+    plain = next(c["value"] for c in request.json["content"] if c["type"] == "text/plain")
+    return [int(i) for i in LISTED.findall(plain)]
+
+
+def test_a_burst_of_200_critical_alerts_becomes_a_handful_of_mails_per_recipient(
+    sendgrid, settings
+):
+    db, fake = sendgrid
+    # Given 200 SKUs about to run out, and two recipients of critical alerts
+    put_skus(db, CUSTOMER, [(f"S{n // 50}", f"P{n:03d}", 1.0, 10.0) for n in range(200)])
+    put_recipients(db, CUSTOMER, {r: "critical" for r in RECIPIENTS})
+
+    # When one forecast event raises all 200 alerts at once
+    notify_forecast_complete(CUSTOMER, settings=settings)
+    wait_until(
+        lambda: (
+            rows(db, "SELECT count(*) FROM email_deliveries WHERE status = 'sent'")[0][0] == 400
+        ),
+        60,
+        "all 400 deliveries to be sent",
+    )
+    wait_idle(settings)
+
+    alert_ids = {r.id for r in rows(db, "SELECT id FROM alerts WHERE customer_id = :c", c=CUSTOMER)}
+    assert len(alert_ids) == 200
+    for recipient in RECIPIENTS:
+        mails = [
+            r for r in fake.accepted if r.json["personalizations"][0]["to"][0]["email"] == recipient
+        ]
+        # Then each recipient got the first alert at once and the rest in a few digests
+        assert 2 <= len(mails) <= 5, f"{recipient} got {len(mails)} e-mails"
+        assert "alert_id" in mails[0].json["custom_args"]
+        assert all("digest_id" in m.json["custom_args"] for m in mails[1:])
+        # And every alert is listed for them exactly once, none missing
+        listed = Counter(i for m in mails for i in alerts_in(m))
+        assert set(listed) == alert_ids
+        assert set(listed.values()) == {1}
+
+    # And each digested delivery is marked sent with its digest's provider message id
+    digested = rows(
+        db,
+        "SELECT d.provider_message_id AS mine, g.provider_message_id AS digest, g.status"
+        " FROM email_deliveries d JOIN email_digests g ON g.id = d.digest_id",
+    )
+    assert len(digested) == 400 - len(RECIPIENTS)
+    assert all(d.mine == d.digest and d.status == "sent" for d in digested)
+    assert len(fake.requests) == len(fake.accepted)
