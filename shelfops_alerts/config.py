@@ -200,7 +200,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"SHELFOPS_TEMPLATES_DIR must be a folder holding alert_email.txt, got {templates_dir}"
         )
 
-    return Settings(
+    settings = Settings(
         database_url=database_url,
         redis_url=redis_url,
         email_backend=backend,
@@ -240,3 +240,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         reopen_within_s=_positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
     )
+    if settings.email_timeout_s >= settings.outbox_relay_after_s:
+        # Otherwise the relay would take a slow but live send for a dead one and send it again.
+        raise ConfigError(
+            f"SHELFOPS_EMAIL_TIMEOUT_S ({settings.email_timeout_s:g}) must be below"
+            f" SHELFOPS_OUTBOX_RELAY_AFTER_S ({settings.outbox_relay_after_s:g})"
+        )
+    return settings

@@ -41,6 +41,9 @@ def test_defaults_with_only_the_two_urls():
         ({"SHELFOPS_SENDGRID_HOST": "api.sendgrid.com"}, "SHELFOPS_SENDGRID_HOST must be"),
         ({"SHELFOPS_EMAIL_FROM": "nobody"}, "SHELFOPS_EMAIL_FROM must be an e-mail"),
         ({"SHELFOPS_TEMPLATES_DIR": "/nonexistent"}, "SHELFOPS_TEMPLATES_DIR must be"),
+        ({"SHELFOPS_EMAIL_TIMEOUT_S": "90"}, "SHELFOPS_EMAIL_TIMEOUT_S .* must be below"),
+        ({"SHELFOPS_RESOLVE_AFTER_CHECKS": "0"}, "SHELFOPS_RESOLVE_AFTER_CHECKS"),
+        ({"SHELFOPS_DIGEST_WINDOW_S": "-5"}, "SHELFOPS_DIGEST_WINDOW_S"),
     ],
 )
 def test_a_bad_setting_names_itself(override, named):
