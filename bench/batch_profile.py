@@ -32,6 +32,13 @@ CUSTOMER = "bench"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skus", type=int, default=20_000)
+    parser.add_argument(
+        "--past-forecasts",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="also load the forecasts of DAYS past days (so anomaly/accuracy judge every SKU)",
+    )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--profile", action="store_true", help="cProfile the checks")
     args = parser.parse_args()
@@ -45,7 +52,13 @@ def main() -> None:
     with bench_stack(0) as bench:
         engine = get_engine(bench.settings)
         note(f"loading {args.skus:,} SKUs ...")
-        load_with_progress(engine, customer_id=CUSTOMER, skus=args.skus, today=today)
+        load_with_progress(
+            engine,
+            customer_id=CUSTOMER,
+            skus=args.skus,
+            today=today,
+            past_days=args.past_forecasts,
+        )
         factory = session_factory(bench.settings)
         _time_queries(engine, spent)
         profiler = cProfile.Profile() if args.profile else None

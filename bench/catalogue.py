@@ -55,9 +55,14 @@ def load(
     skus: int,
     today: dt.date,
     seed: int = 5,
+    past_days: int = 0,
     on_chunk: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """COPY ``skus`` SKUs with forecasts (and sales if that table exists); returns row counts."""
+    """COPY ``skus`` SKUs with forecasts (and sales if that table exists); returns row counts.
+
+    ``past_days`` adds the forecasts made for that many days before today (as a daily
+    forecasting job leaves them): the anomaly and accuracy rules compare them with sales.
+    """
     rng = random.Random(seed)
     with_sales = has_table(engine, "sales")
     counts = {"inventory": 0, "forecasts": 0, "sales": 0}
@@ -72,7 +77,7 @@ def load(
                 key = f"{customer_id}\t{store}\t{product}"
                 demand = _demand(rng)
                 inventory.write(f"{key}\t{_on_hand(rng, demand)}\n")
-                for day in range(FORECAST_DAYS):
+                for day in range(-past_days, FORECAST_DAYS):
                     date = today + dt.timedelta(days=day)
                     value = demand * WEEKLY[date.weekday()]
                     forecasts.write(f"{key}\t{date.isoformat()}\t{value:.3f}\n")
@@ -107,7 +112,9 @@ def load(
     return counts
 
 
-def load_with_progress(engine: Engine, *, customer_id: str, skus: int, today: dt.date) -> float:
+def load_with_progress(
+    engine: Engine, *, customer_id: str, skus: int, today: dt.date, past_days: int = 0
+) -> float:
     """:func:`load` with a progress bar on stderr; returns the seconds it took."""
     began = time.perf_counter()
     load(
@@ -115,6 +122,7 @@ def load_with_progress(engine: Engine, *, customer_id: str, skus: int, today: dt
         customer_id=customer_id,
         skus=skus,
         today=today,
+        past_days=past_days,
         on_chunk=lambda done: draw(progress_line(done, skus, time.perf_counter() - began)),
     )
     return time.perf_counter() - began

@@ -53,6 +53,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skus", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2, help="alerts worker processes")
+    parser.add_argument(
+        "--past-forecasts",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="also load the forecasts of DAYS past days (so anomaly/accuracy judge every SKU)",
+    )
     parser.add_argument("--batch-size", type=int, default=None, help="SHELFOPS_BATCH_SIZE")
     args = parser.parse_args()
     extra = {"SHELFOPS_BATCH_SIZE": str(args.batch_size)} if args.batch_size else {}
@@ -60,7 +67,13 @@ def main() -> None:
     with bench_stack(args.workers, **extra) as bench:
         engine = get_engine(bench.settings)
         note(f"loading {args.skus:,} SKUs ...")
-        load_s = load_with_progress(engine, customer_id=CUSTOMER, skus=args.skus, today=today)
+        load_s = load_with_progress(
+            engine,
+            customer_id=CUSTOMER,
+            skus=args.skus,
+            today=today,
+            past_days=args.past_forecasts,
+        )
         published = redis.Redis.from_url(bench.settings.redis_url).pubsub()
         published.subscribe(channel_for(CUSTOMER))
         note("sweeping ...")
@@ -82,6 +95,8 @@ def main() -> None:
     seconds = float(sweep["duration_s"])
     peak_mb = max(rss.peak.values()) / MB
     print(f"\nmachine: {machine()}")
+    if args.past_forecasts:
+        print(f"with {args.past_forecasts} days of past forecasts (history rules judge them)")
     print(
         f"sweep #{sweep['id']} {sweep['status']}, {sweep['batches_failed']} batch(es) failed,"
         f" {unpublished} change(s) unpublished\n"

@@ -32,10 +32,9 @@ from shelfops_alerts.skus import Sku
 POLICIES, ARRIVALS, HISTORY = "policies", "arrivals", "history"
 
 _KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
-_IS_KEY = (
-    "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
+_SAME_SKU = "ON {t}.customer_id = :customer_id AND {t}.store_id = k.store_id" + (
+    " AND {t}.product_id = k.product_id"
 )
-_SAME_SKU = "ON " + _IS_KEY
 
 _READ_SETTINGS = text(
     f"""
@@ -91,7 +90,7 @@ _READ_ARRIVALS = text(
 _READ_HISTORY = text(
     """
     SELECT k.store_id, k.product_id,
-           array_agg(s.sale_date ORDER BY s.sale_date) AS days,
+           array_agg(s.sale_date - CAST(:since AS date) ORDER BY s.sale_date) AS days,
            array_agg(s.units ORDER BY s.sale_date) AS units,
            array_agg(h.demands[s.sale_date - h.start_date + 1] ORDER BY s.sale_date) AS forecasts
     FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:every_day AS bool[]))
@@ -120,8 +119,8 @@ class SkuInputs:
     arrivals: list[float] = field(default_factory=list)
     policy: Policy | None = None
     #: Days with sales in the history window (before today), oldest first. Without a
-    #: policy, only the days that also have a forecast: the only ones the rules that read
-    #: history (anomaly, accuracy) judge for a SKU without a policy.
+    #: policy, only the days that also have a forecast (the only days anomaly and accuracy
+    #: judge), so it stays empty for a SKU with no forecast before today.
     history: list[SalesDay] = field(default_factory=list)
 
     @property
@@ -226,9 +225,12 @@ def _read_history(
             "since": since,
         },
     )
+    # Days come as offsets from ``since`` and share these date objects: parsing a date per
+    # sale row cost more than the rest of the row.
+    window = [since + dt.timedelta(days=n) for n in range((keys["today"] - since).days)]
     for store, product, days, units, forecasts in history.tuples():
         by_sku[Sku(store, product)].history = [
-            SalesDay(day, float(sold), _optional(forecast))
+            SalesDay(window[day], float(sold), _optional(forecast))
             for day, sold, forecast in zip(days, units, forecasts, strict=True)
         ]
 
