@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from shelfops_alerts.csv_rows import FORECASTS, INVENTORY, RECIPIENTS, CsvImportError, CsvSpec
 from shelfops_alerts.csv_rows import read_file as read_csv_file
-from shelfops_alerts.planning_rows import ARRIVALS, POLICIES, RULE_SETTINGS, SALES
+from shelfops_alerts.planning_rows import ARRIVALS, POLICIES, RULE_SETTINGS, SALES, THRESHOLDS
 from shelfops_alerts.rules.rule_settings import FIELD_NAMES, INTEGER_FIELDS
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "import_policies",
     "import_recipients",
     "import_rule_settings",
+    "import_thresholds",
     "import_sales",
 ]
 
@@ -116,18 +117,22 @@ _ID_COLUMNS = {"customer_id": "varchar(64)", "store_id": "varchar(64)", "product
 
 
 def _plain_target(
-    spec: CsvSpec, table: str, columns: dict[str, str], *, key_size: int, stamp: str
+    spec: CsvSpec, table: str, columns: dict[str, str], *, key_size: int, stamp: str | None
 ) -> _Target:
-    """A target whose staging columns are the table's, the latest row per key winning."""
+    """A target whose staging columns are the table's, the latest row per key winning.
+
+    ``stamp`` names a timestamp column set to now() on every write (None: the table has none).
+    """
     names = ", ".join(columns)
     key = ", ".join(list(columns)[:key_size])
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in [*columns, stamp][key_size:])
+    stamped = [*columns, stamp] if stamp else list(columns)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in stamped[key_size:])
     return _Target(
         spec=spec,
         staging_columns=", ".join(f"{name} {kind}" for name, kind in columns.items()),
         upsert=f"""
-            INSERT INTO {table} ({names}, {stamp})
-            SELECT {names}, now() FROM {{staging}}
+            INSERT INTO {table} ({", ".join(stamped)})
+            SELECT {names}{", now()" if stamp else ""} FROM {{staging}}
             ORDER BY {key}
             ON CONFLICT ({key}) DO UPDATE SET {updates}
         """,
@@ -164,6 +169,18 @@ _RULE_SETTINGS = _plain_target(
     },
     key_size=1,
     stamp="updated_at",
+)
+_THRESHOLDS = _plain_target(
+    THRESHOLDS,
+    "customer_thresholds",
+    {
+        "customer_id": "varchar(64)",
+        "critical_days": "float8",
+        "high_days": "float8",
+        "medium_days": "float8",
+    },
+    key_size=1,
+    stamp=None,
 )
 
 
@@ -234,6 +251,16 @@ def import_rule_settings(session: Session, *, path: Path) -> ImportSummary:
     default. Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
     return _import(session, path=Path(path), target=_RULE_SETTINGS)
+
+
+def import_thresholds(session: Session, *, path: Path) -> ImportSummary:
+    """Upsert per-customer stockout thresholds from ``customer_id,critical_days,high_days,
+    medium_days`` (days until stockout at or below which each severity applies).
+
+    Raises :class:`CsvImportError` (and writes nothing) if any row is bad, including
+    thresholds out of order (0 <= critical <= high <= medium).
+    """
+    return _import(session, path=Path(path), target=_THRESHOLDS)
 
 
 def _import(session: Session, *, path: Path, target: _Target) -> ImportSummary:

@@ -19,6 +19,7 @@ from shelfops_alerts.csv_rows import (
     parse_quantity,
 )
 from shelfops_alerts.rules.rule_settings import FIELD_NAMES, INTEGER_FIELDS, RuleSettings
+from shelfops_alerts.rules.stockout import StockoutThresholds
 
 _IDS = (
     Column("customer_id", parse_id),
@@ -116,4 +117,25 @@ RULE_SETTINGS = CsvSpec(
     columns=_rule_settings_columns(),
     key_size=1,
     check_row=_check_rule_settings,
+)
+
+
+def _check_thresholds(values: tuple[Any, ...]) -> None:
+    try:
+        StockoutThresholds(*values[1:])
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
+
+
+#: Per-customer days-until-stockout thresholds (critical <= high <= medium).
+THRESHOLDS = CsvSpec(
+    kind="thresholds",
+    columns=(
+        Column("customer_id", parse_id),
+        Column("critical_days", parse_quantity),
+        Column("high_days", parse_quantity),
+        Column("medium_days", parse_quantity),
+    ),
+    key_size=1,
+    check_row=_check_thresholds,
 )

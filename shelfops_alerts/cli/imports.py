@@ -9,7 +9,16 @@ from typing import Any
 from shelfops_alerts.cli.common import CommandError, add_json_flag, print_json
 from shelfops_alerts.config import Settings
 
-KINDS = ("inventory", "forecasts", "recipients", "policies", "sales", "arrivals", "rule-settings")
+KINDS = (
+    "inventory",
+    "forecasts",
+    "recipients",
+    "policies",
+    "sales",
+    "arrivals",
+    "rule-settings",
+    "thresholds",
+)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,6 +21,7 @@ from shelfops_alerts.imports import (
     import_recipients,
     import_rule_settings,
     import_sales,
+    import_thresholds,
 )
 
 pytestmark = pytest.mark.integration
@@ -453,3 +454,39 @@ def test_planning_imports_do_not_grow_with_the_file(
         counts.append(len(statements))
     assert counts == [3, 3]
     assert table(planning, "SELECT count(*) FROM sales") == [(2003,)]
+
+
+def test_thresholds_import_sets_a_customers_stockout_severities(
+    planning: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given thresholds for c1, when a later file sets c2 fine but c3 out of order, then the
+    import fails on c3's line and keeps nothing; a good file replaces c1's thresholds."""
+    with planning.begin() as session:
+        summary = import_thresholds(
+            session,
+            path=write(
+                tmp_path, "t.csv", "customer_id,critical_days,high_days,medium_days\nc1,2,4,7\n"
+            ),
+        )
+    assert summary.rows == 1
+    query = "SELECT customer_id, critical_days, high_days, medium_days FROM customer_thresholds"
+    assert table(planning, query) == [("c1", 2.0, 4.0, 7.0)]
+
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        "customer_id,critical_days,high_days,medium_days\nc2,1,2,3\nc3,3,2,4\n",
+    )
+    with pytest.raises(CsvImportError) as caught, planning.begin() as session:
+        import_thresholds(session, path=bad)
+    assert str(caught.value).startswith("bad.csv line 3: stockout thresholds must satisfy")
+    assert table(planning, query) == [("c1", 2.0, 4.0, 7.0)]
+
+    with planning.begin() as session:
+        import_thresholds(
+            session,
+            path=write(
+                tmp_path, "t2.csv", "customer_id,critical_days,high_days,medium_days\nc1,0.5,1,2\n"
+            ),
+        )
+    assert table(planning, query) == [("c1", 0.5, 1.0, 2.0)]
