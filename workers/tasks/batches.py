@@ -26,6 +26,7 @@ def queue_batch_checks(
     context: dict[str, Any] | None = None,
     first_batch_no: int = 0,
     after_each: Callable[[int], None] | None = None,
+    only_types: Iterable[str] | None = None,
 ) -> int:
     """Queue check → persist → publish for each batch; returns how many batches.
 
@@ -33,15 +34,19 @@ def queue_batch_checks(
     A sweep's batches are numbered (``context["batch"]``, from ``first_batch_no``) so each is
     counted once when it completes, and a batch whose check or persist fails is counted as
     failed (an error callback), so the sweep still finishes. ``after_each(batches_so_far)``
-    runs after each batch is queued (the sweep renews its lock there).
+    runs after each batch is queued (the sweep renews its lock there). ``only_types`` limits
+    the rules each check runs (default: all).
     """
+    types = None if only_types is None else list(only_types)
     count = 0
     for batch in batches:
         batch_context = context
         if context is not None and "sweep_id" in context:
             batch_context = {**context, "batch": first_batch_no + count}
         work = chain(
-            check_stockout_risk.s(customer_id, [list(sku) for sku in batch], context=batch_context),
+            check_stockout_risk.s(
+                customer_id, [list(sku) for sku in batch], context=batch_context, only_types=types
+            ),
             dedup_and_persist.s(),
             publish_alerts.s(),
         )

@@ -1,21 +1,19 @@
-"""Entry points for producers' events: ``shelfops.forecast_completed`` and
-``shelfops.sales_recorded`` (with its batch check, ``shelfops.check_sales_rules``)."""
+"""Entry points for producers' events: ``shelfops.forecast_completed`` (every rule) and
+``shelfops.sales_recorded`` (the sales-driven rules only)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from celery import chain, shared_task
+from celery import shared_task
 from celery.exceptions import Reject
 
 from shelfops_alerts import events
-from shelfops_alerts.checks import SALES_TYPES, check_batch
+from shelfops_alerts.checks import SALES_TYPES
 from shelfops_alerts.sku_pages import sku_pages
 from workers.tasks import context
 from workers.tasks.batches import chunks, queue_batch_checks
-from workers.tasks.persist import dedup_and_persist
-from workers.tasks.publish import publish_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -59,31 +57,6 @@ def sales_recorded(customer_id: Any = None, skus: Any = None) -> dict[str, Any]:
         pages = chunks(event.skus, size)
     else:
         pages = sku_pages(context.sessions(), customer_id=event.customer_id, page_size=size)
-    batches = 0
-    for batch in pages:
-        chain(
-            check_sales_rules.s(event.customer_id, [list(sku) for sku in batch]),
-            dedup_and_persist.s(),
-            publish_alerts.s(),
-        ).apply_async()
-        batches += 1
+    batches = queue_batch_checks(event.customer_id, pages, only_types=SALES_TYPES)
     logger.info("sales-recorded %s: %d batch(es) queued", event.customer_id, batches)
     return {"customer_id": event.customer_id, "batches": batches}
-
-
-@shared_task(name="shelfops.check_sales_rules", acks_late=True)
-def check_sales_rules(customer_id: Any, skus: Any) -> dict[str, Any]:
-    """Run the sales-driven rules (anomaly, accuracy) on one batch; returns findings as JSON."""
-    try:
-        event = events.sales_recorded(customer_id, skus)
-    except events.InvalidEvent as exc:
-        raise Reject(f"invalid batch: {exc}", requeue=False) from exc
-    with context.sessions()() as session:
-        result = check_batch(
-            session,
-            customer_id=event.customer_id,
-            skus=list(event.skus or ()),
-            today=context.today_utc(),
-            only_types=SALES_TYPES,
-        )
-    return result.to_json()
