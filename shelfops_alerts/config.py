@@ -13,6 +13,7 @@ Every variable is documented in the README. A missing or malformed value raises
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ def gather_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
     return merged
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, allow_zero: bool) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -85,22 +86,18 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "0 or more" if allow_zero else "greater than 0"
+        raise ConfigError(f"{name} must be {bound}, got {raw!r}")
     return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _float(env, name, default, allow_zero=False)
 
 
 def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
-    return value
+    return _float(env, name, default, allow_zero=True)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -37,6 +37,7 @@ def test_defaults_with_only_the_two_urls():
         ({"SHELFOPS_BATCH_SIZE": "many"}, "SHELFOPS_BATCH_SIZE must be a whole number"),
         ({"SHELFOPS_BATCH_SIZE": "0"}, "SHELFOPS_BATCH_SIZE must be greater than 0"),
         ({"SHELFOPS_EMAIL_RATE": "-1"}, "SHELFOPS_EMAIL_RATE must be greater than 0"),
+        ({"SHELFOPS_EMAIL_RATE": "nan"}, "SHELFOPS_EMAIL_RATE must be greater than 0"),
         ({"SHELFOPS_SWEEP_INTERVAL_S": "soon"}, "SHELFOPS_SWEEP_INTERVAL_S must be a number"),
         ({"SHELFOPS_SENDGRID_HOST": "api.sendgrid.com"}, "SHELFOPS_SENDGRID_HOST must be"),
         ({"SHELFOPS_EMAIL_FROM": "nobody"}, "SHELFOPS_EMAIL_FROM must be an e-mail"),
