@@ -1,12 +1,11 @@
 # The image every service in docker-compose.yml runs: the library, the workers, the CLI.
+# It installs the package without the `embedded` extra: production uses real servers.
 FROM python:3.11-slim
 WORKDIR /app
-ENV PYTHONUNBUFFERED=1 \
-    SHELFOPS_TEMPLATES_DIR=/app/templates
+ENV PYTHONUNBUFFERED=1
 COPY setup.cfg pyproject.toml README.md ./
 COPY shelfops_alerts ./shelfops_alerts
 COPY workers ./workers
-COPY templates ./templates
 RUN pip install --no-cache-dir . \
     && useradd --system --home /app shelfops
 USER shelfops

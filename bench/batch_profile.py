@@ -20,10 +20,10 @@ from catalogue import PRODUCTS_PER_STORE, load_with_progress
 from harness import bench_stack, machine, note, table
 from sqlalchemy import event
 
-from shelfops_alerts import batch_inputs
-from shelfops_alerts.checks import BatchResult, check_batch
+from shelfops_alerts.alerts.persist import persist_batch
 from shelfops_alerts.db import get_engine, session_factory
-from shelfops_alerts.persist import persist_batch
+from shelfops_alerts.detect import batch_inputs
+from shelfops_alerts.detect.checks import BatchResult, check_batch
 from shelfops_alerts.skus import Sku
 
 CUSTOMER = "bench"

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/email_rate.py [--emails 300] [--rate 20] [--workers 4]
 
-Starts its own PostgreSQL and Redis (shelfops_alerts/embedded.py) under a temporary folder,
+Starts its own PostgreSQL and Redis (shelfops_alerts/stack/embedded.py) under a temporary folder,
 a fake SendGrid API (tests/fakes) and ``--workers`` ``celery -A workers worker -Q email``
 processes (one pool process each), writes ``--emails`` deliveries and queues one
 ``shelfops.send_alert_email`` for each. Prints how many requests the fake provider received
@@ -25,11 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from shelfops_alerts import migrate, processes  # noqa: E402
-from shelfops_alerts.client import _producer  # noqa: E402
+from shelfops_alerts import migrate  # noqa: E402
 from shelfops_alerts.config import load_settings  # noqa: E402
 from shelfops_alerts.db import dispose_engines, session_factory  # noqa: E402
-from shelfops_alerts.embedded import EmbeddedStack  # noqa: E402
+from shelfops_alerts.intake.client import _producer  # noqa: E402
+from shelfops_alerts.stack import processes  # noqa: E402
+from shelfops_alerts.stack.embedded import EmbeddedStack  # noqa: E402
 from tests.fakes import FakeSendGridAPI  # noqa: E402
 
 API_KEY = "SG.bench-key"

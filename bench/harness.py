@@ -21,10 +21,11 @@ from pathlib import Path
 
 import psutil
 
-from shelfops_alerts import migrate, processes
+from shelfops_alerts import migrate
 from shelfops_alerts.config import Settings, load_settings
 from shelfops_alerts.db import dispose_engines
-from shelfops_alerts.embedded import EmbeddedStack
+from shelfops_alerts.stack import processes
+from shelfops_alerts.stack.embedded import EmbeddedStack
 
 #: Seconds between two RSS samples of the worker processes.
 RSS_SAMPLE_S = 0.2

@@ -21,9 +21,9 @@ from harness import bench_stack, machine, note, table
 from sqlalchemy import text
 
 from shelfops_alerts.cli.sweep import draw, progress_line
-from shelfops_alerts.client import notify_forecast_complete
 from shelfops_alerts.db import get_engine
-from shelfops_alerts.publish import channel_for
+from shelfops_alerts.intake.client import notify_forecast_complete
+from shelfops_alerts.publish.changes import channel_for
 
 CUSTOMER = "bench"
 STORE, PRODUCT = "ST00000", "PR0000"

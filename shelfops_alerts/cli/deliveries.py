@@ -8,7 +8,7 @@ from typing import Any
 
 from shelfops_alerts.cli.common import add_json_flag, print_json
 from shelfops_alerts.config import Settings
-from shelfops_alerts.deliveries import STATUSES
+from shelfops_alerts.notify.deliveries import STATUSES
 
 #: The e-mail task and its queue, named here so the CLI does not import worker code.
 SEND_TASK = "shelfops.send_alert_email"
@@ -17,7 +17,7 @@ EMAIL_QUEUE = "email"
 
 def cmd_deliveries_list(args: argparse.Namespace, settings: Settings) -> int:
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.deliveries import list_deliveries
+    from shelfops_alerts.notify.deliveries import list_deliveries
 
     with session_factory(settings)() as session:
         found = list_deliveries(
@@ -43,9 +43,9 @@ def cmd_deliveries_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_deliveries_retry(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.client import _producer
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.deliveries import requeue_failed
+    from shelfops_alerts.intake.client import _producer
+    from shelfops_alerts.notify.deliveries import requeue_failed
 
     with session_factory(settings).begin() as session:
         done = requeue_failed(session, delivery_ids=list(dict.fromkeys(args.ids)))

@@ -1,4 +1,4 @@
-"""``shelfops-alerts dev``: the whole stack on this machine (see shelfops_alerts.dev)."""
+"""``shelfops-alerts dev``: the whole stack on this machine (see shelfops_alerts.stack.dev)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from shelfops_alerts.config import Settings
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings | None) -> int:
-    from shelfops_alerts.dev import run_dev
+    from shelfops_alerts.stack.dev import run_dev
 
     return run_dev(with_demo=not args.no_demo, flower_port=args.flower_port)
 

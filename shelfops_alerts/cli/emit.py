@@ -10,7 +10,7 @@ from shelfops_alerts.config import Settings
 
 
 def cmd_forecast_complete(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.client import notify_forecast_complete
+    from shelfops_alerts.intake.client import notify_forecast_complete
 
     task_id = notify_forecast_complete(args.customer, args.run, args.sku, settings=settings)
     if args.json:
@@ -21,7 +21,7 @@ def cmd_forecast_complete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sales_recorded(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.client import notify_sales_recorded
+    from shelfops_alerts.intake.client import notify_sales_recorded
 
     task_id = notify_sales_recorded(args.customer, args.sku, settings=settings)
     if args.json:

@@ -22,8 +22,8 @@ KINDS = (
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts import imports
     from shelfops_alerts.db import session_factory
+    from shelfops_alerts.intake import imports
 
     importer = getattr(imports, f"import_{args.kind.replace('-', '_')}")
     path = Path(args.file)

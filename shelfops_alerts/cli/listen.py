@@ -12,7 +12,7 @@ from shelfops_alerts.config import Settings
 def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
     import redis
 
-    from shelfops_alerts.publish import channel_for
+    from shelfops_alerts.publish.changes import channel_for
 
     pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(channel_for(args.customer))

@@ -12,9 +12,9 @@ from shelfops_alerts.models import ALERT_TYPES
 
 
 def cmd_silence_add(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfops_alerts.alerts.lifecycle import parse_until
+    from shelfops_alerts.alerts.silences import add_silence, silence_json
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.lifecycle import parse_until
-    from shelfops_alerts.silences import add_silence, silence_json
 
     until = parse_until(args.until, now=dt.datetime.now(dt.UTC))
     with session_factory(settings).begin() as session:
@@ -47,8 +47,8 @@ def _scope(silence: dict[str, Any]) -> str:
 
 
 def cmd_silence_list(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfops_alerts.alerts.silences import list_silences, silence_json
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.silences import list_silences, silence_json
 
     with session_factory(settings)() as session:
         found = [
@@ -72,8 +72,8 @@ def cmd_silence_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_silence_expire(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfops_alerts.alerts.silences import expire_silence
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.silences import expire_silence
 
     with session_factory(settings).begin() as session:
         expire_silence(session, silence_id=args.id, actor=args.by)

@@ -44,7 +44,7 @@ def draw(line: str, stream: TextIO = sys.stderr) -> None:
 def _outcome(settings: Settings, task_id: str) -> dict[str, Any]:
     import redis
 
-    from shelfops_alerts.sweep_lock import OUTCOME_KEY
+    from shelfops_alerts.sweeps.lock import OUTCOME_KEY
 
     client = redis.Redis.from_url(settings.redis_url)
     waited = 0.0
@@ -61,7 +61,7 @@ def _outcome(settings: Settings, task_id: str) -> dict[str, Any]:
 
 def _follow(settings: Settings, sweep_id: int, *, quiet: bool) -> dict[str, Any]:
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.sweeps import sweep_by_id
+    from shelfops_alerts.sweeps.runs import sweep_by_id
 
     factory = session_factory(settings)
     began = time.monotonic()
@@ -84,9 +84,9 @@ def _follow(settings: Settings, sweep_id: int, *, quiet: bool) -> dict[str, Any]
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     import redis
 
-    from shelfops_alerts.client import send_event
-    from shelfops_alerts.sweep_lock import lock_holder
-    from shelfops_alerts.sweeps import format_sweep
+    from shelfops_alerts.intake.client import send_event
+    from shelfops_alerts.sweeps.lock import lock_holder
+    from shelfops_alerts.sweeps.runs import format_sweep
 
     holder = lock_holder(redis.Redis.from_url(settings.redis_url))
     if holder is not None:

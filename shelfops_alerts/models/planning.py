@@ -62,7 +62,7 @@ class Arrival(Base):
 
 class CustomerRuleSettings(Base):
     """A customer's overrides of the rule thresholds; NULL takes the documented default
-    (see :class:`shelfops_alerts.rules.RuleSettings`)."""
+    (see :class:`shelfops_alerts.detect.rules.RuleSettings`)."""
 
     __tablename__ = "customer_rule_settings"
 

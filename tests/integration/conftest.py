@@ -8,17 +8,15 @@ stand-in for the API). Workers run ``celery -A workers worker`` exactly as in pr
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from shelfops_alerts import processes
 from shelfops_alerts.config import Settings
-
-pytestmark = pytest.mark.integration
+from shelfops_alerts.stack import processes
+from tests.support.waiting import wait_until
 
 #: Fast retries and relays, so tests of faults finish in seconds.
 TEST_WORKER_ENV = {
@@ -102,17 +100,6 @@ def pipeline(db, alerts_workers, email_workers, settings):
     """Empty tables, running alerts workers, and a file-backend email worker."""
     email_workers.use()
     return db
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or predicate}")
 
 
 def wait_idle(settings: Settings, timeout: float = 60.0) -> None:

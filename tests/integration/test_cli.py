@@ -8,27 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 
-from shelfops_alerts.cli import main
 from tests.integration.conftest import wait_idle
-from tests.integration.data import rows, today
-
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def cli_env(monkeypatch, base_env):
-    for key, value in base_env.items():
-        monkeypatch.setenv(key, value)
-    return base_env
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.support.cli import run
+from tests.support.data import rows, today
 
 
 def write_csvs(folder: Path) -> dict[str, Path]:
@@ -105,25 +89,6 @@ def test_a_user_imports_csvs_emits_an_event_and_acts_on_the_alert(
     assert code == 2 and "is resolved; it cannot be acknowledged" in err
 
 
-def test_a_bad_csv_row_is_refused_with_its_line_and_nothing_is_kept(db, cli_env, capsys, tmp_path):
-    bad = tmp_path / "inventory.csv"
-    bad.write_text(
-        "customer_id,store_id,product_id,on_hand\nshop,S1,A,5\nshop,S1,B,-2\nshop,S1,C,1\n"
-    )
-    code, _, err = run(capsys, "import", "inventory", str(bad))
-    assert code == 2
-    assert "line 3" in err and "on_hand" in err and "nothing of this file was imported" in err
-    assert rows(db, "SELECT count(*) FROM inventory")[0][0] == 0
-
-
-def test_a_malformed_event_is_refused_before_it_is_queued(db, cli_env, capsys, settings):
-    code, _, err = run(capsys, "emit", "forecast-complete", "--customer", "shop", "--sku", "X")
-    assert code == 2 and "must be written STORE/PRODUCT" in err
-    import redis
-
-    assert redis.Redis.from_url(settings.redis_url).llen("alerts") == 0
-
-
 def test_status_is_healthy_with_workers_and_exits_1_while_something_is_down(
     pipeline, cli_env, capsys, monkeypatch, stack
 ):
@@ -148,9 +113,3 @@ def test_status_is_healthy_with_workers_and_exits_1_while_something_is_down(
     monkeypatch.setenv("SHELFOPS_REDIS_URL", "redis://127.0.0.1:1/0")
     code, out, _ = run(capsys, "status", "--json")
     assert code == 1 and json.loads(out)["redis"]["ok"] is False
-
-
-def test_a_missing_setting_is_named(capsys, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, "alerts", "list")
-    assert code == 2 and "SHELFOPS_DATABASE_URL is not set" in err

@@ -11,14 +11,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import pytest
-
-from shelfops_alerts import processes
-from shelfops_alerts.client import notify_forecast_complete, send_event
-from tests.integration.conftest import wait_idle, wait_until
-from tests.integration.data import put_recipients, put_skus, rows
-
-pytestmark = pytest.mark.integration
+from shelfops_alerts.intake.client import notify_forecast_complete, send_event
+from shelfops_alerts.stack import processes
+from tests.integration.conftest import wait_idle
+from tests.support.data import put_recipients, put_skus, rows
+from tests.support.waiting import wait_until
 
 CUSTOMER = "crashco"
 #: 2,000 SKUs in batches of 50: 40 chains of three tasks, long enough to kill a worker mid-way.

@@ -17,10 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from shelfops_alerts.embedded import free_port
-from tests.integration.conftest import wait_until
-
-pytestmark = pytest.mark.integration
+from shelfops_alerts.stack.embedded import free_port
+from tests.support.waiting import wait_until
 
 SCRIPT = str(Path(sys.executable).parent / "shelfops-alerts")
 

@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import text
 
 from shelfops_alerts.cli import main
-from shelfops_alerts.client import notify_forecast_complete
+from shelfops_alerts.intake.client import notify_forecast_complete
 from tests.fakes import FakeSendGridAPI
-from tests.integration.conftest import wait_idle, wait_until
-from tests.integration.data import put_recipients, put_skus, rows
-
-pytestmark = pytest.mark.integration
+from tests.integration.conftest import wait_idle
+from tests.support.data import put_recipients, put_skus, rows
+from tests.support.waiting import wait_until
 
 API_KEY = "SG.operator-test-key"
 CUSTOMER = "opsco"

@@ -12,13 +12,12 @@ import json
 import pytest
 
 from shelfops_alerts.cli import main
-from shelfops_alerts.client import notify_forecast_complete
-from tests.integration.conftest import wait_idle, wait_until
-from tests.integration.data import put_recipients, put_skus, rows
-from tests.integration.lifecycle_data import clear_silences, put_accuracy_alert
+from shelfops_alerts.intake.client import notify_forecast_complete
+from tests.integration.conftest import wait_idle
 from tests.integration.test_pipeline import Subscriber
-
-pytestmark = pytest.mark.integration
+from tests.support.data import put_recipients, put_skus, rows
+from tests.support.lifecycle_data import clear_silences, put_accuracy_alert
+from tests.support.waiting import wait_until
 
 C = "shop"
 #: (store, product, on hand, daily demand): MILK critical (0.3 days), BREAD safe, EGGS high.

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from shelfops_alerts.client import notify_forecast_complete, send_event
-from shelfops_alerts.events import InvalidEvent
-from tests.integration.conftest import wait_idle, wait_until
-from tests.integration.data import put_recipients, put_skus, rows
-
-pytestmark = pytest.mark.integration
+from shelfops_alerts.intake.client import notify_forecast_complete, send_event
+from shelfops_alerts.intake.events import InvalidEvent
+from tests.integration.conftest import wait_idle
+from tests.support.data import put_recipients, put_skus, rows
+from tests.support.waiting import wait_until
 
 CUSTOMER = "acme"
 STORES = ("S1", "S2", "S3")

@@ -19,15 +19,18 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from shelfops_alerts.checks import SALES_TYPES, check_batch
 from shelfops_alerts.cli import main
-from shelfops_alerts.client import notify_forecast_complete, notify_sales_recorded
-from shelfops_alerts.imports import import_arrivals, import_forecasts, import_policies, import_sales
+from shelfops_alerts.detect.checks import SALES_TYPES, check_batch
+from shelfops_alerts.intake.client import notify_forecast_complete, notify_sales_recorded
+from shelfops_alerts.intake.imports import (
+    import_arrivals,
+    import_forecasts,
+    import_policies,
+    import_sales,
+)
 from shelfops_alerts.skus import Sku
 from tests.integration.conftest import wait_idle
-from tests.integration.data import put_skus, rows, today
-
-pytestmark = pytest.mark.integration
+from tests.support.data import put_skus, rows, today
 
 CUSTOMER = "rules-co"
 PLANNING_TABLES = "policies, sales, arrivals, customer_rule_settings"

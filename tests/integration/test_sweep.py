@@ -12,13 +12,12 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from shelfops_alerts import processes
-from shelfops_alerts.client import _producer, send_event
-from shelfops_alerts.sweep_lock import LOCK_KEY, OUTCOME_KEY, lock_holder
-from tests.integration.conftest import wait_idle, wait_until, worker_env
-from tests.integration.data import put_skus, rows
-
-pytestmark = pytest.mark.integration
+from shelfops_alerts.intake.client import _producer, send_event
+from shelfops_alerts.stack import processes
+from shelfops_alerts.sweeps.lock import LOCK_KEY, OUTCOME_KEY, lock_holder
+from tests.integration.conftest import wait_idle, worker_env
+from tests.support.data import put_skus, rows
+from tests.support.waiting import wait_until
 
 SWEEP = "shelfops.sweep_all_skus"
 #: Two customers, 3,000 SKUs; every 23rd SKU is at risk, with a severity by its index.

@@ -7,8 +7,8 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import Reject
 
-from shelfops_alerts.checks import check_batch
-from shelfops_alerts.events import InvalidEvent, forecast_complete
+from shelfops_alerts.detect.checks import check_batch
+from shelfops_alerts.intake.events import InvalidEvent, forecast_complete
 from shelfops_alerts.models import ALERT_TYPES
 from workers.tasks import context as task_context
 

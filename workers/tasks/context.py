@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.config import Settings
 from shelfops_alerts.db import session_factory
-from shelfops_alerts.rate_limit import GlobalRateLimit
+from shelfops_alerts.notify.rate_limit import GlobalRateLimit
 
 
 def settings() -> Settings:

@@ -13,8 +13,13 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.digests import claim_digest, due_digests, finish_digest, seconds_until_due
-from shelfops_alerts.email import build_digest_outgoing, render_digest_email
+from shelfops_alerts.notify.digests import (
+    claim_digest,
+    due_digests,
+    finish_digest,
+    seconds_until_due,
+)
+from shelfops_alerts.notify.email import build_digest_outgoing, render_digest_email
 from workers.routing import EMAIL_QUEUE
 from workers.tasks import context
 from workers.tasks.email import DeliveryFailed, send_and_record, take_slot

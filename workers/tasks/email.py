@@ -29,10 +29,10 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.backoff import plan_retry
-from shelfops_alerts.deliveries import claim_delivery, record_outcome
-from shelfops_alerts.digests import Routing, route_delivery
-from shelfops_alerts.email import (
+from shelfops_alerts.notify.backoff import plan_retry
+from shelfops_alerts.notify.deliveries import claim_delivery, record_outcome
+from shelfops_alerts.notify.digests import Routing, route_delivery
+from shelfops_alerts.notify.email import (
     OutgoingEmail,
     PermanentSendError,
     SendResult,

@@ -9,9 +9,9 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import Reject
 
-from shelfops_alerts import events
-from shelfops_alerts.checks import SALES_TYPES
-from shelfops_alerts.sku_pages import sku_pages
+from shelfops_alerts.detect.checks import SALES_TYPES
+from shelfops_alerts.detect.sku_pages import sku_pages
+from shelfops_alerts.intake import events
 from workers.tasks import context
 from workers.tasks.batches import chunks, queue_batch_checks
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.checks import BatchResult
-from shelfops_alerts.lifecycle import LifecyclePolicy
-from shelfops_alerts.persist import persist_batch
+from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
+from shelfops_alerts.alerts.persist import persist_batch
+from shelfops_alerts.detect.checks import BatchResult
 from workers.tasks import context
 
 

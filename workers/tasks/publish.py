@@ -12,10 +12,10 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.persist import PersistResult
-from shelfops_alerts.publish import load_changes, mark_published, publish_changes
-from shelfops_alerts.sweep_lock import SweepLock
-from shelfops_alerts.sweeps import record_batch
+from shelfops_alerts.alerts.persist import PersistResult
+from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
+from shelfops_alerts.sweeps.lock import SweepLock
+from shelfops_alerts.sweeps.runs import record_batch
 from workers.tasks import context as task_context
 from workers.tasks.email import send_alert_email
 

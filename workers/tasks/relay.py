@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from shelfops_alerts.deliveries import claim_stale
-from shelfops_alerts.digests import due_digests
-from shelfops_alerts.publish import claim_unpublished, load_changes, mark_published, publish_changes
+from shelfops_alerts.notify.deliveries import claim_stale
+from shelfops_alerts.notify.digests import due_digests
+from shelfops_alerts.publish.changes import (
+    claim_unpublished,
+    load_changes,
+    mark_published,
+    publish_changes,
+)
 from workers.routing import EMAIL_QUEUE
 from workers.tasks import context
 from workers.tasks.digest import send_digest

@@ -1,6 +1,6 @@
 """``shelfops.sweep_all_skus``: beat's sweep of every SKU of every customer (or of one).
 
-Only one sweep runs at a time (the sweep lock, see ``shelfops_alerts.sweep_lock``): a sweep
+Only one sweep runs at a time (the sweep lock, see ``shelfops_alerts.sweeps.lock``): a sweep
 started while another runs is refused and does nothing. The sweep walks SKU keys by keyset
 pages and queues one batch chain per page, so no message and no process ever holds all the
 keys; the sweep's row is finished by the last batch to complete, which releases the lock.
@@ -17,10 +17,10 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import Reject
 
-from shelfops_alerts.events import InvalidEvent, forecast_complete
-from shelfops_alerts.sku_pages import customers, sku_pages
-from shelfops_alerts.sweep_lock import OUTCOME_KEY, SweepLock, lock_holder
-from shelfops_alerts.sweeps import mark_queued, start_sweep
+from shelfops_alerts.detect.sku_pages import customers, sku_pages
+from shelfops_alerts.intake.events import InvalidEvent, forecast_complete
+from shelfops_alerts.sweeps.lock import OUTCOME_KEY, SweepLock, lock_holder
+from shelfops_alerts.sweeps.runs import mark_queued, start_sweep
 from workers.tasks import context as task_context
 from workers.tasks.batches import queue_batch_checks
 

@@ -1,0 +1,213 @@
+"""Dedup and persist: findings become alerts, with one history row per change.
+
+The partial unique index ``uq_alerts_one_active`` allows one active alert per SKU and type,
+and every write goes through it (``INSERT … ON CONFLICT … DO UPDATE``), so two workers
+racing on one SKU still make one alert. A batch costs a constant number of statements
+whatever its size:
+
+1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts
+   (inhibition), then lower and mark the findings in Python (lifecycle.py, pure);
+2. re-open recently resolved alerts that fire again, upsert the rest, and write their
+   history (created / updated / escalated / reopened);
+3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding,
+   and resolve those clean on ``resolve_after_checks`` consecutive checks (hysteresis);
+4. create one e-mail delivery per mailed change and recipient.
+
+A finding identical to its active alert changes nothing, and a clean check counts once per
+``check_id`` (the persist task's id, stable when its message is redelivered), so a
+redelivered batch writes nothing twice. Silenced changes are stored with ``silenced`` and
+``published_at`` already set: the relay never publishes them and no delivery is made. The
+caller owns the transaction and queues follow-up work after commit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shelfops_alerts.alerts.lifecycle import (
+    FORECAST_DRIVEN_TYPES,
+    INHIBITING_TYPE,
+    LifecyclePolicy,
+    inhibit,
+    inhibiting_skus,
+    silence_ids,
+)
+from shelfops_alerts.alerts.silences import active_silences
+from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, UPSERT
+from shelfops_alerts.detect.checks import BatchResult
+from shelfops_alerts.detect.rules import Finding
+
+#: History events that e-mail recipients whose minimum severity the alert meets.
+MAILED_EVENTS = ("created", "escalated", "reopened")
+#: History note of the first change after a silence ended; mailed, as its alert never was.
+SILENCE_ENDED = "silence ended"
+
+
+@dataclass
+class PersistResult:
+    """The changes one batch made: history rows to publish, deliveries to send.
+
+    ``history_ids`` are the changes to publish (silenced ones are left out: they are stored
+    only); ``events`` counts every change by event, silenced ones included, plus
+    ``silenced`` for how many of them were.
+    """
+
+    customer_id: str
+    history_ids: list[int] = field(default_factory=list)
+    delivery_ids: list[int] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)
+    skus_checked: int = 0
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "history_ids": self.history_ids,
+            "delivery_ids": self.delivery_ids,
+            "events": self.events,
+            "skus_checked": self.skus_checked,
+            "context": self.context,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PersistResult:
+        return cls(
+            customer_id=str(data["customer_id"]),
+            history_ids=[int(i) for i in data.get("history_ids", [])],
+            delivery_ids=[int(i) for i in data.get("delivery_ids", [])],
+            events={str(k): int(v) for k, v in data.get("events", {}).items()},
+            skus_checked=int(data.get("skus_checked", 0)),
+            context=dict(data.get("context") or {}),
+        )
+
+
+def _one_per_key(findings: list[Finding]) -> list[Finding]:
+    """Keep the last finding per SKU and type: ON CONFLICT may touch a row only once."""
+    by_key = {(f.store_id, f.product_id, f.alert_type): f for f in findings}
+    return list(by_key.values())
+
+
+def _inhibited_skus(
+    session: Session, customer_id: str, findings: list[Finding]
+) -> set[tuple[str, str]]:
+    """SKUs whose forecast is doubted: an active accuracy alert, or one found in this batch."""
+    driven = {(f.store_id, f.product_id) for f in findings if f.alert_type in FORECAST_DRIVEN_TYPES}
+    if not driven:
+        return set()
+    rows = session.execute(
+        INHIBITORS,
+        {
+            "customer_id": customer_id,
+            "inhibiting": INHIBITING_TYPE,
+            "stores": [s for s, _ in driven],
+            "products": [p for _, p in driven],
+        },
+    ).all()
+    return {(r.store_id, r.product_id) for r in rows} | inhibiting_skus(findings)
+
+
+def _upsert(session: Session, params: dict[str, Any]) -> list[Any]:
+    """Run the upsert; once more if a racing re-open and insert met on the unique index.
+
+    Two workers can only collide here when one re-opens an alert while another, whose
+    snapshot predates its resolution, inserts a fresh one; the retry's new snapshot sees
+    the winner and updates it instead.
+    """
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                return list(session.execute(UPSERT, params).all())
+        except IntegrityError as exc:
+            if attempt == 2 or "uq_alerts_one_active" not in str(exc.orig):
+                raise
+    raise AssertionError("unreachable")
+
+
+def persist_batch(
+    session: Session,
+    *,
+    batch: BatchResult,
+    policy: LifecyclePolicy | None = None,
+    check_id: str | None = None,
+) -> PersistResult:
+    """Write a checked batch: upsert findings, count clean checks, queue deliveries.
+
+    ``check_id`` identifies this check (the persist task's id): a clean check with the same
+    id counts once however often it is delivered. Without it every call counts.
+    """
+    policy = policy or LifecyclePolicy()
+    result = PersistResult(
+        customer_id=batch.customer_id,
+        skus_checked=len(batch.checked),
+        context=batch.context,
+    )
+    findings = _one_per_key(batch.findings)
+    rows: list[Any] = []
+    if findings:
+        findings = inhibit(findings, _inhibited_skus(session, batch.customer_id, findings))
+        muted = silence_ids(findings, active_silences(session, customer_id=batch.customer_id))
+        rows += _upsert(
+            session,
+            {
+                "customer_id": batch.customer_id,
+                "stores": [f.store_id for f in findings],
+                "products": [f.product_id for f in findings],
+                "types": [f.alert_type for f in findings],
+                "severities": [f.severity for f in findings],
+                "messages": [f.message for f in findings],
+                "metas": [json.dumps(f.metadata, sort_keys=True) for f in findings],
+                "silences": muted,
+                "reopen_within": policy.reopen_within_s,
+                "silence_ended": SILENCE_ENDED,
+            },
+        )
+    evaluated = list(dict.fromkeys((sku.store_id, sku.product_id, t) for sku, t in batch.evaluated))
+    if evaluated:
+        rows += session.execute(
+            CLEAR,
+            {
+                "customer_id": batch.customer_id,
+                "stores": [s for s, _, _ in evaluated],
+                "products": [p for _, p, _ in evaluated],
+                "types": [t for _, _, t in evaluated],
+                "f_stores": [f.store_id for f in findings],
+                "f_products": [f.product_id for f in findings],
+                "f_types": [f.alert_type for f in findings],
+                "check_id": check_id,
+                "resolve_after": policy.resolve_after_checks,
+                "note": f"condition no longer met on {policy.resolve_after_checks}"
+                " consecutive check(s)",
+            },
+        ).all()
+    for row in rows:
+        result.events[row.event] = result.events.get(row.event, 0) + 1
+        if row.silenced:
+            result.events["silenced"] = result.events.get("silenced", 0) + 1
+        else:
+            result.history_ids.append(int(row.id))
+    result.history_ids.sort()
+    if result.history_ids:
+        result.delivery_ids = create_deliveries(session, history_ids=result.history_ids)
+    return result
+
+
+def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
+    """One pending delivery per mailed change and matching recipient (never two).
+
+    Mailed: created, escalated and reopened changes, and the first change after a silence
+    ended while the alert is open; never a silenced change.
+    """
+    delivered = session.execute(
+        DELIVERIES,
+        {
+            "history_ids": history_ids,
+            "events": list(MAILED_EVENTS),
+            "silence_ended": SILENCE_ENDED,
+        },
+    ).scalars()
+    return sorted(int(i) for i in delivered)

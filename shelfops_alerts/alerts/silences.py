@@ -1,0 +1,123 @@
+"""Silences in the database: add, list, expire, and the active ones persist matches against.
+
+A silenced finding is still stored (the alert and its history exist, marked silenced) but
+is neither published nor e-mailed. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from shelfops_alerts.alerts.lifecycle import LifecycleError, SilenceRule
+from shelfops_alerts.models import ALERT_TYPES, Silence
+
+_ACTIVE = text(
+    """
+    SELECT id, store_id, product_id, alert_type FROM alert_silences
+    WHERE customer_id = :customer_id AND expired_at IS NULL
+      AND starts_at <= now() AND ends_at > now()
+    """
+)
+
+_EXPIRE = text(
+    """
+    UPDATE alert_silences SET expired_at = now(), expired_by = :actor
+    WHERE id = :id AND expired_at IS NULL AND ends_at > now()
+    RETURNING id
+    """
+)
+
+
+def _clean(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def add_silence(
+    session: Session,
+    *,
+    customer_id: str,
+    until: dt.datetime,
+    created_by: str,
+    reason: str,
+    store_id: str | None = None,
+    product_id: str | None = None,
+    alert_type: str | None = None,
+) -> Silence:
+    """Silence the customer's matching findings from now until ``until``."""
+    if not _clean(customer_id):
+        raise LifecycleError("--customer must name the customer to silence")
+    if not _clean(created_by):
+        raise LifecycleError("--by must name who is silencing")
+    if not _clean(reason):
+        raise LifecycleError("--reason must say why (it is shown to other operators)")
+    if alert_type is not None and alert_type not in ALERT_TYPES:
+        raise LifecycleError(f"--type must be one of {', '.join(ALERT_TYPES)}, got {alert_type!r}")
+    if until.tzinfo is None:
+        raise LifecycleError("--until must carry a time zone")
+    if until <= session.execute(text("SELECT now()")).scalar_one():
+        raise LifecycleError(f"--until must be in the future, got {until.isoformat()}")
+    silence = Silence(
+        customer_id=customer_id.strip(),
+        store_id=_clean(store_id),
+        product_id=_clean(product_id),
+        alert_type=alert_type,
+        ends_at=until,
+        created_by=created_by.strip(),
+        reason=reason.strip(),
+    )
+    session.add(silence)
+    session.flush()
+    session.refresh(silence)
+    return silence
+
+
+def list_silences(
+    session: Session, *, customer_id: str | None = None, include_ended: bool = False
+) -> list[Silence]:
+    """Silences, newest first; only those still in force unless ``include_ended``."""
+    query = select(Silence).order_by(Silence.id.desc())
+    if customer_id is not None:
+        query = query.where(Silence.customer_id == customer_id)
+    if not include_ended:
+        query = query.where(Silence.expired_at.is_(None), Silence.ends_at > text("now()"))
+    return list(session.scalars(query))
+
+
+def expire_silence(session: Session, *, silence_id: int, actor: str) -> None:
+    """End a silence now. Alerts it muted are announced at their next finding."""
+    if not _clean(actor):
+        raise LifecycleError("--by must name who is expiring the silence")
+    done = session.execute(_EXPIRE, {"id": silence_id, "actor": actor.strip()}).scalar()
+    if done is None:
+        if session.get(Silence, silence_id) is None:
+            raise LifecycleError(f"silence {silence_id} does not exist")
+        raise LifecycleError(f"silence {silence_id} has already ended")
+
+
+def active_silences(session: Session, *, customer_id: str) -> list[SilenceRule]:
+    """The customer's silences in force now, as rules for :func:`lifecycle.silence_ids`."""
+    rows = session.execute(_ACTIVE, {"customer_id": customer_id}).all()
+    return [SilenceRule(int(r.id), r.store_id, r.product_id, r.alert_type) for r in rows]
+
+
+def silence_json(silence: Silence, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A silence as the JSON that ``silence list --json`` prints."""
+    now = now or dt.datetime.now(dt.UTC)
+    return {
+        "silence_id": silence.id,
+        "customer_id": silence.customer_id,
+        "store_id": silence.store_id,
+        "product_id": silence.product_id,
+        "alert_type": silence.alert_type,
+        "starts_at": silence.starts_at.isoformat(),
+        "ends_at": silence.ends_at.isoformat(),
+        "created_by": silence.created_by,
+        "reason": silence.reason,
+        "expired_at": silence.expired_at.isoformat() if silence.expired_at else None,
+        "expired_by": silence.expired_by,
+        "active": silence.expired_at is None and silence.starts_at <= now < silence.ends_at,
+    }

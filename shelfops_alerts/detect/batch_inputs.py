@@ -1,0 +1,239 @@
+"""Reading what the rules need for a batch of SKUs: one query per kind of input.
+
+Whatever the batch size, a batch costs at most five queries: the customer's thresholds and
+rule settings; stock with the forecast from today on; policies; arrivals from today on; and
+the recent past (sales, each with the forecast stored for its day). A caller asks only
+for the kinds its rules use. Forecasts are read from ``forecast_horizons`` (one row per SKU,
+kept by triggers on ``forecasts``), never a row per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shelfops_alerts.detect.rules import (
+    DEFAULT_THRESHOLDS,
+    Policy,
+    RuleSettings,
+    SalesDay,
+    StockoutThresholds,
+)
+from shelfops_alerts.detect.rules.forecast_series import horizon_series
+from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
+from shelfops_alerts.skus import Sku
+
+#: The kinds of input beyond stock and the forecast horizon (which are always read).
+POLICIES, ARRIVALS, HISTORY = "policies", "arrivals", "history"
+
+_KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
+_SAME_SKU = "ON {t}.customer_id = :customer_id AND {t}.store_id = k.store_id" + (
+    " AND {t}.product_id = k.product_id"
+)
+
+_READ_SETTINGS = text(
+    f"""
+    SELECT t.critical_days, t.high_days, t.medium_days,
+           {", ".join(f"r.{name}" for name in FIELD_NAMES)}
+    FROM (SELECT CAST(:customer_id AS text) AS customer_id) c
+    LEFT JOIN customer_thresholds t ON t.customer_id = c.customer_id
+    LEFT JOIN customer_rule_settings r ON r.customer_id = c.customer_id
+    """
+)
+
+# The forecast from today on is a slice of the SKU's one horizon row (kept by triggers on
+# forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
+# first forecast lies after today; ``has_past`` whether it holds days before today (the
+# forecasts the history rules compare sales with).
+_READ_STOCK = text(
+    f"""
+    SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
+           greatest(h.start_date - CAST(:today AS date), 0) AS lead,
+           h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,
+           h.start_date < CAST(:today AS date) AS has_past
+    FROM {_KEYS}
+    JOIN inventory i {_SAME_SKU.format(t="i")}
+    LEFT JOIN forecast_horizons h {_SAME_SKU.format(t="h")}
+    """
+)
+
+_READ_POLICIES = text(
+    f"""
+    SELECT p.store_id, p.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
+           p.case_pack, p.min_order_qty, p.service_level
+    FROM {_KEYS}
+    JOIN policies p {_SAME_SKU.format(t="p")}
+    """
+)
+
+_READ_ARRIVALS = text(
+    f"""
+    SELECT a.store_id, a.product_id,
+           array_agg(a.arrival_date ORDER BY a.arrival_date) AS dates,
+           array_agg(a.quantity ORDER BY a.arrival_date) AS quantities
+    FROM {_KEYS}
+    JOIN arrivals a {_SAME_SKU.format(t="a")}
+     AND a.arrival_date >= :today AND a.quantity > 0
+    GROUP BY a.store_id, a.product_id
+    """
+)
+
+# Only days with sales count: a day with a forecast but no sales recorded is unknown, not zero.
+# The forecast stored for a sale's day is an element of the SKU's horizon row. Anomaly and
+# accuracy judge only days that have a forecast too; only the reorder rule (a SKU with a
+# policy, ``every_day``) uses days without one.
+_READ_HISTORY = text(
+    """
+    SELECT k.store_id, k.product_id,
+           array_agg(s.sale_date - CAST(:since AS date) ORDER BY s.sale_date) AS days,
+           array_agg(s.units ORDER BY s.sale_date) AS units,
+           array_agg(h.demands[s.sale_date - h.start_date + 1] ORDER BY s.sale_date) AS forecasts
+    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:every_day AS bool[]))
+         AS k(store_id, product_id, every_day)
+    JOIN sales s ON s.customer_id = :customer_id
+     AND s.store_id = k.store_id AND s.product_id = k.product_id
+     AND s.sale_date >= :since AND s.sale_date < :today
+    LEFT JOIN forecast_horizons h ON h.customer_id = :customer_id
+     AND h.store_id = k.store_id AND h.product_id = k.product_id
+    WHERE k.every_day OR h.demands[s.sale_date - h.start_date + 1] IS NOT NULL
+    GROUP BY k.store_id, k.product_id
+    """
+)
+
+
+@dataclass
+class SkuInputs:
+    """Everything the rules may use about one SKU, as plain values."""
+
+    sku: Sku
+    on_hand: float
+    on_order: float
+    #: Forecast demand per day from today; empty when there is no forecast from today on.
+    demand: list[float] = field(default_factory=list)
+    #: Confirmed quantity arriving per day from today (index 0 is today).
+    arrivals: list[float] = field(default_factory=list)
+    policy: Policy | None = None
+    #: Days with sales in the history window (before today), oldest first. Without a
+    #: policy, only the days that also have a forecast (the only days anomaly and accuracy
+    #: judge), so it stays empty for a SKU with no forecast before today.
+    history: list[SalesDay] = field(default_factory=list)
+
+    @property
+    def effective_on_order(self) -> float:
+        """Stock on order: the inventory's figure, or the confirmed arrivals if they add up
+        to more (then on_order was not kept up to date)."""
+        return max(self.on_order, sum(self.arrivals))
+
+
+@dataclass
+class BatchInputs:
+    """A batch's inputs: the customer's settings, the SKUs found, and those not found."""
+
+    thresholds: StockoutThresholds
+    settings: RuleSettings
+    skus: list[SkuInputs]
+    unknown: list[Sku]
+
+
+def read_settings(session: Session, *, customer_id: str) -> tuple[StockoutThresholds, RuleSettings]:
+    """The customer's stockout thresholds and rule settings (defaults where it set none)."""
+    row = session.execute(_READ_SETTINGS, {"customer_id": customer_id}).one()
+    thresholds = DEFAULT_THRESHOLDS
+    if row.critical_days is not None:
+        thresholds = StockoutThresholds(
+            float(row.critical_days), float(row.high_days), float(row.medium_days)
+        )
+    return thresholds, RuleSettings.from_overrides(dict(row._mapping))
+
+
+def read_batch_inputs(
+    session: Session,
+    *,
+    customer_id: str,
+    skus: Sequence[Sku],
+    today: dt.date,
+    kinds: Collection[str] = (POLICIES, ARRIVALS, HISTORY),
+) -> BatchInputs:
+    """Read the inputs of ``skus`` in bulk: settings, stock and forecast, and ``kinds``.
+
+    SKUs without an inventory row are returned as unknown and have no inputs.
+    """
+    thresholds, settings = read_settings(session, customer_id=customer_id)
+    keys: dict[str, Any] = {
+        "customer_id": customer_id,
+        "stores": [sku.store_id for sku in skus],
+        "products": [sku.product_id for sku in skus],
+        "today": today,
+    }
+    found: dict[Sku, SkuInputs] = {}
+    with_past: set[Sku] = set()
+    for store, product, on_hand, on_order, lead, demands, has_past in session.execute(
+        _READ_STOCK, keys
+    ).tuples():
+        sku = Sku(store, product)
+        found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
+        if demands:
+            found[sku].demand = horizon_series(lead, demands)
+        if has_past:
+            with_past.add(sku)
+    if POLICIES in kinds:
+        for row in session.execute(_READ_POLICIES, keys).tuples():
+            if (item := found.get(Sku(row[0], row[1]))) is not None:
+                item.policy = Policy(
+                    lead_time_days=float(row[2]),
+                    reorder_point=_optional(row[3]),
+                    order_up_to=_optional(row[4]),
+                    case_pack=_optional(row[5]),
+                    min_order_qty=_optional(row[6]),
+                    service_level=_optional(row[7]),
+                )
+    if ARRIVALS in kinds:
+        for store, product, dates, quantities in session.execute(_READ_ARRIVALS, keys).tuples():
+            if (item := found.get(Sku(store, product))) is not None:
+                item.arrivals = [0.0] * ((dates[-1] - today).days + 1)
+                for day, quantity in zip(dates, quantities, strict=True):
+                    item.arrivals[(day - today).days] = float(quantity)
+    # History only for SKUs a rule can judge from it: with a policy (reorder, every day) or
+    # with forecasts before today (anomaly, accuracy); a batch with none skips the read.
+    wanted = [item for item in found.values() if item.policy is not None or item.sku in with_past]
+    if HISTORY in kinds and wanted:
+        _read_history(session, keys, wanted, since=today - dt.timedelta(days=settings.history_days))
+    return BatchInputs(
+        thresholds=thresholds,
+        settings=settings,
+        skus=list(found.values()),
+        unknown=[sku for sku in skus if sku not in found],
+    )
+
+
+def _read_history(
+    session: Session, keys: dict[str, Any], items: list[SkuInputs], *, since: dt.date
+) -> None:
+    by_sku = {item.sku: item for item in items}
+    history = session.execute(
+        _READ_HISTORY,
+        {
+            **keys,
+            "stores": [item.sku.store_id for item in items],
+            "products": [item.sku.product_id for item in items],
+            "every_day": [item.policy is not None for item in items],
+            "since": since,
+        },
+    )
+    # Days come as offsets from ``since`` and share these date objects: parsing a date per
+    # sale row cost more than the rest of the row.
+    window = [since + dt.timedelta(days=n) for n in range((keys["today"] - since).days)]
+    for store, product, days, units, forecasts in history.tuples():
+        by_sku[Sku(store, product)].history = [
+            SalesDay(window[day], float(sold), _optional(forecast))
+            for day, sold, forecast in zip(days, units, forecasts, strict=True)
+        ]
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,215 @@
+"""Checking a batch of SKUs: one bulk read per kind of input, then the pure rules.
+
+A batch is one customer's SKUs. Its inputs (settings, stock with the forecast from today on,
+policies, arrivals, recent sales with their past forecasts) are read by
+:mod:`shelfops_alerts.detect.batch_inputs` in at most five queries whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shelfops_alerts.detect.batch_inputs import (
+    ARRIVALS,
+    HISTORY,
+    POLICIES,
+    BatchInputs,
+    SkuInputs,
+    read_batch_inputs,
+)
+from shelfops_alerts.detect.rules import (
+    Finding,
+    NotEnoughHistory,
+    check_accuracy,
+    check_anomaly,
+    check_reorder,
+    check_stockout,
+)
+from shelfops_alerts.detect.rules.accuracy import ALERT_TYPE as ACCURACY
+from shelfops_alerts.detect.rules.anomaly import ALERT_TYPE as ANOMALY
+from shelfops_alerts.detect.rules.reorder import ALERT_TYPE as REORDER
+from shelfops_alerts.detect.rules.stockout import ALERT_TYPE as STOCKOUT
+from shelfops_alerts.models import ALERT_TYPES
+from shelfops_alerts.skus import Sku
+
+logger = logging.getLogger(__name__)
+
+#: The inputs (beyond stock and the forecast from today, always read) each rule needs.
+INPUT_KINDS: dict[str, frozenset[str]] = {
+    STOCKOUT: frozenset({ARRIVALS, POLICIES}),
+    REORDER: frozenset({POLICIES, ARRIVALS, HISTORY}),
+    ANOMALY: frozenset({HISTORY}),
+    ACCURACY: frozenset({HISTORY}),
+}
+#: Alert types that depend on sales history; what ``shelfops.sales_recorded`` checks.
+SALES_TYPES = (ANOMALY, ACCURACY)
+
+
+@dataclass
+class BatchResult:
+    """What a batch check found, as JSON for the next task in the chain.
+
+    ``evaluated`` lists every (SKU, alert type) pair a rule was evaluated for: persist
+    resolves an active alert of that pair when no finding of it came back, and leaves
+    alerts of pairs not evaluated (missing inputs) alone. ``context`` rides along the chain
+    unchanged (for example the sweep a batch belongs to).
+    """
+
+    customer_id: str
+    evaluated: list[tuple[Sku, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    unknown: list[Sku] = field(default_factory=list)
+    without_forecast: list[Sku] = field(default_factory=list)
+    #: SKUs whose stored inputs a rule refused (e.g. a NaN forecast), with the reason; they
+    #: are not evaluated, so nothing about them changes, and the rest of the batch goes on.
+    rejected: list[tuple[Sku, str]] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checked(self) -> list[Sku]:
+        """SKUs for which at least one rule was evaluated, in first-seen order."""
+        return list(dict.fromkeys(sku for sku, _ in self.evaluated))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "evaluated": [[sku.store_id, sku.product_id, kind] for sku, kind in self.evaluated],
+            "findings": [finding.to_json() for finding in self.findings],
+            "unknown": [list(sku) for sku in self.unknown],
+            "without_forecast": [list(sku) for sku in self.without_forecast],
+            "rejected": [[sku.store_id, sku.product_id, why] for sku, why in self.rejected],
+            "context": self.context,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BatchResult:
+        return cls(
+            customer_id=str(data["customer_id"]),
+            evaluated=[(Sku(str(s), str(p)), str(k)) for s, p, k in data.get("evaluated", [])],
+            findings=[Finding.from_json(item) for item in data.get("findings", [])],
+            unknown=[Sku(str(s), str(p)) for s, p in data.get("unknown", [])],
+            without_forecast=[Sku(str(s), str(p)) for s, p in data.get("without_forecast", [])],
+            rejected=[(Sku(str(s), str(p)), str(why)) for s, p, why in data.get("rejected", [])],
+            context=dict(data.get("context") or {}),
+        )
+
+
+def check_batch(
+    session: Session,
+    *,
+    customer_id: str,
+    skus: Sequence[Sku],
+    today: dt.date,
+    context: dict[str, Any] | None = None,
+    only_types: Collection[str] | None = None,
+) -> BatchResult:
+    """Evaluate the rules for ``skus`` of one customer, reading their inputs in bulk.
+
+    ``only_types`` limits the check to those alert types (default: all four), and only the
+    inputs they need are read. A rule is evaluated for a SKU only when the SKU has its
+    inputs (stockout: a forecast from today on; reorder: that and a policy; anomaly and
+    accuracy: enough recent sales days with their forecasts); pairs without them are not
+    listed as evaluated, so their alerts are left alone. SKUs with no inventory row are
+    reported as unknown; SKUs with no forecast from ``today`` on as without forecast.
+    """
+    types = set(ALERT_TYPES if only_types is None else only_types)
+    if types - set(ALERT_TYPES):
+        raise ValueError(f"unknown alert type(s): {', '.join(sorted(types - set(ALERT_TYPES)))}")
+    result = BatchResult(customer_id=customer_id, context=dict(context or {}))
+    if not skus or not types:
+        return result
+    kinds: set[str] = set().union(*(INPUT_KINDS[kind] for kind in types))
+    inputs = read_batch_inputs(
+        session, customer_id=customer_id, skus=skus, today=today, kinds=kinds
+    )
+    result.unknown = inputs.unknown
+    for item in inputs.skus:
+        if not item.demand:
+            result.without_forecast.append(item.sku)
+        try:
+            verdicts = list(_evaluate(item, inputs, types, today))
+        except ValueError as exc:
+            # Bad stored input for this SKU only: say why, change nothing about it.
+            logger.warning("SKU %s of %s refused: %s", item.sku, customer_id, exc)
+            result.rejected.append((item.sku, str(exc)))
+            continue
+        for kind, finding in verdicts:
+            result.evaluated.append((item.sku, kind))
+            if finding is not None:
+                result.findings.append(finding)
+    return result
+
+
+def _evaluate(
+    item: SkuInputs, inputs: BatchInputs, types: set[str], today: dt.date
+) -> Iterator[tuple[str, Finding | None]]:
+    """(alert type, finding or None) for each rule that could judge this SKU."""
+    store, product = item.sku
+    settings = inputs.settings
+    on_order = item.effective_on_order
+    reorder_point = item.policy.reorder_point if item.policy else None
+    if REORDER in types and item.policy is not None and item.demand:
+        reorder = check_reorder(
+            store_id=store,
+            product_id=product,
+            on_hand=item.on_hand,
+            on_order=on_order,
+            daily_demand=item.demand,
+            policy=item.policy,
+            history=item.history,
+            settings=settings,
+        )
+        if reorder is not None:
+            reorder_point = reorder.metadata["reorder_point"]
+        yield REORDER, reorder
+    if STOCKOUT in types and item.demand:
+        yield (
+            STOCKOUT,
+            check_stockout(
+                store_id=store,
+                product_id=product,
+                on_hand=item.on_hand,
+                on_order=on_order,
+                daily_demand=item.demand,
+                daily_arrivals=item.arrivals,
+                thresholds=inputs.thresholds,
+                reorder_point=reorder_point,
+            ),
+        )
+    if not item.history:
+        # Both history rules need days with a forecast (at least one, by their settings'
+        # validation): without any they cannot judge, so skip raising NotEnoughHistory.
+        return
+    if ANOMALY in types:
+        yield from _if_judged(
+            ANOMALY,
+            lambda: check_anomaly(
+                store_id=store,
+                product_id=product,
+                on_hand=item.on_hand,
+                history=item.history,
+                today=today,
+                settings=settings,
+            ),
+        )
+    if ACCURACY in types:
+        yield from _if_judged(
+            ACCURACY,
+            lambda: check_accuracy(
+                store_id=store, product_id=product, history=item.history, settings=settings
+            ),
+        )
+
+
+def _if_judged(kind: str, rule: Callable[[], Finding | None]) -> list[tuple[str, Finding | None]]:
+    """The rule's verdict, or nothing when it lacks the history to judge."""
+    try:
+        return [(kind, rule())]
+    except NotEnoughHistory:
+        return []

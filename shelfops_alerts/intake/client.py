@@ -1,0 +1,75 @@
+"""For producers: emit events by task name and JSON payload, without importing worker code.
+
+A forecasting job calls :func:`notify_forecast_complete` after writing its forecasts, and
+a sales feed :func:`notify_sales_recorded` after writing actual sales. The
+payload is validated here first, so a malformed event fails in the producer, loudly, and
+never reaches a queue. Celery is imported only when an event is sent (the rest of the core
+library does not depend on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from shelfops_alerts.config import Settings, load_settings
+from shelfops_alerts.intake.events import forecast_complete, sales_recorded
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+FORECAST_COMPLETED = "shelfops.forecast_completed"
+SALES_RECORDED = "shelfops.sales_recorded"
+ALERTS_QUEUE = "alerts"
+
+
+@lru_cache(maxsize=4)
+def _producer(broker_url: str) -> Celery:
+    from celery import Celery
+
+    producer = Celery("shelfops-producer", broker=broker_url)
+    producer.conf.update(task_serializer="json", accept_content=["json"], result_backend=None)
+    return producer
+
+
+def send_event(task_name: str, kwargs: dict[str, Any], *, settings: Settings | None = None) -> str:
+    """Queue ``task_name`` with a JSON payload on the alerts queue; returns the task id."""
+    settings = settings or load_settings()
+    result = _producer(settings.redis_url).send_task(
+        task_name, kwargs=kwargs, queue=ALERTS_QUEUE, ignore_result=True
+    )
+    return str(result.id)
+
+
+def notify_forecast_complete(
+    customer_id: str,
+    run_id: str | None = None,
+    skus: Iterable[str] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> str:
+    """Tell the service a forecasting run finished; check all the customer's SKUs or ``skus``.
+
+    ``skus`` are ``"STORE/PRODUCT"`` strings. Raises
+    :class:`~shelfops_alerts.intake.events.InvalidEvent` for a malformed event (nothing is
+    queued). Returns the Celery task id.
+    """
+    event = forecast_complete(customer_id, run_id, None if skus is None else list(skus))
+    return send_event(FORECAST_COMPLETED, event.to_json(), settings=settings)
+
+
+def notify_sales_recorded(
+    customer_id: str,
+    skus: Iterable[str] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> str:
+    """Tell the service new actual sales were written; check anomalies and forecast accuracy
+    of all the customer's SKUs or ``skus`` (``"STORE/PRODUCT"`` strings).
+
+    Raises :class:`~shelfops_alerts.intake.events.InvalidEvent` for a malformed event (nothing is
+    queued). Returns the Celery task id.
+    """
+    event = sales_recorded(customer_id, None if skus is None else list(skus))
+    return send_event(SALES_RECORDED, event.to_json(), settings=settings)

@@ -1,0 +1,130 @@
+"""``shelfops-alerts dev``: the whole stack on this machine, from pip-installed binaries.
+
+Starts Redis and PostgreSQL under ./.shelfops, migrates, starts an ``alerts`` worker, an
+``email`` worker, beat and Flower (127.0.0.1:5555, task events on), loads the demo data,
+emits a forecast-complete event and prints every alert change as it is published, until
+Ctrl-C stops everything it started. While it runs, ``.shelfops/stack.env`` lets the other
+commands in this folder find the stack without any setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+import redis
+
+from shelfops_alerts import migrate
+from shelfops_alerts.config import STACK_DIR, STACK_ENV, load_settings, read_env_file
+from shelfops_alerts.publish.changes import CHANNEL_PREFIX
+from shelfops_alerts.stack import demo, processes
+from shelfops_alerts.stack.embedded import EmbeddedStack
+
+#: Digest window under `dev` (production default: 60 s), unless SHELFOPS_DIGEST_WINDOW_S is set.
+DEV_DIGEST_WINDOW_S = 5
+
+
+def _already_running() -> int | None:
+    pid = read_env_file(STACK_ENV).get("SHELFOPS_DEV_PID")
+    if pid and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+            return int(pid)
+        except ProcessLookupError:
+            return None
+    return None
+
+
+def _write_stack_env(values: dict[str, str]) -> None:
+    STACK_ENV.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# written by `shelfops-alerts dev` while it runs; removed when it stops"]
+    lines += [f"{key}={value}" for key, value in sorted(values.items())]
+    STACK_ENV.write_text("\n".join(lines) + "\n")
+
+
+def format_change(message: dict[str, Any]) -> str:
+    """One line per published alert change."""
+    return (
+        f"{message['event']:<12} {message['severity'].upper():<8} "
+        f"#{message['alert_id']:<5} {message['customer_id']} "
+        f"{message['store_id']}/{message['product_id']}: {message['message']}"
+    )
+
+
+def _load_demo(settings: Any) -> None:
+    from shelfops_alerts.db import session_factory
+    from shelfops_alerts.intake import imports
+
+    paths = demo.write_demo_files(STACK_DIR / "demo", today=dt.datetime.now(dt.UTC).date())
+    with session_factory(settings).begin() as session:
+        imports.import_inventory(session, path=paths["inventory"])
+        imports.import_forecasts(session, path=paths["forecasts"])
+        imports.import_recipients(session, path=paths["recipients"])
+    print(f"demo data loaded from {paths['inventory'].parent}/")
+
+
+def _stop_on_sigterm(*_: object) -> None:
+    # A SIGTERM (from a supervisor, or `timeout`) stops the stack as Ctrl-C does.
+    raise KeyboardInterrupt
+
+
+def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
+    """Run the stack in the foreground until Ctrl-C; returns the exit code."""
+    running = _already_running()
+    if running:
+        print(f"error: dev is already running here (pid {running})", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    print("starting PostgreSQL and Redis under .shelfops/ ...")
+    stack = EmbeddedStack(STACK_DIR).start()
+    services: list[processes.ServiceProcess] = []
+    try:
+        values = {
+            **stack.environment(),
+            "SHELFOPS_EMAIL_BACKEND": os.environ.get("SHELFOPS_EMAIL_BACKEND", "file"),
+            "SHELFOPS_OUTBOX_DIR": str((STACK_DIR / "outbox").resolve()),
+            # A short digest window, so the demo's grouped e-mails arrive within seconds.
+            "SHELFOPS_DIGEST_WINDOW_S": os.environ.get(
+                "SHELFOPS_DIGEST_WINDOW_S", str(DEV_DIGEST_WINDOW_S)
+            ),
+            "SHELFOPS_DEV_PID": str(os.getpid()),
+        }
+        _write_stack_env(values)
+        env = {**os.environ, **values}
+        settings = load_settings(env)
+        print(f"database at migration {migrate.upgrade(settings)}")
+        logs = STACK_DIR / "logs"
+        services = [
+            processes.worker(name="alerts", queues="alerts", concurrency=2, env=env, log_dir=logs),
+            processes.worker(name="email", queues="email", concurrency=1, env=env, log_dir=logs),
+            processes.beat(env=env, state_dir=STACK_DIR, log_dir=logs),
+            processes.flower(env=env, port=flower_port, log_dir=logs),
+        ]
+        for service in services:
+            service.start()
+        processes.wait_for_workers(settings.redis_url, ["alerts", "email"])
+        print(f"workers ready; Flower on http://127.0.0.1:{flower_port}; logs in {logs}/")
+        pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
+        pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+        if with_demo:
+            from shelfops_alerts.intake.client import notify_forecast_complete
+
+            _load_demo(settings)
+            notify_forecast_complete(demo.DEMO_CUSTOMER, "demo-run-1", settings=settings)
+            print(f"forecast-complete emitted for {demo.DEMO_CUSTOMER}")
+        print(f"e-mails go to {settings.outbox_dir}/ ; Ctrl-C stops everything")
+        for message in pubsub.listen():
+            print(format_change(json.loads(message["data"])), flush=True)
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+    finally:
+        for service in reversed(services):
+            service.stop()
+        stack.stop()
+        if STACK_ENV.exists():
+            STACK_ENV.unlink()
+    return 0

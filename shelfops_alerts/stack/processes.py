@@ -1,0 +1,152 @@
+"""Starting and stopping the service's own processes: Celery workers, beat and Flower.
+
+``shelfops-alerts dev`` and the integration tests both use this, so the processes they run
+are exactly those an operator runs: ``celery -A workers …`` with the same settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Seconds a process gets to stop after SIGTERM before it is killed.
+STOP_GRACE_S = 15.0
+
+
+@dataclass
+class ServiceProcess:
+    """One child process with its log file."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> ServiceProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        self.process = subprocess.Popen(
+            self.args,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in a terminal reaches only the parent
+        )
+        log.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """SIGTERM (a Celery warm shutdown), then SIGKILL the whole group after ``grace_s``."""
+        if not self.running():
+            return
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the process and its children (a crash, as tests simulate)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def celery_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers", *args]
+
+
+def worker(
+    *,
+    name: str,
+    queues: str,
+    concurrency: int,
+    env: dict[str, str],
+    log_dir: Path,
+    pool: str = "prefork",
+) -> ServiceProcess:
+    """A worker serving ``queues`` (comma-separated), sending task events for Flower."""
+    return ServiceProcess(
+        name=name,
+        args=celery_command(
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{name}@%h",
+            "-P",
+            pool,
+            "-E",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+        ),
+        env=env,
+        log_path=log_dir / f"{name}.log",
+    )
+
+
+def beat(*, env: dict[str, str], state_dir: Path, log_dir: Path) -> ServiceProcess:
+    return ServiceProcess(
+        name="beat",
+        args=celery_command(
+            "beat",
+            "--loglevel",
+            "INFO",
+            "-s",
+            str(state_dir / "celerybeat-schedule"),
+        ),
+        env=env,
+        log_path=log_dir / "beat.log",
+    )
+
+
+def flower(*, env: dict[str, str], port: int, log_dir: Path) -> ServiceProcess:
+    """Flower on 127.0.0.1 only; its HTTP API is open there, as a local dev tool."""
+    return ServiceProcess(
+        name="flower",
+        args=celery_command("flower", "--address=127.0.0.1", f"--port={port}"),
+        env={"FLOWER_UNAUTHENTICATED_API": "true", **env},
+        log_path=log_dir / "flower.log",
+    )
+
+
+def wait_for_workers(broker_url: str, names: list[str], timeout_s: float = 60.0) -> None:
+    """Block until every named worker answers a ping; RuntimeError names the silent ones."""
+    from shelfops_alerts.intake.client import _producer
+
+    control = _producer(broker_url).control
+    hostname = os.uname().nodename
+    wanted = {f"{name}@{hostname}" for name in names}
+    deadline = time.monotonic() + timeout_s
+    answered: set[str] = set()
+    while time.monotonic() < deadline:
+        for reply in control.ping(timeout=0.5) or []:
+            answered.update(reply)
+        if wanted <= answered:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"workers did not start within {timeout_s:.0f} s: {sorted(wanted - answered)}"
+    )

@@ -1,0 +1,76 @@
+"""Writing test inventory and forecasts straight into the database, in bulk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def put_skus(
+    factory: sessionmaker[Session],
+    customer_id: str,
+    skus: Iterable[tuple[str, str, float, float]],
+    *,
+    days: int = 14,
+) -> None:
+    """Upsert (store, product, on_hand, flat daily demand) rows with a forecast from today."""
+    rows = list(skus)
+    start = today()
+    with factory.begin() as session:
+        session.execute(
+            text(
+                "INSERT INTO inventory (customer_id, store_id, product_id, on_hand)"
+                " VALUES (:c, :s, :p, :h) ON CONFLICT (customer_id, store_id, product_id)"
+                " DO UPDATE SET on_hand = EXCLUDED.on_hand"
+            ),
+            [{"c": customer_id, "s": s, "p": p, "h": h} for s, p, h, _ in rows],
+        )
+        session.execute(
+            text(
+                "INSERT INTO forecasts (customer_id, store_id, product_id, forecast_date, demand)"
+                " SELECT :c, :s, :p, :start + g, :d FROM generate_series(0, :days - 1) g"
+                " ON CONFLICT (customer_id, store_id, product_id, forecast_date)"
+                " DO UPDATE SET demand = EXCLUDED.demand"
+            ),
+            [
+                {"c": customer_id, "s": s, "p": p, "d": d, "start": start, "days": days}
+                for s, p, _, d in rows
+            ],
+        )
+
+
+def put_recipients(
+    factory: sessionmaker[Session], customer_id: str, recipients: dict[str, str]
+) -> None:
+    with factory.begin() as session:
+        session.execute(
+            text(
+                "INSERT INTO alert_recipients (customer_id, email, min_severity)"
+                " VALUES (:c, :e, :m)"
+            ),
+            [{"c": customer_id, "e": e, "m": m} for e, m in recipients.items()],
+        )
+
+
+def rows(factory: sessionmaker[Session], sql: str, **params: object) -> list:
+    with factory() as session:
+        return list(session.execute(text(sql), params).all())
+
+
+def poison(db, store: str, product: str) -> None:
+    # PostgreSQL's NaN passes the demand >= 0 constraint: stored input no rule can judge.
+    with db.begin() as session:
+        session.execute(
+            text(
+                "UPDATE forecasts SET demand = 'NaN'"
+                " WHERE customer_id = 'bad' AND store_id = :s AND product_id = :p"
+            ),
+            {"s": store, "p": product},
+        )
