@@ -3,7 +3,7 @@
 Where a value comes from, highest first:
 
 1. the process environment;
-2. a ``.env`` file in the current folder (``KEY=value`` lines);
+2. a ``.env`` file in the current folder, read as python-dotenv reads it;
 3. ``.shelfops/stack.env``, written by ``shelfops-alerts dev`` while it runs, so the other
    commands in the same folder find the embedded stack without any setting.
 
@@ -13,12 +13,16 @@ Every variable is documented in the README. A missing or malformed value raises
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 #: Folder (relative to the working directory) where ``dev`` keeps its servers and state.
 STACK_DIR = Path(".shelfops")
@@ -35,25 +39,23 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse ``KEY=value`` lines (``#`` comments, optional quotes); a missing file is empty."""
-    values: dict[str, str] = {}
+def read_env_file(path: Path, *, interpolate: bool = True) -> dict[str, str]:
+    """Read a ``.env`` file as python-dotenv does; a missing file is empty.
+
+    ``KEY=value`` lines, ``export`` prefixes, quotes, ``#`` comments (whole-line and after a
+    value) and ``${VAR}`` expansion (unless ``interpolate`` is false) all follow
+    python-dotenv. A line it cannot parse, or a bare ``KEY`` without ``=``, raises
+    :class:`ConfigError` with the file and line number, instead of being skipped with a warning.
+    """
     if not path.is_file():
-        return values
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :]
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{path}:{number}: expected KEY=value, got {raw!r}")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+        return {}
+    text = path.read_text(encoding="utf-8")
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or (binding.key is not None and binding.value is None):
+            line = binding.original.string.strip()
+            raise ConfigError(f"{path}:{binding.original.line}: expected KEY=value, got {line!r}")
+    values = dotenv_values(stream=io.StringIO(text), interpolate=interpolate)
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _pid_alive(raw: str) -> bool:
@@ -70,7 +72,8 @@ def _pid_alive(raw: str) -> bool:
 def gather_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Merge stack.env < .env < process environment (later wins)."""
     merged: dict[str, str] = {}
-    stack = read_env_file(STACK_ENV)
+    # Written by `dev` with machine values (paths, URLs): taken literally, never expanded.
+    stack = read_env_file(STACK_ENV, interpolate=False)
     if _pid_alive(stack.get("SHELFOPS_DEV_PID", "")):
         merged.update(stack)
     merged.update(read_env_file(Path(".env")))

@@ -14,6 +14,8 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -24,12 +26,31 @@ from shelfops_alerts.publish.changes import CHANNEL_PREFIX
 from shelfops_alerts.stack import demo, processes
 from shelfops_alerts.stack.embedded import EmbeddedStack
 
-#: Digest window under `dev` (production default: 60 s), unless SHELFOPS_DIGEST_WINDOW_S is set.
-DEV_DIGEST_WINDOW_S = 5
+#: Settings `dev` uses unless the user set them (in the environment or in ``.env``).
+DEV_DEFAULTS = {
+    "SHELFOPS_EMAIL_BACKEND": "file",
+    "SHELFOPS_OUTBOX_DIR": str(STACK_DIR / "outbox"),
+    # A short digest window (production: 60 s), so the demo's grouped e-mails come in seconds.
+    "SHELFOPS_DIGEST_WINDOW_S": "5",
+}
+
+
+def dev_environment(
+    stack_values: Mapping[str, str], *, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The settings `dev` runs its processes with, and writes to ``.shelfops/stack.env``.
+
+    Highest first: the embedded stack's own URLs (``stack_values``), what the user set (the
+    environment, then ``.env``; an empty value counts as not set, as in ``load_settings``),
+    then :data:`DEV_DEFAULTS`.
+    """
+    user = {**read_env_file(Path(".env")), **(os.environ if environ is None else environ)}
+    chosen = {name: user.get(name, "").strip() or value for name, value in DEV_DEFAULTS.items()}
+    return {**chosen, **stack_values, "SHELFOPS_DEV_PID": str(os.getpid())}
 
 
 def _already_running() -> int | None:
-    pid = read_env_file(STACK_ENV).get("SHELFOPS_DEV_PID")
+    pid = read_env_file(STACK_ENV, interpolate=False).get("SHELFOPS_DEV_PID")
     if pid and pid.isdigit():
         try:
             os.kill(int(pid), 0)
@@ -42,8 +63,13 @@ def _already_running() -> int | None:
 def _write_stack_env(values: dict[str, str]) -> None:
     STACK_ENV.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# written by `shelfops-alerts dev` while it runs; removed when it stops"]
-    lines += [f"{key}={value}" for key, value in sorted(values.items())]
+    # Single-quoted, so a path with spaces or `#` reads back as written.
+    lines += [f"{key}={_quoted(value)}" for key, value in sorted(values.items())]
     STACK_ENV.write_text("\n".join(lines) + "\n")
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def format_change(message: dict[str, Any]) -> str:
@@ -83,16 +109,7 @@ def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
     stack = EmbeddedStack(STACK_DIR).start()
     services: list[processes.ServiceProcess] = []
     try:
-        values = {
-            **stack.environment(),
-            "SHELFOPS_EMAIL_BACKEND": os.environ.get("SHELFOPS_EMAIL_BACKEND", "file"),
-            "SHELFOPS_OUTBOX_DIR": str((STACK_DIR / "outbox").resolve()),
-            # A short digest window, so the demo's grouped e-mails arrive within seconds.
-            "SHELFOPS_DIGEST_WINDOW_S": os.environ.get(
-                "SHELFOPS_DIGEST_WINDOW_S", str(DEV_DIGEST_WINDOW_S)
-            ),
-            "SHELFOPS_DEV_PID": str(os.getpid()),
-        }
+        values = dev_environment(stack.environment())
         _write_stack_env(values)
         env = {**os.environ, **values}
         settings = load_settings(env)
@@ -116,7 +133,7 @@ def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
             _load_demo(settings)
             notify_forecast_complete(demo.DEMO_CUSTOMER, "demo-run-1", settings=settings)
             print(f"forecast-complete emitted for {demo.DEMO_CUSTOMER}")
-        print(f"e-mails go to {settings.outbox_dir}/ ; Ctrl-C stops everything")
+        print(f"e-mails go to {settings.outbox_dir.resolve()}/ ; Ctrl-C stops everything")
         for message in pubsub.listen():
             print(format_change(json.loads(message["data"])), flush=True)
     except KeyboardInterrupt:

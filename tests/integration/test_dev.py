@@ -14,10 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
 
 from shelfops_alerts.stack.embedded import free_port
+from tests.support.processes import started_here
 from tests.support.waiting import wait_until
 
 SCRIPT = str(Path(sys.executable).parent / "shelfops-alerts")
@@ -41,10 +41,11 @@ def clean_env() -> dict[str, str]:
 
 def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
     port = free_port()
+    # Given a user who chose where e-mails go (a relative folder, as in a .env)
     dev = subprocess.Popen(
         [SCRIPT, "dev", "--flower-port", str(port)],
         cwd=folder,
-        env=clean_env(),
+        env={**clean_env(), "SHELFOPS_OUTBOX_DIR": "mail"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -57,10 +58,12 @@ def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
         wait_until(lambda: sum(" created " in f" {ln}" for ln in lines) >= 5, 90, "5 alerts")
         assert any("CRITICAL" in ln and "S01/P001" in ln for ln in lines)
 
-        # And the critical and high ones are e-mailed to the outbox: for each of the two
-        # recipients the first at once, the rest in one digest when the window closes
-        outbox = folder / ".shelfops" / "outbox"
+        # And the critical and high ones are e-mailed to the user's outbox, not dev's default:
+        # for each of the two recipients the first at once, the rest in one digest when the
+        # window closes
+        outbox = folder / "mail"
         wait_until(lambda: len(list(outbox.glob("*.eml"))) >= 4, 40, "4 e-mails")
+        assert not (folder / ".shelfops" / "outbox").exists()
         mails = "".join(p.read_text() for p in outbox.glob("*.eml"))
         for product in ("P001", "P002", "P004"):
             assert f"product {product}" in mails or product in mails
@@ -103,13 +106,3 @@ def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
     assert not (folder / ".shelfops" / "stack.env").exists()
     time.sleep(0.5)
     assert started_here(folder) == [], "processes still running after Ctrl-C"
-
-
-def started_here(folder: Path) -> list[str]:
-    """Processes working in the folder or on its files (workers, beat, Flower, servers)."""
-    found = []
-    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if proc.info["cwd"] == str(folder) or str(folder) in cmdline:
-            found.append(f"{proc.info['pid']} {cmdline}")
-    return found

@@ -62,9 +62,33 @@ def test_dot_env_supplies_what_the_environment_does_not(tmp_path):
     assert settings.redis_url == "redis://from-env:6379/0"
 
 
-def test_a_malformed_dot_env_line_is_named(tmp_path):
-    (tmp_path / ".env").write_text("SHELFOPS_REDIS_URL\n")
-    with pytest.raises(ConfigError, match=r"\.env:1: expected KEY=value"):
+def test_dot_env_is_read_as_python_dotenv_reads_it(tmp_path):
+    # Given a .env with comments after values, quotes and a ${VAR} reference
+    (tmp_path / ".env").write_text(
+        "SHELFOPS_BATCH_SIZE=500  # note\n"
+        "SHELFOPS_EMAIL_FROM='ops #1 <ops@example.com>'   # a # inside quotes is kept\n"
+        "MAIL_DIR=/var/mail/shelfops\n"
+        "SHELFOPS_OUTBOX_DIR=${MAIL_DIR}/outbox\n"
+    )
+    # When the settings are loaded
+    settings = load_settings(GOOD)
+    # Then the comment is not part of the value, and the rest is as python-dotenv reads it
+    assert settings.batch_size == 500
+    assert settings.email_from == "ops #1 <ops@example.com>"
+    assert str(settings.outbox_dir) == "/var/mail/shelfops/outbox"
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        ("SHELFOPS_REDIS_URL\n", r"\.env:1: expected KEY=value, got 'SHELFOPS_REDIS_URL'"),
+        ('# ok\nSHELFOPS_BATCH_SIZE="500\n', r"\.env:2: expected KEY=value"),
+        ("SHELFOPS BATCH_SIZE=500\n", r"\.env:1: expected KEY=value"),
+    ],
+)
+def test_a_malformed_dot_env_line_is_named(tmp_path, content, where):
+    (tmp_path / ".env").write_text(content)
+    with pytest.raises(ConfigError, match=where):
         load_settings(GOOD)
 
 
