@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shelfops_alerts.cli.common import add_json_flag, print_json
+from shelfops_alerts.cli.table import print_table
 from shelfops_alerts.config import Settings
 from shelfops_alerts.models import ACK_OUTCOMES, ALERT_TYPES, SEVERITIES, STATUSES
 
@@ -43,16 +44,22 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
     if not alerts:
         print("no alerts")
         return 0
-    print(
-        f"{'ID':>6}  {'SEVERITY':<8}  {'STATUS':<23}  {'TYPE':<21}  {'CUSTOMER':<10}  "
-        f"{'SKU':<20}  MESSAGE"
+    print_table(
+        ("ID", "SEVERITY", "STATUS", "TYPE", "CUSTOMER", "SKU", "MESSAGE"),
+        [
+            (
+                a["alert_id"],
+                a["severity"],
+                _status_label(a),
+                a["alert_type"],
+                a["customer_id"],
+                f"{a['store_id']}/{a['product_id']}",
+                a["message"],
+            )
+            for a in alerts
+        ],
+        right={"ID"},
     )
-    for a in alerts:
-        sku = f"{a['store_id']}/{a['product_id']}"
-        print(
-            f"{a['alert_id']:>6}  {a['severity']:<8}  {_status_label(a):<23}  "
-            f"{a['alert_type']:<21}  {a['customer_id']:<10}  {sku:<20}  {a['message']}"
-        )
     return 0
 
 
@@ -76,20 +83,29 @@ def cmd_alerts_show(args: argparse.Namespace, settings: Settings) -> int:
     if "inhibited_by" in alert["metadata"]:
         print(f"  inhibited  {alert['metadata'].get('inhibition')}")
     print("  history:")
-    for change in alert["history"]:
-        extra = "  ".join(
-            text
-            for text in (
-                change["note"] or "",
-                f"outcome={change['outcome']}" if change["outcome"] else "",
-                "silenced" if change["silenced"] else "",
+    print_table(
+        ("CHANGED", "EVENT", "SEVERITY", "STATUS", "BY", "NOTE"),
+        [
+            (
+                change["changed_at"],
+                change["event"],
+                change["severity"],
+                change["status"],
+                change["actor"],
+                "  ".join(
+                    text
+                    for text in (
+                        change["note"] or "",
+                        f"outcome={change['outcome']}" if change["outcome"] else "",
+                        "silenced" if change["silenced"] else "",
+                    )
+                    if text
+                ),
             )
-            if text
-        )
-        print(
-            f"    {change['changed_at']}  {change['event']:<12}  {change['severity']:<8}  "
-            f"{change['status']:<12}  {change['actor']:<12}  {extra}"
-        )
+            for change in alert["history"]
+        ],
+        indent="    ",
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from shelfops_alerts.cli.common import add_json_flag, print_json
+from shelfops_alerts.cli.table import print_table
 from shelfops_alerts.config import Settings
 from shelfops_alerts.notify.deliveries import STATUSES
 
@@ -29,16 +30,23 @@ def cmd_deliveries_list(args: argparse.Namespace, settings: Settings) -> int:
     if not found:
         print("no deliveries")
         return 0
-    print(
-        f"{'ID':>7}  {'STATUS':<14}  {'TRIES':>5}  {'ALERT':>6}  {'DIGEST':>6}  "
-        f"{'CUSTOMER':<10}  {'RECIPIENT':<28}  LAST ERROR"
+    print_table(
+        ("ID", "STATUS", "TRIES", "ALERT", "DIGEST", "CUSTOMER", "RECIPIENT", "LAST ERROR"),
+        [
+            (
+                d["id"],
+                d["status"],
+                d["attempts"],
+                d["alert_id"],
+                d["digest_id"],
+                d["customer_id"],
+                d["recipient"],
+                d["last_error"],
+            )
+            for d in found
+        ],
+        right={"ID", "TRIES", "ALERT", "DIGEST"},
     )
-    for d in found:
-        print(
-            f"{d['id']:>7}  {d['status']:<14}  {d['attempts']:>5}  {d['alert_id']:>6}  "
-            f"{d['digest_id'] or '':>6}  {d['customer_id']:<10}  {d['recipient']:<28}  "
-            f"{d['last_error'] or ''}"
-        )
     return 0
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from shelfops_alerts.cli.common import add_json_flag, print_json
+from shelfops_alerts.cli.table import print_table
 from shelfops_alerts.config import Settings
 from shelfops_alerts.models import ALERT_TYPES
 
@@ -61,13 +62,20 @@ def cmd_silence_list(args: argparse.Namespace, settings: Settings) -> int:
     if not found:
         print("no silences")
         return 0
-    print(f"{'ID':>5}  {'ACTIVE':<6}  {'UNTIL':<32}  {'BY':<12}  SCOPE / REASON")
-    for s in found:
-        active = "yes" if s["active"] else "no"
-        print(
-            f"{s['silence_id']:>5}  {active:<6}  {s['ends_at']:<32}  {s['created_by']:<12}  "
-            f"{_scope(s)} / {s['reason']}"
-        )
+    print_table(
+        ("ID", "ACTIVE", "UNTIL", "BY", "SCOPE / REASON"),
+        [
+            (
+                s["silence_id"],
+                "yes" if s["active"] else "no",
+                s["ends_at"],
+                s["created_by"],
+                f"{_scope(s)} / {s['reason']}",
+            )
+            for s in found
+        ],
+        right={"ID"},
+    )
     return 0
 
 
