@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from shelfops_alerts.cli.common import CommandError
 from shelfops_alerts.config import Settings
+from shelfops_alerts.stack.embedded import INSTALL_EMBEDDED, missing_packages
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings | None) -> int:
+    missing = missing_packages()
+    if missing:
+        # A production install leaves the `embedded` extra out; say how to get it.
+        raise CommandError(
+            f"`shelfops-alerts dev` runs Redis and PostgreSQL from pip packages that are not"
+            f" installed here ({', '.join(missing)}). Install them with: {INSTALL_EMBEDDED}"
+        )
     from shelfops_alerts.stack.dev import run_dev
 
     return run_dev(with_demo=not args.no_demo, flower_port=args.flower_port)

