@@ -62,16 +62,20 @@ _UNROUTED = text(
 
 _SET_SINGLE = text(f"UPDATE email_deliveries SET route = {_SINGLE} WHERE id = :id")
 
-# SET expressions read the row as it was, so both columns change only for an expired window.
+# A window ends when it expired *and* its digest is gone (sent or being sent): while the
+# recipient's digest is still open the period is not quiet, and a change that arrives late
+# (a backlog routed slower than the window) joins it instead of going out alone. SET
+# expressions read the row as it was, so both columns change only when the window ends.
+_QUIET = f"""w.open_until <= now() AND NOT EXISTS (
+        SELECT 1 FROM email_digests g WHERE g.customer_id = w.customer_id
+           AND g.recipient = w.recipient AND g.status = {_OPEN})"""
 _OPEN_WINDOW = text(
-    """
+    f"""
     INSERT INTO email_windows AS w (customer_id, recipient, open_until, opened_by)
     VALUES (:customer_id, :recipient, now() + make_interval(secs => :window), :id)
     ON CONFLICT (customer_id, recipient) DO UPDATE
-    SET open_until = CASE WHEN w.open_until <= now() THEN EXCLUDED.open_until
-                          ELSE w.open_until END,
-        opened_by = CASE WHEN w.open_until <= now() THEN EXCLUDED.opened_by
-                         ELSE w.opened_by END
+    SET open_until = CASE WHEN {_QUIET} THEN EXCLUDED.open_until ELSE w.open_until END,
+        opened_by = CASE WHEN {_QUIET} THEN EXCLUDED.opened_by ELSE w.opened_by END
     RETURNING w.opened_by = :id AS opened, w.open_until
     """
 )
