@@ -32,7 +32,6 @@ STACK_ENV = STACK_DIR / "stack.env"
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent / "notify" / "email" / "templates"
 
 EMAIL_BACKENDS = ("file", "console", "sendgrid")
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 class ConfigError(ValueError):

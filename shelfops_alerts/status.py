@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from shelfops_alerts.config import Settings
 from shelfops_alerts.sweeps.runs import format_sweep
+from shelfops_alerts.vocabulary import QUEUES
 
-QUEUES = ("alerts", "email")
 #: Seconds to wait for workers to answer a ping.
 INSPECT_TIMEOUT_S = 1.5
 

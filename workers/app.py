@@ -14,7 +14,8 @@ from kombu import Queue
 
 from shelfops_alerts.config import Settings, load_settings
 from shelfops_alerts.db import dispose_engines
-from workers.routing import ALERTS_QUEUE, EMAIL_QUEUE, TASK_ROUTES
+from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
+from workers.routing import TASK_ROUTES
 from workers.schedule import beat_schedule
 
 TASK_MODULES = [

@@ -1,13 +1,13 @@
-"""Queues and which task goes where.
+"""Which task goes to which queue (the names: :mod:`shelfops_alerts.vocabulary`).
 
-``alerts`` carries detection, persistence and publishing; ``email`` carries delivery only,
-served by its own worker processes so a slow mail provider never delays detection.
+``alerts`` carries detection, persistence, publishing and the periodic tasks; ``email``
+carries delivery only, served by its own worker processes so a slow mail provider never
+delays detection.
 """
 
-ALERTS_QUEUE = "alerts"
-EMAIL_QUEUE = "email"
+from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE, EMAIL_TASKS
 
 TASK_ROUTES = {
-    "shelfops.send_alert_email": {"queue": EMAIL_QUEUE},
+    **{name: {"queue": EMAIL_QUEUE} for name in EMAIL_TASKS},
     "shelfops.*": {"queue": ALERTS_QUEUE},
 }

@@ -14,12 +14,22 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.alerts.lifecycle import check_outcome
-from shelfops_alerts.models import ALERT_TYPES, SEVERITIES, STATUSES, Alert, AlertHistory
+from shelfops_alerts.alerts.lifecycle import LifecycleError, check_named, check_outcome
+from shelfops_alerts.models import Alert, AlertHistory
+from shelfops_alerts.vocabulary import (
+    ACKNOWLEDGED,
+    ALERT_STATUSES,
+    ALERT_TYPES,
+    OPEN,
+    RESOLVED,
+    SEVERITIES,
+    sql_word,
+)
 
 
-class AlertActionError(ValueError):
-    """The alert does not exist or cannot make this transition; nothing was changed."""
+class AlertActionError(LifecycleError):
+    """The alert does not exist, cannot make this transition, or the request is malformed
+    (``field`` names the input at fault); nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -99,12 +109,15 @@ def list_alerts(
     limit: int = 1000,
 ) -> list[Alert]:
     """Alerts, newest change first, filtered as asked (None = any)."""
-    if status is not None and status not in STATUSES:
-        raise AlertActionError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-    if alert_type is not None and alert_type not in ALERT_TYPES:
-        raise AlertActionError(f"type must be one of {', '.join(ALERT_TYPES)}, got {alert_type!r}")
-    if severity is not None and severity not in SEVERITIES:
-        raise AlertActionError(f"severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
+    for field, value, allowed in (
+        ("status", status, ALERT_STATUSES),
+        ("alert_type", alert_type, ALERT_TYPES),
+        ("severity", severity, SEVERITIES),
+    ):
+        if value is not None and value not in allowed:
+            raise AlertActionError(
+                f"{field} must be one of {', '.join(allowed)}, got {value!r}", field=field
+            )
     query = select(Alert).order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(limit)
     if customer_id is not None:
         query = query.where(Alert.customer_id == customer_id)
@@ -124,20 +137,21 @@ def list_alerts(
     return list(session.scalars(query))
 
 
+_ACKED, _RESOLVED = sql_word(ACKNOWLEDGED), sql_word(RESOLVED)
 _TRANSITION = text(
-    """
+    f"""
     WITH changed AS (
         UPDATE alerts SET status = :status, updated_at = now(),
-            acknowledged_at = CASE WHEN :status = 'acknowledged'
+            acknowledged_at = CASE WHEN :status = {_ACKED}
                                    THEN now() ELSE acknowledged_at END,
-            acknowledged_by = CASE WHEN :status = 'acknowledged'
+            acknowledged_by = CASE WHEN :status = {_ACKED}
                                    THEN :actor ELSE acknowledged_by END,
-            acknowledged_note = CASE WHEN :status = 'acknowledged'
+            acknowledged_note = CASE WHEN :status = {_ACKED}
                                      THEN :note ELSE acknowledged_note END,
-            acknowledged_outcome = CASE WHEN :status = 'acknowledged'
+            acknowledged_outcome = CASE WHEN :status = {_ACKED}
                                         THEN :outcome ELSE acknowledged_outcome END,
-            resolved_at = CASE WHEN :status = 'resolved' THEN now() ELSE resolved_at END,
-            resolved_by = CASE WHEN :status = 'resolved' THEN :actor ELSE resolved_by END
+            resolved_at = CASE WHEN :status = {_RESOLVED} THEN now() ELSE resolved_at END,
+            resolved_by = CASE WHEN :status = {_RESOLVED} THEN :actor ELSE resolved_by END
         WHERE id = :alert_id AND status = ANY(CAST(:from_statuses AS text[]))
         RETURNING id, severity, status
     )
@@ -159,19 +173,18 @@ def _transition(
     note: str | None,
     outcome: str | None = None,
 ) -> Transition:
-    if not actor or not actor.strip():
-        raise AlertActionError("--by must name who is acting")
     try:
+        actor = check_named(actor, field="actor", what="must name who is acting")
         check_outcome(outcome)
-    except ValueError as exc:
-        raise AlertActionError(str(exc)) from None
+    except LifecycleError as exc:
+        raise AlertActionError(str(exc), field=exc.field) from None
     history_id = session.execute(
         _TRANSITION,
         {
             "alert_id": alert_id,
             "status": to,
             "event": event,
-            "actor": actor.strip(),
+            "actor": actor,
             "note": note,
             "outcome": outcome,
             "from_statuses": list(allowed_from),
@@ -198,9 +211,9 @@ def acknowledge(
     return _transition(
         session,
         alert_id=alert_id,
-        to="acknowledged",
-        event="acknowledged",
-        allowed_from=("open",),
+        to=ACKNOWLEDGED,
+        event=ACKNOWLEDGED,
+        allowed_from=(OPEN,),
         actor=actor,
         note=note,
         outcome=outcome,
@@ -212,9 +225,9 @@ def resolve(session: Session, *, alert_id: int, actor: str, note: str | None = N
     return _transition(
         session,
         alert_id=alert_id,
-        to="resolved",
-        event="resolved",
-        allowed_from=("open", "acknowledged"),
+        to=RESOLVED,
+        event=RESOLVED,
+        allowed_from=(OPEN, ACKNOWLEDGED),
         actor=actor,
         note=note,
     )

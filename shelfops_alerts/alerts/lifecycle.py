@@ -1,36 +1,36 @@
-"""Pure lifecycle decisions: inhibition, silence matching, silence end times, ack outcomes.
+"""The lifecycle policy, and checks of what operators type: when a silence ends, ack outcomes.
 
-Plain values in, plain values out; no database, no clock (the caller passes ``now``). The
-set-based statements in persist.py apply these decisions to a whole batch at once.
+Plain values in, plain values out; no database, no clock (the caller passes ``now``). What
+mutes or lowers a finding lives beside this module: ``muting.py`` (the interface),
+``silencing.py`` and ``inhibition.py``.
+
+Errors speak of the domain and name the input in ``field`` (``until``, ``outcome``, ...);
+the CLI shows its own flag for it (``--until``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from shelfops_alerts.detect.rules.finding import Finding
-from shelfops_alerts.models.base import SEVERITIES
-from shelfops_alerts.models.silences import ACK_OUTCOMES
-
-#: While an alert of this type is active for a SKU, its forecast-driven alerts are lowered.
-INHIBITING_TYPE = "forecast_accuracy_low"
-#: Alert types computed from the demand forecast, so doubtful while the forecast is.
-FORECAST_DRIVEN_TYPES = ("stockout_predicted", "reorder_recommended")
-INHIBITION_REASON = (
-    "forecast accuracy is low for this SKU (forecast_accuracy_low is active), "
-    "so this forecast-driven alert is lowered one severity step"
-)
+from shelfops_alerts.vocabulary import ACK_OUTCOMES
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class LifecycleError(ValueError):
-    """Bad lifecycle input (a silence, an outcome); the message says which and why."""
+    """Bad lifecycle input (a silence, an outcome, an actor); nothing was changed.
+
+    The message starts with the name of the input at fault, ``field`` (None when the fault
+    is not one input's, e.g. an unknown alert), so a door can name it its own way.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -51,74 +51,13 @@ class LifecyclePolicy:
         )
 
 
-@dataclass(frozen=True)
-class SilenceRule:
-    """An active silence as persist needs it: its id and what it matches (None = any)."""
-
-    silence_id: int
-    store_id: str | None = None
-    product_id: str | None = None
-    alert_type: str | None = None
-
-    def matches(self, finding: Finding) -> bool:
-        return (
-            self.store_id in (None, finding.store_id)
-            and self.product_id in (None, finding.product_id)
-            and self.alert_type in (None, finding.alert_type)
-        )
-
-
-def lower_severity(severity: str) -> str:
-    """One step down: critical → high → medium → low; low stays low."""
-    return SEVERITIES[max(SEVERITIES.index(severity) - 1, 0)]
-
-
-def inhibiting_skus(findings: Iterable[Finding]) -> set[tuple[str, str]]:
-    """SKUs (store, product) that have a forecast_accuracy_low finding in this batch."""
-    return {(f.store_id, f.product_id) for f in findings if f.alert_type == INHIBITING_TYPE}
-
-
-def inhibit(findings: Sequence[Finding], inhibited: set[tuple[str, str]]) -> list[Finding]:
-    """Findings with forecast-driven ones of ``inhibited`` SKUs lowered one step.
-
-    The lowered finding's metadata keeps the rule's severity and says why, so the change
-    is explained wherever the alert is shown.
-    """
-    out = []
-    for finding in findings:
-        key = (finding.store_id, finding.product_id)
-        if finding.alert_type not in FORECAST_DRIVEN_TYPES or key not in inhibited:
-            out.append(finding)
-            continue
-        metadata = {
-            **finding.metadata,
-            "inhibited_by": INHIBITING_TYPE,
-            "severity_before_inhibition": finding.severity,
-            "inhibition": INHIBITION_REASON,
-        }
-        out.append(replace(finding, severity=lower_severity(finding.severity), metadata=metadata))
-    return out
-
-
-def matching_silence(finding: Finding, silences: Sequence[SilenceRule]) -> int | None:
-    """The id of the first (oldest) silence matching ``finding``, or None."""
-    for rule in sorted(silences, key=lambda r: r.silence_id):
-        if rule.matches(finding):
-            return rule.silence_id
-    return None
-
-
-def silence_ids(findings: Sequence[Finding], silences: Sequence[SilenceRule]) -> list[int | None]:
-    """For each finding, the silence that mutes it (or None), in order."""
-    return [matching_silence(f, silences) for f in findings]
-
-
 def parse_until(raw: str, *, now: dt.datetime) -> dt.datetime:
     """When a silence ends: a duration from ``now`` (``90m``, ``2h``, ``3d``, ``1w``) or an
     ISO 8601 time (a time without an offset is UTC). It must lie in the future."""
     text = (raw or "").strip()
+    expected = "until must be a time (ISO 8601) or a duration like 2h or 3d"
     if not text:
-        raise LifecycleError("--until must be a time (ISO 8601) or a duration like 2h or 3d")
+        raise LifecycleError(expected, field="until")
     duration = _DURATION.match(text.lower())
     if duration:
         until = now + dt.timedelta(seconds=float(duration[1]) * _UNIT_SECONDS[duration[2]])
@@ -126,18 +65,34 @@ def parse_until(raw: str, *, now: dt.datetime) -> dt.datetime:
         try:
             until = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise LifecycleError(
-                f"--until must be a time (ISO 8601) or a duration like 2h or 3d, got {raw!r}"
-            ) from None
+            raise LifecycleError(f"{expected}, got {raw!r}", field="until") from None
         if until.tzinfo is None:
             until = until.replace(tzinfo=dt.UTC)
-    if until <= now:
-        raise LifecycleError(f"--until must be in the future, got {raw!r}")
+    check_until(until, now=now, shown=repr(raw))
     return until
+
+
+def check_until(until: dt.datetime, *, now: dt.datetime, shown: str | None = None) -> None:
+    """Refuse a silence end without a time zone, or not in the future."""
+    if until.tzinfo is None:
+        raise LifecycleError("until must carry a time zone", field="until")
+    if until <= now:
+        raise LifecycleError(
+            f"until must be in the future, got {shown or until.isoformat()}", field="until"
+        )
 
 
 def check_outcome(outcome: str | None) -> str | None:
     """``outcome`` if it is one of ACK_OUTCOMES (or None); otherwise a clear error."""
     if outcome is None or outcome in ACK_OUTCOMES:
         return outcome
-    raise LifecycleError(f"--outcome must be one of {', '.join(ACK_OUTCOMES)}, got {outcome!r}")
+    raise LifecycleError(
+        f"outcome must be one of {', '.join(ACK_OUTCOMES)}, got {outcome!r}", field="outcome"
+    )
+
+
+def check_named(value: str | None, *, field: str, what: str) -> str:
+    """``value`` stripped, or an error saying it ``what`` (e.g. "must name who is acting")."""
+    if value is None or not value.strip():
+        raise LifecycleError(f"{field} {what}", field=field)
+    return value.strip()

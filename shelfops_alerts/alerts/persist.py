@@ -5,8 +5,8 @@ and every write goes through it (``INSERT … ON CONFLICT … DO UPDATE``), so t
 racing on one SKU still make one alert. A batch costs a constant number of statements
 whatever its size:
 
-1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts
-   (inhibition), then lower and mark the findings in Python (lifecycle.py, pure);
+1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts,
+   then run the findings through the muters in Python (inhibition.py, silencing.py: pure);
 2. re-open recently resolved alerts that fire again, upsert the rest, and write their
    history (created / updated / escalated / reopened);
 3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding,
@@ -29,21 +29,23 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.alerts.lifecycle import (
+from shelfops_alerts.alerts.inhibition import (
     FORECAST_DRIVEN_TYPES,
     INHIBITING_TYPE,
-    LifecyclePolicy,
-    inhibit,
+    Inhibitor,
     inhibiting_skus,
-    silence_ids,
 )
+from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
+from shelfops_alerts.alerts.muting import judge_all
 from shelfops_alerts.alerts.silences import active_silences
+from shelfops_alerts.alerts.silencing import Silencer
 from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, UPSERT
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
+from shelfops_alerts.vocabulary import CREATED, ESCALATED, REOPENED
 
 #: History events that e-mail recipients whose minimum severity the alert meets.
-MAILED_EVENTS = ("created", "escalated", "reopened")
+MAILED_EVENTS = (CREATED, ESCALATED, REOPENED)
 #: History note of the first change after a silence ended; mailed, as its alert never was.
 SILENCE_ENDED = "silence ended"
 
@@ -149,8 +151,12 @@ def persist_batch(
     findings = _one_per_key(batch.findings)
     rows: list[Any] = []
     if findings:
-        findings = inhibit(findings, _inhibited_skus(session, batch.customer_id, findings))
-        muted = silence_ids(findings, active_silences(session, customer_id=batch.customer_id))
+        muters = (
+            Inhibitor(frozenset(_inhibited_skus(session, batch.customer_id, findings))),
+            Silencer(active_silences(session, customer_id=batch.customer_id)),
+        )
+        verdicts = judge_all(findings, muters)
+        findings = [verdict.finding for verdict in verdicts]
         rows += _upsert(
             session,
             {
@@ -161,7 +167,7 @@ def persist_batch(
                 "severities": [f.severity for f in findings],
                 "messages": [f.message for f in findings],
                 "metas": [json.dumps(f.metadata, sort_keys=True) for f in findings],
-                "silences": muted,
+                "silences": [verdict.silence_id for verdict in verdicts],
                 "reopen_within": policy.reopen_within_s,
                 "silence_ended": SILENCE_ENDED,
             },

@@ -1,7 +1,8 @@
 """Silences in the database: add, list, expire, and the active ones persist matches against.
 
 A silenced finding is still stored (the alert and its history exist, marked silenced) but
-is neither published nor e-mailed. The caller owns the transaction.
+is neither published nor e-mailed. Which silence mutes a finding is decided in
+:mod:`~shelfops_alerts.alerts.silencing`. The caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.alerts.lifecycle import LifecycleError, SilenceRule
-from shelfops_alerts.models import ALERT_TYPES, Silence
+from shelfops_alerts.alerts.lifecycle import LifecycleError, check_named, check_until
+from shelfops_alerts.alerts.silencing import SilenceRule
+from shelfops_alerts.models import Silence
+from shelfops_alerts.vocabulary import ALERT_TYPES
 
 _ACTIVE = text(
     """
@@ -48,26 +51,27 @@ def add_silence(
     alert_type: str | None = None,
 ) -> Silence:
     """Silence the customer's matching findings from now until ``until``."""
-    if not _clean(customer_id):
-        raise LifecycleError("--customer must name the customer to silence")
-    if not _clean(created_by):
-        raise LifecycleError("--by must name who is silencing")
-    if not _clean(reason):
-        raise LifecycleError("--reason must say why (it is shown to other operators)")
+    customer_id = check_named(
+        customer_id, field="customer_id", what="must name the customer to silence"
+    )
+    created_by = check_named(created_by, field="created_by", what="must name who is silencing")
+    reason = check_named(
+        reason, field="reason", what="must say why (it is shown to other operators)"
+    )
     if alert_type is not None and alert_type not in ALERT_TYPES:
-        raise LifecycleError(f"--type must be one of {', '.join(ALERT_TYPES)}, got {alert_type!r}")
-    if until.tzinfo is None:
-        raise LifecycleError("--until must carry a time zone")
-    if until <= session.execute(text("SELECT now()")).scalar_one():
-        raise LifecycleError(f"--until must be in the future, got {until.isoformat()}")
+        raise LifecycleError(
+            f"alert_type must be one of {', '.join(ALERT_TYPES)}, got {alert_type!r}",
+            field="alert_type",
+        )
+    check_until(until, now=session.execute(text("SELECT now()")).scalar_one())
     silence = Silence(
-        customer_id=customer_id.strip(),
+        customer_id=customer_id,
         store_id=_clean(store_id),
         product_id=_clean(product_id),
         alert_type=alert_type,
         ends_at=until,
-        created_by=created_by.strip(),
-        reason=reason.strip(),
+        created_by=created_by,
+        reason=reason,
     )
     session.add(silence)
     session.flush()
@@ -89,9 +93,8 @@ def list_silences(
 
 def expire_silence(session: Session, *, silence_id: int, actor: str) -> None:
     """End a silence now. Alerts it muted are announced at their next finding."""
-    if not _clean(actor):
-        raise LifecycleError("--by must name who is expiring the silence")
-    done = session.execute(_EXPIRE, {"id": silence_id, "actor": actor.strip()}).scalar()
+    actor = check_named(actor, field="actor", what="must name who is expiring the silence")
+    done = session.execute(_EXPIRE, {"id": silence_id, "actor": actor}).scalar()
     if done is None:
         if session.get(Silence, silence_id) is None:
             raise LifecycleError(f"silence {silence_id} does not exist")
@@ -99,7 +102,7 @@ def expire_silence(session: Session, *, silence_id: int, actor: str) -> None:
 
 
 def active_silences(session: Session, *, customer_id: str) -> list[SilenceRule]:
-    """The customer's silences in force now, as rules for :func:`lifecycle.silence_ids`."""
+    """The customer's silences in force now, as rules for :class:`silencing.Silencer`."""
     rows = session.execute(_ACTIVE, {"customer_id": customer_id}).all()
     return [SilenceRule(int(r.id), r.store_id, r.product_id, r.alert_type) for r in rows]
 

@@ -1,14 +1,31 @@
 """The statements persist.py runs, one per step of a batch; each takes whole arrays.
 
-Kept apart from the flow in persist.py so each reads on its own. ``RANK`` orders
-severities inside SQL (low 1 < medium 2 < high 3 < critical 4).
+Kept apart from the flow in persist.py so each reads on its own. Statuses, events and the
+order of severities come from :mod:`shelfops_alerts.vocabulary` (``_RANK`` orders severities
+inside SQL: low 1 < medium 2 < high 3 < critical 4).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
-RANK = "array_position(ARRAY['low','medium','high','critical']::text[], {})"
+from shelfops_alerts.vocabulary import (
+    ACTIVE_STATUSES,
+    CREATED,
+    ESCALATED,
+    OPEN,
+    REOPENED,
+    RESOLVED,
+    SYSTEM_ACTOR,
+    UPDATED,
+    sql_list,
+    sql_severity_rank,
+    sql_word,
+)
+
+_RANK = sql_severity_rank
+_ACTIVE = f"({sql_list(ACTIVE_STATUSES)})"
+_OPEN, _RESOLVED = sql_word(OPEN), sql_word(RESOLVED)
 _SAME = "(p.severity, p.message, p.metadata, p.silence_id IS NULL)"
 
 UPSERT = text(
@@ -24,12 +41,12 @@ UPSERT = text(
         SELECT a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.message,
                a.metadata, a.silence_id
         FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status IN ('open', 'acknowledged')
+        WHERE a.customer_id = :customer_id AND a.status IN {_ACTIVE}
     ),
     recent AS (
         SELECT DISTINCT ON (a.store_id, a.product_id, a.alert_type) a.id
         FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status = 'resolved'
+        WHERE a.customer_id = :customer_id AND a.status = {_RESOLVED}
           AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
           AND NOT EXISTS (
               SELECT 1 FROM prev p WHERE p.store_id = a.store_id
@@ -38,7 +55,7 @@ UPSERT = text(
     ),
     reopened AS (
         UPDATE alerts a
-        SET status = 'open', severity = i.severity, message = i.message,
+        SET status = {_OPEN}, severity = i.severity, message = i.message,
             metadata = i.metadata, silence_id = i.silence_id, clear_checks = 0,
             updated_at = now(), resolved_at = NULL, resolved_by = NULL,
             acknowledged_at = NULL, acknowledged_by = NULL,
@@ -46,7 +63,7 @@ UPSERT = text(
         FROM recent r, input i
         -- status is re-checked on the locked row: of two workers racing to re-open one
         -- alert, the second finds it open, skips it, and its insert meets the conflict.
-        WHERE a.id = r.id AND a.status = 'resolved'
+        WHERE a.id = r.id AND a.status = {_RESOLVED}
           AND i.store_id = a.store_id AND i.product_id = a.product_id
           AND i.alert_type = a.alert_type
         RETURNING a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.status,
@@ -55,14 +72,14 @@ UPSERT = text(
     up AS (
         INSERT INTO alerts AS a (customer_id, store_id, product_id, alert_type, severity,
                                  status, message, metadata, silence_id)
-        SELECT :customer_id, i.store_id, i.product_id, i.alert_type, i.severity, 'open',
+        SELECT :customer_id, i.store_id, i.product_id, i.alert_type, i.severity, {_OPEN},
                i.message, i.metadata, i.silence_id
         FROM input i
         WHERE NOT EXISTS (
             SELECT 1 FROM reopened r WHERE r.store_id = i.store_id
                AND r.product_id = i.product_id AND r.alert_type = i.alert_type)
         ON CONFLICT (customer_id, store_id, product_id, alert_type)
-            WHERE status IN ('open', 'acknowledged')
+            WHERE status IN {_ACTIVE}
         DO UPDATE SET
             severity = EXCLUDED.severity,
             message = EXCLUDED.message,
@@ -75,8 +92,8 @@ UPSERT = text(
                      (EXCLUDED.severity, EXCLUDED.message, EXCLUDED.metadata,
                       EXCLUDED.silence_id IS NULL)
                 THEN now() ELSE a.updated_at END,
-            status = CASE WHEN {RANK.format("EXCLUDED.severity")} > {RANK.format("a.severity")}
-                          THEN 'open' ELSE a.status END
+            status = CASE WHEN {_RANK("EXCLUDED.severity")} > {_RANK("a.severity")}
+                          THEN {_OPEN} ELSE a.status END
         WHERE (a.severity, a.message, a.metadata, a.silence_id)
               IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.message, EXCLUDED.metadata,
                                 EXCLUDED.silence_id)
@@ -86,11 +103,11 @@ UPSERT = text(
     ),
     changes AS (
         SELECT up.id,
-               CASE WHEN up.inserted THEN 'created'
+               CASE WHEN up.inserted THEN {sql_word(CREATED)}
                     WHEN p.id IS NOT NULL
-                         AND {RANK.format("up.severity")} > {RANK.format("p.severity")}
-                    THEN 'escalated'
-                    ELSE 'updated' END AS event,
+                         AND {_RANK("up.severity")} > {_RANK("p.severity")}
+                    THEN {sql_word(ESCALATED)}
+                    ELSE {sql_word(UPDATED)} END AS event,
                up.severity, up.status, up.silence_id,
                CASE WHEN p.silence_id IS NOT NULL AND up.silence_id IS NULL
                     THEN :silence_ended END AS note
@@ -100,7 +117,7 @@ UPSERT = text(
            OR {_SAME} IS DISTINCT FROM
               (up.severity, up.message, up.metadata, up.silence_id IS NULL)
         UNION ALL
-        SELECT id, 'reopened', severity, status, silence_id, NULL FROM reopened
+        SELECT id, {sql_word(REOPENED)}, severity, status, silence_id, NULL FROM reopened
     )
     INSERT INTO alert_history (alert_id, event, severity, status, note, silenced, published_at)
     SELECT id, event, severity, status, note, silence_id IS NOT NULL,
@@ -111,7 +128,7 @@ UPSERT = text(
 )
 
 CLEAR = text(
-    """
+    f"""
     WITH evaluated AS (
         SELECT * FROM unnest(
             CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[])
@@ -127,18 +144,18 @@ CLEAR = text(
         SET clear_checks = a.clear_checks + 1,
             last_clear_check = CAST(:check_id AS text),
             status = CASE WHEN a.clear_checks + 1 >= :resolve_after
-                          THEN 'resolved' ELSE a.status END,
+                          THEN {_RESOLVED} ELSE a.status END,
             resolved_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
                                THEN now() ELSE a.resolved_at END,
             resolved_by = CASE WHEN a.clear_checks + 1 >= :resolve_after
-                               THEN 'system' ELSE a.resolved_by END,
+                               THEN {sql_word(SYSTEM_ACTOR)} ELSE a.resolved_by END,
             updated_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
                               THEN now() ELSE a.updated_at END
         FROM evaluated e
         WHERE a.customer_id = :customer_id
           AND a.store_id = e.store_id AND a.product_id = e.product_id
           AND a.alert_type = e.alert_type
-          AND a.status IN ('open', 'acknowledged')
+          AND a.status IN {_ACTIVE}
           -- the same check, redelivered, does not count twice
           AND (CAST(:check_id AS text) IS NULL
                OR a.last_clear_check IS DISTINCT FROM CAST(:check_id AS text))
@@ -149,19 +166,20 @@ CLEAR = text(
         RETURNING a.id, a.severity, a.status
     )
     INSERT INTO alert_history (alert_id, event, severity, status, note)
-    SELECT id, 'resolved', severity, 'resolved', :note FROM cleared WHERE status = 'resolved'
+    SELECT id, {_RESOLVED}, severity, {_RESOLVED}, :note FROM cleared
+    WHERE status = {_RESOLVED}
     RETURNING id, alert_id, event, silenced
     """
 )
 
 INHIBITORS = text(
-    """
+    f"""
     SELECT DISTINCT a.store_id, a.product_id
     FROM alerts a
     JOIN unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
       ON a.store_id = k.store_id AND a.product_id = k.product_id
     WHERE a.customer_id = :customer_id AND a.alert_type = :inhibiting
-      AND a.status IN ('open', 'acknowledged')
+      AND a.status IN {_ACTIVE}
     """
 )
 
@@ -173,11 +191,11 @@ DELIVERIES = text(
     JOIN alerts a ON a.id = h.alert_id
     JOIN alert_recipients r
       ON r.customer_id = a.customer_id
-     AND {RANK.format("h.severity")} >= {RANK.format("r.min_severity")}
+     AND {_RANK("h.severity")} >= {_RANK("r.min_severity")}
     WHERE h.id = ANY(CAST(:history_ids AS bigint[]))
       AND NOT h.silenced
       AND (h.event = ANY(CAST(:events AS text[]))
-           OR (h.note = :silence_ended AND h.status = 'open'))
+           OR (h.note = :silence_ended AND h.status = {_OPEN}))
     ON CONFLICT ON CONSTRAINT uq_email_deliveries_change_recipient DO NOTHING
     RETURNING id
     """

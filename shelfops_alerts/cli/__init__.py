@@ -23,7 +23,7 @@ from shelfops_alerts.cli import (
     status,
     sweep,
 )
-from shelfops_alerts.cli.common import CommandError
+from shelfops_alerts.cli.common import CommandError, in_flags
 from shelfops_alerts.config import ConfigError, load_settings
 
 EXIT_REFUSED = 2
@@ -48,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    except ValueError as exc:  # InvalidEvent, AlertActionError: bad input, nothing changed
-        print(f"error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # InvalidEvent, LifecycleError: bad input, nothing changed
+        print(f"error: {in_flags(exc)}", file=sys.stderr)
         return EXIT_REFUSED
 
 

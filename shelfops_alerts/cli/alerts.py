@@ -9,12 +9,18 @@ from typing import Any
 from shelfops_alerts.cli.common import add_json_flag, print_json
 from shelfops_alerts.cli.table import print_table
 from shelfops_alerts.config import Settings
-from shelfops_alerts.models import ACK_OUTCOMES, ALERT_TYPES, SEVERITIES, STATUSES
+from shelfops_alerts.vocabulary import (
+    ACK_OUTCOMES,
+    ALERT_STATUSES,
+    ALERT_TYPES,
+    RESOLVED,
+    SEVERITIES,
+)
 
 
 def _status_label(alert: dict[str, Any]) -> str:
     # A resolved alert keeps the silence its last finding matched; only active ones say so.
-    if alert["silenced"] and alert["status"] != "resolved":
+    if alert["silenced"] and alert["status"] != RESOLVED:
         return f"{alert['status']} (silenced)"
     return str(alert["status"])
 
@@ -115,17 +121,14 @@ def _alert_transition(
     import redis
 
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
+    from shelfops_alerts.publish.changes import publish_committed
 
     factory = session_factory(settings)
     with factory.begin() as session:
         done = action(session, alert_id=args.id, actor=args.by, note=args.note, **extra)
     with factory.begin() as session:
-        publish_changes(
-            redis.Redis.from_url(settings.redis_url),
-            load_changes(session, history_ids=[done.history_id]),
-        )
-        mark_published(session, history_ids=[done.history_id])
+        client = redis.Redis.from_url(settings.redis_url)
+        publish_committed(session, client, history_ids=[done.history_id])
     if args.json:
         print_json({"alert_id": done.alert_id, "status": done.status})
     else:
@@ -151,7 +154,7 @@ def register(sub: Any) -> None:
     )
     ls = alerts.add_parser("list", help="list alerts, newest change first")
     ls.add_argument("--customer")
-    ls.add_argument("--status", choices=STATUSES)
+    ls.add_argument("--status", choices=ALERT_STATUSES)
     ls.add_argument("--type", choices=ALERT_TYPES)
     ls.add_argument("--severity", choices=SEVERITIES)
     ls.add_argument("--store")

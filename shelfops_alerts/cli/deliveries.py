@@ -9,11 +9,7 @@ from typing import Any
 from shelfops_alerts.cli.common import add_json_flag, print_json
 from shelfops_alerts.cli.table import print_table
 from shelfops_alerts.config import Settings
-from shelfops_alerts.notify.deliveries import STATUSES
-
-#: The e-mail task and its queue, named here so the CLI does not import worker code.
-SEND_TASK = "shelfops.send_alert_email"
-EMAIL_QUEUE = "email"
+from shelfops_alerts.vocabulary import DELIVERY_STATUSES, EMAIL_QUEUE, SEND_EMAIL_TASK
 
 
 def cmd_deliveries_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,7 +55,9 @@ def cmd_deliveries_retry(args: argparse.Namespace, settings: Settings) -> int:
         done = requeue_failed(session, delivery_ids=list(dict.fromkeys(args.ids)))
     producer = _producer(settings.redis_url)
     for delivery_id in done.requeued:  # queued only after the commit
-        producer.send_task(SEND_TASK, args=[delivery_id], queue=EMAIL_QUEUE, ignore_result=True)
+        producer.send_task(
+            SEND_EMAIL_TASK, args=[delivery_id], queue=EMAIL_QUEUE, ignore_result=True
+        )
     if args.json:
         print_json({"requeued": done.requeued, "refused": done.refused})
     else:
@@ -76,7 +74,7 @@ def register(sub: Any) -> None:
         "deliveries", help="list e-mail deliveries and retry failed ones"
     ).add_subparsers(dest="action", required=True)
     ls = deliveries.add_parser("list", help="list deliveries, newest first")
-    ls.add_argument("--status", choices=STATUSES)
+    ls.add_argument("--status", choices=DELIVERY_STATUSES)
     ls.add_argument("--customer")
     ls.add_argument("--limit", type=int, default=100)
     add_json_flag(ls)

@@ -9,7 +9,7 @@ from typing import Any
 from shelfops_alerts.cli.common import add_json_flag, print_json
 from shelfops_alerts.cli.table import print_table
 from shelfops_alerts.config import Settings
-from shelfops_alerts.models import ALERT_TYPES
+from shelfops_alerts.vocabulary import ALERT_TYPES
 
 
 def cmd_silence_add(args: argparse.Namespace, settings: Settings) -> int:

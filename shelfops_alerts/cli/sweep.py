@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 from shelfops_alerts.cli.common import CommandError, add_json_flag, print_json
 from shelfops_alerts.config import Settings
+from shelfops_alerts.vocabulary import FINISHED, RUNNING, SWEEP_TASK
 
-SWEEP_TASK = "shelfops.sweep_all_skus"
 #: Seconds between two looks at the sweep's progress.
 POLL_S = 0.5
 BAR_WIDTH = 30
@@ -74,7 +74,7 @@ def _follow(settings: Settings, sweep_id: int, *, quiet: bool) -> dict[str, Any]
             draw(
                 progress_line(sweep["skus_checked"], sweep["skus_total"], time.monotonic() - began)
             )
-        if sweep["status"] != "running":
+        if sweep["status"] != RUNNING:
             if not quiet and sys.stderr.isatty():
                 sys.stderr.write("\n")
             return sweep
@@ -107,7 +107,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         print_json(sweep)
     else:
         print(format_sweep(sweep))
-    return 0 if sweep["status"] == "finished" else 1
+    return 0 if sweep["status"] == FINISHED else 1
 
 
 def register(sub: Any) -> None:

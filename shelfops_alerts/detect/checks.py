@@ -31,24 +31,26 @@ from shelfops_alerts.detect.rules import (
     check_reorder,
     check_stockout,
 )
-from shelfops_alerts.detect.rules.accuracy import ALERT_TYPE as ACCURACY
-from shelfops_alerts.detect.rules.anomaly import ALERT_TYPE as ANOMALY
-from shelfops_alerts.detect.rules.reorder import ALERT_TYPE as REORDER
-from shelfops_alerts.detect.rules.stockout import ALERT_TYPE as STOCKOUT
-from shelfops_alerts.models import ALERT_TYPES
 from shelfops_alerts.skus import Sku
+from shelfops_alerts.vocabulary import (
+    ALERT_TYPES,
+    ANOMALY_DETECTED,
+    FORECAST_ACCURACY_LOW,
+    REORDER_RECOMMENDED,
+    STOCKOUT_PREDICTED,
+)
 
 logger = logging.getLogger(__name__)
 
 #: The inputs (beyond stock and the forecast from today, always read) each rule needs.
 INPUT_KINDS: dict[str, frozenset[str]] = {
-    STOCKOUT: frozenset({ARRIVALS, POLICIES}),
-    REORDER: frozenset({POLICIES, ARRIVALS, HISTORY}),
-    ANOMALY: frozenset({HISTORY}),
-    ACCURACY: frozenset({HISTORY}),
+    STOCKOUT_PREDICTED: frozenset({ARRIVALS, POLICIES}),
+    REORDER_RECOMMENDED: frozenset({POLICIES, ARRIVALS, HISTORY}),
+    ANOMALY_DETECTED: frozenset({HISTORY}),
+    FORECAST_ACCURACY_LOW: frozenset({HISTORY}),
 }
 #: Alert types that depend on sales history; what ``shelfops.sales_recorded`` checks.
-SALES_TYPES = (ANOMALY, ACCURACY)
+SALES_TYPES = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW)
 
 
 @dataclass
@@ -154,7 +156,7 @@ def _evaluate(
     settings = inputs.settings
     on_order = item.effective_on_order
     reorder_point = item.policy.reorder_point if item.policy else None
-    if REORDER in types and item.policy is not None and item.demand:
+    if REORDER_RECOMMENDED in types and item.policy is not None and item.demand:
         reorder = check_reorder(
             store_id=store,
             product_id=product,
@@ -167,10 +169,10 @@ def _evaluate(
         )
         if reorder is not None:
             reorder_point = reorder.metadata["reorder_point"]
-        yield REORDER, reorder
-    if STOCKOUT in types and item.demand:
+        yield REORDER_RECOMMENDED, reorder
+    if STOCKOUT_PREDICTED in types and item.demand:
         yield (
-            STOCKOUT,
+            STOCKOUT_PREDICTED,
             check_stockout(
                 store_id=store,
                 product_id=product,
@@ -186,9 +188,9 @@ def _evaluate(
         # Both history rules need days with a forecast (at least one, by their settings'
         # validation): without any they cannot judge, so skip raising NotEnoughHistory.
         return
-    if ANOMALY in types:
+    if ANOMALY_DETECTED in types:
         yield from _if_judged(
-            ANOMALY,
+            ANOMALY_DETECTED,
             lambda: check_anomaly(
                 store_id=store,
                 product_id=product,
@@ -198,9 +200,9 @@ def _evaluate(
                 settings=settings,
             ),
         )
-    if ACCURACY in types:
+    if FORECAST_ACCURACY_LOW in types:
         yield from _if_judged(
-            ACCURACY,
+            FORECAST_ACCURACY_LOW,
             lambda: check_accuracy(
                 store_id=store, product_id=product, history=item.history, settings=settings
             ),

@@ -15,13 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from shelfops_alerts.config import Settings, load_settings
 from shelfops_alerts.intake.events import forecast_complete, sales_recorded
+from shelfops_alerts.vocabulary import ALERTS_QUEUE, FORECAST_COMPLETED_TASK, SALES_RECORDED_TASK
 
 if TYPE_CHECKING:
     from celery import Celery
-
-FORECAST_COMPLETED = "shelfops.forecast_completed"
-SALES_RECORDED = "shelfops.sales_recorded"
-ALERTS_QUEUE = "alerts"
 
 
 @lru_cache(maxsize=4)
@@ -56,7 +53,7 @@ def notify_forecast_complete(
     queued). Returns the Celery task id.
     """
     event = forecast_complete(customer_id, run_id, None if skus is None else list(skus))
-    return send_event(FORECAST_COMPLETED, event.to_json(), settings=settings)
+    return send_event(FORECAST_COMPLETED_TASK, event.to_json(), settings=settings)
 
 
 def notify_sales_recorded(
@@ -72,4 +69,4 @@ def notify_sales_recorded(
     queued). Returns the Celery task id.
     """
     event = sales_recorded(customer_id, None if skus is None else list(skus))
-    return send_event(SALES_RECORDED, event.to_json(), settings=settings)
+    return send_event(SALES_RECORDED_TASK, event.to_json(), settings=settings)

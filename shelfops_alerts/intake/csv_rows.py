@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shelfops_alerts.models import SEVERITIES
+from shelfops_alerts.vocabulary import CRITICAL, SEVERITIES
 
 #: Longest customer, store or product id: the width of the id columns in the database.
 MAX_ID_LENGTH = 64
@@ -36,7 +36,7 @@ MAX_EMAIL_LENGTH = 254
 #: Longest forecast run id, the width of ``forecasts.run_id``.
 MAX_RUN_ID_LENGTH = 128
 #: Severity a recipient gets e-mail from when the file does not say.
-DEFAULT_MIN_SEVERITY = "critical"
+DEFAULT_MIN_SEVERITY = CRITICAL
 
 # Control characters never belong in an id, and lone surrogates are bytes that were not UTF-8
 # (files are opened with errors="surrogateescape" so the bad line can be named exactly).

@@ -5,16 +5,7 @@ these models describe it for queries. A SKU is (customer_id, store_id, product_i
 """
 
 from shelfops_alerts.models.alerts import Alert, AlertHistory
-from shelfops_alerts.models.base import (
-    ACTIVE_STATUSES,
-    ALERT_TYPES,
-    DELIVERY_STATUSES,
-    HISTORY_EVENTS,
-    SEVERITIES,
-    STATUSES,
-    Base,
-    severity_rank,
-)
+from shelfops_alerts.models.base import Base
 from shelfops_alerts.models.email import AlertRecipient, EmailDelivery
 from shelfops_alerts.models.horizons import ForecastHorizon
 from shelfops_alerts.models.planning import (
@@ -23,19 +14,11 @@ from shelfops_alerts.models.planning import (
     ReplenishmentPolicy,
     Sale,
 )
-from shelfops_alerts.models.silences import ACK_OUTCOMES, Silence
+from shelfops_alerts.models.silences import Silence
 from shelfops_alerts.models.stock import CustomerThresholds, Forecast, Inventory
-from shelfops_alerts.models.sweeps import SWEEP_STATUSES, Sweep, SweepBatch
+from shelfops_alerts.models.sweeps import Sweep, SweepBatch
 
 __all__ = [
-    "ACK_OUTCOMES",
-    "ACTIVE_STATUSES",
-    "ALERT_TYPES",
-    "DELIVERY_STATUSES",
-    "HISTORY_EVENTS",
-    "SEVERITIES",
-    "STATUSES",
-    "SWEEP_STATUSES",
     "Alert",
     "AlertHistory",
     "AlertRecipient",
@@ -52,5 +35,4 @@ __all__ = [
     "Silence",
     "Sweep",
     "SweepBatch",
-    "severity_rank",
 ]

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
+from shelfops_alerts.vocabulary import ACTIVE_STATUSES, OPEN, SYSTEM_ACTOR, sql_list
 
 
 class Alert(Base):
@@ -35,7 +36,7 @@ class Alert(Base):
             "product_id",
             "alert_type",
             unique=True,
-            postgresql_where=text("status IN ('open', 'acknowledged')"),
+            postgresql_where=text(f"status IN ({sql_list(ACTIVE_STATUSES)})"),
         ),
         Index("ix_alerts_customer_status", "customer_id", "status"),
     )
@@ -46,7 +47,7 @@ class Alert(Base):
     product_id: Mapped[str] = mapped_column(String(64), nullable=False)
     alert_type: Mapped[str] = mapped_column(String(32), nullable=False)
     severity: Mapped[str] = mapped_column(String(16), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=OPEN)
     message: Mapped[str] = mapped_column(Text, nullable=False)
     details: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, nullable=False, server_default="{}"
@@ -62,7 +63,7 @@ class Alert(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     acknowledged_note: Mapped[str | None] = mapped_column(Text)
-    #: One of ``ACK_OUTCOMES`` (what the operator did about it), or None.
+    #: One of ``vocabulary.ACK_OUTCOMES`` (what the operator did about it), or None.
     acknowledged_outcome: Mapped[str | None] = mapped_column(String(32))
     #: Consecutive checks that found the condition gone; resolves at the configured count.
     clear_checks: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
@@ -97,7 +98,7 @@ class AlertHistory(Base):
     event: Mapped[str] = mapped_column(String(16), nullable=False)
     severity: Mapped[str] = mapped_column(String(16), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
-    actor: Mapped[str] = mapped_column(String(128), nullable=False, server_default="system")
+    actor: Mapped[str] = mapped_column(String(128), nullable=False, server_default=SYSTEM_ACTOR)
     note: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(32))
     #: A silenced change is stored but neither published nor e-mailed.

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
+from shelfops_alerts.vocabulary import CRITICAL, OPEN, PENDING, sql_word
 
 
 class AlertRecipient(Base):
@@ -28,7 +29,7 @@ class AlertRecipient(Base):
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
-    min_severity: Mapped[str] = mapped_column(String(16), nullable=False, server_default="critical")
+    min_severity: Mapped[str] = mapped_column(String(16), nullable=False, server_default=CRITICAL)
 
 
 class EmailDelivery(Base):
@@ -48,7 +49,7 @@ class EmailDelivery(Base):
         BigInteger, ForeignKey("alert_history.id", ondelete="CASCADE"), nullable=False
     )
     recipient: Mapped[str] = mapped_column(String(254), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(256))
@@ -92,7 +93,7 @@ class EmailDigest(Base):
             "customer_id",
             "recipient",
             unique=True,
-            postgresql_where=text("status = 'open'"),
+            postgresql_where=text(f"status = {sql_word(OPEN)}"),
         ),
         Index("ix_email_digests_status_due", "status", "due_at"),
     )
@@ -100,7 +101,7 @@ class EmailDigest(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(64), nullable=False)
     recipient: Mapped[str] = mapped_column(String(254), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=OPEN)
     due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
 
-#: What an operator says they did about an acknowledged alert.
-ACK_OUTCOMES = ("ordered", "transferred", "false_positive", "stock_corrected", "other")
-
 
 class Silence(Base):
     """Findings of ``customer_id`` matching every non-null field, from start until end.

@@ -8,8 +8,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Strin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
-
-SWEEP_STATUSES = ("running", "finished", "abandoned")
+from shelfops_alerts.vocabulary import RUNNING
 
 
 class Sweep(Base):
@@ -24,7 +23,7 @@ class Sweep(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     task_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     customer_id: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="running")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=RUNNING)
     started_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

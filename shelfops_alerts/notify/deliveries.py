@@ -18,42 +18,58 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.models import DELIVERY_STATUSES
 from shelfops_alerts.publish.changes import load_changes
+from shelfops_alerts.vocabulary import (
+    ATTEMPT_OUTCOMES,
+    DELIVERY_STATUSES,
+    DIGEST,
+    FAILED,
+    PENDING,
+    RETRYING,
+    SENDING,
+    SENT,
+    sql_word,
+)
 
-FINAL_STATUSES = ("sent", "failed")
-#: Every status a delivery can have (``digest_pending``: waiting in an open digest).
-STATUSES = DELIVERY_STATUSES
+_DIGEST, _FAILED, _PENDING, _RETRYING, _SENDING, _SENT = (
+    sql_word(DIGEST),
+    sql_word(FAILED),
+    sql_word(PENDING),
+    sql_word(RETRYING),
+    sql_word(SENDING),
+    sql_word(SENT),
+)
+
 
 _CLAIM = text(
-    """
+    f"""
     UPDATE email_deliveries d
-    SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+    SET status = {_SENDING}, attempts = d.attempts + 1, updated_at = now()
     WHERE d.id = :id
-      AND (d.status IN ('pending', 'retrying')
-           OR (d.status = 'sending'
+      AND (d.status IN ({_PENDING}, {_RETRYING})
+           OR (d.status = {_SENDING}
                AND d.updated_at < now() - make_interval(secs => :stale_after)))
-      AND d.route IS DISTINCT FROM 'digest'
+      AND d.route IS DISTINCT FROM {_DIGEST}
     RETURNING d.id, d.recipient, d.attempts, d.history_id,
               EXTRACT(EPOCH FROM now() - d.queued_at) AS age_s
     """
 )
 
 _FINISH = text(
-    """
+    f"""
     UPDATE email_deliveries
     SET status = :status, updated_at = now(),
-        last_error = CASE WHEN :status = 'sent' THEN last_error ELSE :error END,
+        last_error = CASE WHEN :status = {_SENT} THEN last_error ELSE :error END,
         provider_message_id = COALESCE(:message_id, provider_message_id),
-        sent_at = CASE WHEN :status = 'sent' THEN now() ELSE sent_at END
+        sent_at = CASE WHEN :status = {_SENT} THEN now() ELSE sent_at END
     WHERE id = :id
     """
 )
 
 _STALE = text(
-    """
+    f"""
     SELECT id FROM email_deliveries
-    WHERE status IN ('pending', 'sending')
+    WHERE status IN ({_PENDING}, {_SENDING})
       AND updated_at < now() - make_interval(secs => :older_than)
     ORDER BY id
     LIMIT :limit
@@ -64,9 +80,9 @@ _STALE = text(
 # A stuck ``sending`` row goes back to ``pending``: were it only touched, the task queued for it
 # would find it freshly updated, not stale, and skip it.
 _TOUCH = text(
-    """
+    f"""
     UPDATE email_deliveries
-    SET updated_at = now(), status = CASE WHEN status = 'sending' THEN 'pending' ELSE status END
+    SET updated_at = now(), status = CASE WHEN status = {_SENDING} THEN {_PENDING} ELSE status END
     WHERE id = ANY(CAST(:ids AS bigint[]))
     """
 )
@@ -116,7 +132,7 @@ def record_outcome(
     provider_message_id: str | None = None,
 ) -> None:
     """Store an attempt's outcome: ``sent``, ``retrying`` or ``failed``."""
-    if status not in ("sent", "retrying", "failed"):
+    if status not in ATTEMPT_OUTCOMES:
         raise ValueError(f"unknown delivery outcome {status!r}")
     session.execute(
         _FINISH,
@@ -159,7 +175,7 @@ _LIST = text(
 )
 
 _REQUEUE = text(
-    """
+    f"""
     WITH wanted AS (
         SELECT d.id, d.status FROM email_deliveries d
         WHERE d.id = ANY(CAST(:ids AS bigint[]))
@@ -167,9 +183,9 @@ _REQUEUE = text(
     ),
     requeued AS (
         UPDATE email_deliveries d
-        SET status = 'pending', attempts = 0, route = NULL, digest_id = NULL,
+        SET status = {_PENDING}, attempts = 0, route = NULL, digest_id = NULL,
             queued_at = now(), updated_at = now()
-        FROM wanted WHERE d.id = wanted.id AND wanted.status = 'failed'
+        FROM wanted WHERE d.id = wanted.id AND wanted.status = {_FAILED}
         RETURNING d.id
     )
     SELECT wanted.id, wanted.status, requeued.id IS NOT NULL AS requeued
@@ -186,8 +202,8 @@ def list_deliveries(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Deliveries, newest first, as plain dicts (status, attempts, last error, ...)."""
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"unknown delivery status {status!r}; one of {', '.join(STATUSES)}")
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(DELIVERY_STATUSES)}, got {status!r}")
     rows = session.execute(
         _LIST, {"status": status, "customer": customer_id, "limit": limit}
     ).mappings()

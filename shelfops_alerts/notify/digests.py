@@ -25,44 +25,73 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.publish.changes import load_changes
+from shelfops_alerts.vocabulary import (
+    ATTEMPT_OUTCOMES,
+    DIGEST,
+    DIGEST_PENDING,
+    FAILED,
+    OPEN,
+    PENDING,
+    RETRYING,
+    SENDING,
+    SENT,
+    SINGLE,
+    sql_word,
+)
 
-_PENDING = text(
-    """
+_DIGEST, _DIGEST_PENDING, _FAILED, _OPEN, _PENDING, _RETRYING, _SENDING, _SENT, _SINGLE = (
+    sql_word(DIGEST),
+    sql_word(DIGEST_PENDING),
+    sql_word(FAILED),
+    sql_word(OPEN),
+    sql_word(PENDING),
+    sql_word(RETRYING),
+    sql_word(SENDING),
+    sql_word(SENT),
+    sql_word(SINGLE),
+)
+
+_UNROUTED = text(
+    f"""
     SELECT d.id, d.recipient, d.route, d.digest_id, a.customer_id
     FROM email_deliveries d JOIN alerts a ON a.id = d.alert_id
-    WHERE d.id = :id AND d.status = 'pending'
+    WHERE d.id = :id AND d.status = {_PENDING}
     FOR UPDATE OF d
     """
 )
 
-_SET_SINGLE = text("UPDATE email_deliveries SET route = 'single' WHERE id = :id")
+_SET_SINGLE = text(f"UPDATE email_deliveries SET route = {_SINGLE} WHERE id = :id")
 
-# SET expressions read the row as it was, so both columns change only for an expired window.
+# A window ends when it expired *and* its digest is gone (sent or being sent): while the
+# recipient's digest is still open the period is not quiet, and a change that arrives late
+# (a backlog routed slower than the window) joins it instead of going out alone. SET
+# expressions read the row as it was, so both columns change only when the window ends.
+_QUIET = f"""w.open_until <= now() AND NOT EXISTS (
+        SELECT 1 FROM email_digests g WHERE g.customer_id = w.customer_id
+           AND g.recipient = w.recipient AND g.status = {_OPEN})"""
 _OPEN_WINDOW = text(
-    """
+    f"""
     INSERT INTO email_windows AS w (customer_id, recipient, open_until, opened_by)
     VALUES (:customer_id, :recipient, now() + make_interval(secs => :window), :id)
     ON CONFLICT (customer_id, recipient) DO UPDATE
-    SET open_until = CASE WHEN w.open_until <= now() THEN EXCLUDED.open_until
-                          ELSE w.open_until END,
-        opened_by = CASE WHEN w.open_until <= now() THEN EXCLUDED.opened_by
-                         ELSE w.opened_by END
+    SET open_until = CASE WHEN {_QUIET} THEN EXCLUDED.open_until ELSE w.open_until END,
+        opened_by = CASE WHEN {_QUIET} THEN EXCLUDED.opened_by ELSE w.opened_by END
     RETURNING w.opened_by = :id AS opened, w.open_until
     """
 )
 
 _JOIN_DIGEST = text(
-    """
+    f"""
     WITH digest AS (
         INSERT INTO email_digests AS g (customer_id, recipient, due_at)
         VALUES (:customer_id, :recipient, :due_at)
-        ON CONFLICT (customer_id, recipient) WHERE status = 'open'
+        ON CONFLICT (customer_id, recipient) WHERE status = {_OPEN}
         DO UPDATE SET updated_at = now()
         RETURNING g.id, g.due_at, (g.xmax = 0) AS created
     ),
     member AS (
         UPDATE email_deliveries d
-        SET route = 'digest', status = 'digest_pending', digest_id = digest.id,
+        SET route = {_DIGEST}, status = {_DIGEST_PENDING}, digest_id = digest.id,
             updated_at = now()
         FROM digest WHERE d.id = :id
     )
@@ -71,12 +100,12 @@ _JOIN_DIGEST = text(
 )
 
 _CLAIM = text(
-    """
+    f"""
     UPDATE email_digests
-    SET status = 'sending', attempts = attempts + 1, updated_at = now()
+    SET status = {_SENDING}, attempts = attempts + 1, updated_at = now()
     WHERE id = :id
-      AND ((status IN ('open', 'retrying') AND due_at <= now())
-           OR (status = 'sending'
+      AND ((status IN ({_OPEN}, {_RETRYING}) AND due_at <= now())
+           OR (status = {_SENDING}
                AND updated_at < now() - make_interval(secs => :stale_after)))
     RETURNING id, customer_id, recipient, attempts,
               EXTRACT(EPOCH FROM now() - created_at) AS age_s
@@ -85,21 +114,21 @@ _CLAIM = text(
 
 _MEMBERS = text(
     "SELECT id, history_id FROM email_deliveries"
-    " WHERE digest_id = :id AND status = 'digest_pending' ORDER BY history_id"
+    f" WHERE digest_id = :id AND status = {_DIGEST_PENDING} ORDER BY history_id"
 )
 
 _WAIT = text(
     "SELECT EXTRACT(EPOCH FROM due_at - now()) FROM email_digests"
-    " WHERE id = :id AND status = 'open'"
+    f" WHERE id = :id AND status = {_OPEN}"
 )
 
 _FINISH = text(
-    """
+    f"""
     WITH digest AS (
         UPDATE email_digests
         SET status = :status, last_error = :error, updated_at = now(),
             provider_message_id = COALESCE(:message_id, provider_message_id),
-            sent_at = CASE WHEN :status = 'sent' THEN now() ELSE sent_at END
+            sent_at = CASE WHEN :status = {_SENT} THEN now() ELSE sent_at END
         WHERE id = :id
         RETURNING id, customer_id, recipient
     ),
@@ -107,27 +136,27 @@ _FINISH = text(
         UPDATE email_deliveries d
         SET status = :status, last_error = :error, updated_at = now(),
             provider_message_id = COALESCE(:message_id, d.provider_message_id),
-            sent_at = CASE WHEN :status = 'sent' THEN now() ELSE d.sent_at END
+            sent_at = CASE WHEN :status = {_SENT} THEN now() ELSE d.sent_at END
         FROM digest
-        WHERE d.digest_id = digest.id AND d.status = 'digest_pending'
-          AND :status IN ('sent', 'failed')
+        WHERE d.digest_id = digest.id AND d.status = {_DIGEST_PENDING}
+          AND :status IN ({_SENT}, {_FAILED})
     ),
     next_window AS (
         UPDATE email_windows w
         SET open_until = GREATEST(w.open_until, now() + make_interval(secs => :window))
         FROM digest
         WHERE w.customer_id = digest.customer_id AND w.recipient = digest.recipient
-          AND :status = 'sent'
+          AND :status = {_SENT}
     )
     SELECT 1
     """
 )
 
 _DUE = text(
-    """
+    f"""
     SELECT id FROM email_digests
-    WHERE (status = 'open' AND due_at <= now())
-       OR (status = 'sending' AND updated_at < now() - make_interval(secs => :stale_after))
+    WHERE (status = {_OPEN} AND due_at <= now())
+       OR (status = {_SENDING} AND updated_at < now() - make_interval(secs => :stale_after))
     ORDER BY due_at
     LIMIT :limit
     """
@@ -164,7 +193,7 @@ def route_delivery(session: Session, *, delivery_id: int, window_s: float) -> Ro
     Returns None when the delivery is not pending (sent, failed, claimed, or unknown), and the
     earlier decision when it was already made. With ``window_s`` 0 every delivery is single.
     """
-    row = session.execute(_PENDING, {"id": delivery_id}).one_or_none()
+    row = session.execute(_UNROUTED, {"id": delivery_id}).one_or_none()
     if row is None:
         return None
     if row.route is not None:
@@ -180,13 +209,13 @@ def route_delivery(session: Session, *, delivery_id: int, window_s: float) -> Ro
         if not window.opened:
             digest = session.execute(_JOIN_DIGEST, {**params, "due_at": window.open_until}).one()
             return Routing(
-                route="digest",
+                route=DIGEST,
                 digest_id=int(digest.id),
                 due_at=digest.due_at,
                 created=bool(digest.created),
             )
     session.execute(_SET_SINGLE, {"id": delivery_id})
-    return Routing(route="single")
+    return Routing(route=SINGLE)
 
 
 def claim_digest(session: Session, *, digest_id: int, stale_after_s: float) -> DigestJob | None:
@@ -225,7 +254,7 @@ def finish_digest(
 ) -> None:
     """Record a digest attempt's outcome: ``sent`` or ``failed`` (its deliveries with it; a
     sent digest opens the recipient's next window), or ``retrying``."""
-    if status not in ("sent", "retrying", "failed"):
+    if status not in ATTEMPT_OUTCOMES:
         raise ValueError(f"unknown digest outcome {status!r}")
     session.execute(
         _FINISH,

@@ -6,6 +6,9 @@ published in one statement. Pub/sub delivers at most once to whoever listens; a 
 whose publishing was interrupted is published again by the relay, so a listener may see a
 change twice but never misses one that was committed (``alert_id`` + ``updated_at`` and
 ``history_id`` identify a change).
+
+:func:`publish_committed` is the one publish-after-commit sequence (load → publish → mark),
+used by operators' actions, the publish task and the relay alike.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-CHANNEL_PREFIX = "alerts:"
+from shelfops_alerts.vocabulary import CHANNEL_PREFIX
 
 _READ_CHANGES = text(
     """
@@ -111,3 +114,26 @@ def claim_unpublished(session: Session, *, older_than_s: float, limit: int) -> l
     """
     rows = session.execute(_UNPUBLISHED, {"older_than": older_than_s, "limit": limit})
     return [int(i) for i in rows.scalars()]
+
+
+def publish_committed(session: Session, client: redis.Redis, *, history_ids: Sequence[int]) -> int:
+    """Announce committed changes: load them, PUBLISH each on its customer's channel (one
+    pipeline), and mark them published in ``session``'s transaction; returns how many.
+
+    A crash after the PUBLISH and before the caller commits leaves them unpublished in the
+    database: the relay publishes them again (at least once, never lost).
+    """
+    if not history_ids:
+        return 0
+    sent = publish_changes(client, load_changes(session, history_ids=history_ids))
+    mark_published(session, history_ids=history_ids)
+    return sent
+
+
+def publish_unpublished(
+    session: Session, client: redis.Redis, *, older_than_s: float, limit: int
+) -> int:
+    """The relay's catch-up: publish changes committed more than ``older_than_s`` ago and
+    never published (at most ``limit``; rows locked so two relays never share them)."""
+    history_ids = claim_unpublished(session, older_than_s=older_than_s, limit=limit)
+    return publish_committed(session, client, history_ids=history_ids)

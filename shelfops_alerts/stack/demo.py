@@ -10,6 +10,8 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+from shelfops_alerts.vocabulary import CRITICAL, HIGH
+
 DEMO_CUSTOMER = "demo-grocer"
 STORES = ("S01", "S02", "S03")
 PRODUCTS = tuple(f"P{n:03d}" for n in range(1, 21))
@@ -23,8 +25,8 @@ AT_RISK = {
     ("S03", "P005"): (18.0, 7.0),  # 2.6 days: medium
 }
 RECIPIENTS = (
-    ("ops@demo-grocer.example", "critical"),
-    ("store-manager@demo-grocer.example", "high"),
+    ("ops@demo-grocer.example", CRITICAL),
+    ("store-manager@demo-grocer.example", HIGH),
 )
 
 

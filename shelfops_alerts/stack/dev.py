@@ -22,9 +22,9 @@ import redis
 
 from shelfops_alerts import migrate
 from shelfops_alerts.config import STACK_DIR, STACK_ENV, load_settings, read_env_file
-from shelfops_alerts.publish.changes import CHANNEL_PREFIX
 from shelfops_alerts.stack import demo, processes
 from shelfops_alerts.stack.embedded import EmbeddedStack
+from shelfops_alerts.vocabulary import ALERTS_QUEUE, CHANNEL_PREFIX, EMAIL_QUEUE
 
 #: Settings `dev` uses unless the user set them (in the environment or in ``.env``).
 DEV_DEFAULTS = {
@@ -116,8 +116,12 @@ def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
         print(f"database at migration {migrate.upgrade(settings)}")
         logs = STACK_DIR / "logs"
         services = [
-            processes.worker(name="alerts", queues="alerts", concurrency=2, env=env, log_dir=logs),
-            processes.worker(name="email", queues="email", concurrency=1, env=env, log_dir=logs),
+            processes.worker(
+                name="alerts", queues=ALERTS_QUEUE, concurrency=2, env=env, log_dir=logs
+            ),
+            processes.worker(
+                name="email", queues=EMAIL_QUEUE, concurrency=1, env=env, log_dir=logs
+            ),
             processes.beat(env=env, state_dir=STACK_DIR, log_dir=logs),
             processes.flower(env=env, port=flower_port, log_dir=logs),
         ]

@@ -16,8 +16,20 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from shelfops_alerts.vocabulary import (
+    ABANDONED,
+    CREATED,
+    ESCALATED,
+    FINISHED,
+    RESOLVED,
+    RUNNING,
+    UPDATED,
+    sql_word,
+)
+
 #: History events a sweep counts, each into its ``alerts_<event>`` column.
-COUNTED_EVENTS = ("created", "updated", "escalated", "resolved")
+COUNTED_EVENTS = (CREATED, UPDATED, ESCALATED, RESOLVED)
+_RUNNING, _FINISHED = sql_word(RUNNING), sql_word(FINISHED)
 
 _START = text(
     """
@@ -30,12 +42,12 @@ _START = text(
 )
 
 # Only the lock holder starts a sweep, so a sweep still "running" then has lost its lock.
-_ABANDON = text("UPDATE sweeps SET status = 'abandoned' WHERE status = 'running'")
+_ABANDON = text(f"UPDATE sweeps SET status = {sql_word(ABANDONED)} WHERE status = {_RUNNING}")
 
 _QUEUED = text(
-    """
+    f"""
     UPDATE sweeps SET batches_queued = :batches, queued_at = now(),
-        status = CASE WHEN batches_done >= :batches THEN 'finished' ELSE status END,
+        status = CASE WHEN batches_done >= :batches THEN {_FINISHED} ELSE status END,
         finished_at = CASE WHEN batches_done >= :batches THEN now() END
     WHERE id = :sweep_id
     RETURNING status
@@ -66,9 +78,9 @@ _RECORD = text(
 # COMMITTED the increment holds the row lock until commit, so exactly one batch sees the
 # count reach batches_queued.
 _FINISH = text(
-    """
-    UPDATE sweeps SET status = 'finished', finished_at = now()
-    WHERE id = :sweep_id AND status = 'running' AND queued_at IS NOT NULL
+    f"""
+    UPDATE sweeps SET status = {_FINISHED}, finished_at = now()
+    WHERE id = :sweep_id AND status = {_RUNNING} AND queued_at IS NOT NULL
       AND batches_done >= batches_queued
     RETURNING id
     """
@@ -106,7 +118,7 @@ def start_sweep(
 def mark_queued(session: Session, *, sweep_id: int, batches: int) -> bool:
     """Every batch is queued; True when the sweep is already finished (all done, or none)."""
     status = session.execute(_QUEUED, {"sweep_id": sweep_id, "batches": batches}).scalar_one()
-    return bool(status == "finished")
+    return bool(status == FINISHED)
 
 
 def record_batch(

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+
+from shelfops_alerts.alerts.lifecycle import LifecycleError, parse_until
+from shelfops_alerts.cli.common import in_flags
 from tests.support.cli import run
 
 
@@ -9,3 +15,18 @@ def test_a_missing_setting_is_named(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "alerts", "list")
     assert code == 2 and "SHELFOPS_DATABASE_URL is not set" in err
+
+
+def test_the_core_names_an_input_by_its_field_and_the_cli_by_its_flag():
+    # Given the core refuses a silence end in the past, naming the field
+
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    with pytest.raises(LifecycleError) as caught:
+        parse_until("2020-01-01T00:00:00", now=now)
+    refused = caught.value
+    assert str(refused).startswith("until must be in the future")
+    # Then the CLI says it with its flag
+    assert in_flags(refused).startswith("--until must be in the future")
+    # And a message about no one input, or a field without a flag, is left as it is
+    assert in_flags(LifecycleError("alert 5 does not exist")) == "alert 5 does not exist"
+    assert in_flags(LifecycleError("colour must be red", field="colour")) == "colour must be red"

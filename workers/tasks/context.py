@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.config import Settings
 from shelfops_alerts.db import session_factory
+from shelfops_alerts.notify.email import backend_for
 from shelfops_alerts.notify.rate_limit import GlobalRateLimit
+from shelfops_alerts.notify.sending import Notifier
 
 
 def settings() -> Settings:
@@ -42,6 +44,12 @@ def email_rate_limit() -> GlobalRateLimit:
 @lru_cache(maxsize=1)
 def _limit(url: str, rate: float) -> GlobalRateLimit:
     return GlobalRateLimit(_redis(url), rate)
+
+
+def notifier() -> Notifier:
+    """What the core needs to send mail: settings, database, rate limit, the mail backend."""
+    current = settings()
+    return Notifier(current, sessions(), email_rate_limit(), backend_for(current))
 
 
 def today_utc() -> dt.date:

@@ -12,13 +12,14 @@ from celery.exceptions import Reject
 from shelfops_alerts.detect.checks import SALES_TYPES
 from shelfops_alerts.detect.sku_pages import sku_pages
 from shelfops_alerts.intake import events
+from shelfops_alerts.vocabulary import FORECAST_COMPLETED_TASK, SALES_RECORDED_TASK
 from workers.tasks import context
 from workers.tasks.batches import chunks, queue_batch_checks
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="shelfops.forecast_completed", acks_late=True)
+@shared_task(name=FORECAST_COMPLETED_TASK, acks_late=True)
 def forecast_completed(
     customer_id: Any = None, run_id: Any = None, skus: Any = None
 ) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def forecast_completed(
     return {"customer_id": event.customer_id, "run_id": event.run_id, "batches": batches}
 
 
-@shared_task(name="shelfops.sales_recorded", acks_late=True)
+@shared_task(name=SALES_RECORDED_TASK, acks_late=True)
 def sales_recorded(customer_id: Any = None, skus: Any = None) -> dict[str, Any]:
     """Check anomalies and forecast accuracy of the customer's SKUs (all, or those named),
     one check → persist → publish chain per batch."""

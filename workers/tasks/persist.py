@@ -9,10 +9,11 @@ from celery import shared_task
 from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
 from shelfops_alerts.alerts.persist import persist_batch
 from shelfops_alerts.detect.checks import BatchResult
+from shelfops_alerts.vocabulary import PERSIST_TASK
 from workers.tasks import context
 
 
-@shared_task(name="shelfops.dedup_and_persist", acks_late=True, bind=True)
+@shared_task(name=PERSIST_TASK, acks_late=True, bind=True)
 def dedup_and_persist(self: Any, batch: dict[str, Any]) -> dict[str, Any]:
     """Upsert findings, resolve cleared alerts, create deliveries; commit, then pass on."""
     with context.sessions().begin() as session:

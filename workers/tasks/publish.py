@@ -1,8 +1,8 @@
 """``shelfops.publish_alerts``: announce committed changes, then hand mail to the email queue.
 
-A batch that belongs to a sweep (``context["sweep_id"]``) also counts itself on the sweep's
-row, in the same transaction that marks its changes published; the batch that completes
-the sweep releases the sweep lock, every other one renews it.
+A batch that belongs to a sweep (``context["sweep_id"]``) is then counted on the sweep's
+row; the batch that completes the sweep releases the sweep lock, every other one renews it
+(:func:`shelfops_alerts.sweeps.runner.count_batch`).
 """
 
 from __future__ import annotations
@@ -13,68 +13,31 @@ from typing import Any
 from celery import shared_task
 
 from shelfops_alerts.alerts.persist import PersistResult
-from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
-from shelfops_alerts.sweeps.lock import SweepLock
-from shelfops_alerts.sweeps.runs import record_batch
+from shelfops_alerts.publish.changes import publish_committed
+from shelfops_alerts.sweeps.runner import count_batch
+from shelfops_alerts.vocabulary import PUBLISH_TASK, SWEEP_BATCH_FAILED_TASK
 from workers.tasks import context as task_context
 from workers.tasks.email import send_alert_email
 
 logger = logging.getLogger(__name__)
 
 
-def publish_history(history_ids: list[int], *, done: PersistResult | None = None) -> int:
-    """Publish these changes through one Redis pipeline and mark them published.
-
-    With ``done`` (a sweep's batch), the batch is counted on its sweep in the same
-    transaction, and the sweep lock renewed or, for the last batch, released.
-    """
-    factory = task_context.sessions()
-    messages: list[dict[str, Any]] = []
-    if history_ids:
-        with factory() as session:
-            messages = load_changes(session, history_ids=history_ids)
-    sent = publish_changes(task_context.redis_client(), messages)
-    finished = False
-    with factory.begin() as session:
-        mark_published(session, history_ids=history_ids)
-        if done is not None:
-            finished = record_batch(
-                session,
-                sweep_id=int(done.context["sweep_id"]),
-                batch_no=int(done.context.get("batch", 0)),
-                skus_checked=done.skus_checked,
-                events=done.events,
-            )
-    if done is not None:
-        _after_sweep_batch(done.context, finished)
-    return sent
-
-
-def _after_sweep_batch(sweep: dict[str, Any], finished: bool) -> None:
-    token = sweep.get("lock")
-    if not token:
-        return
-    ttl_s = float(sweep.get("lock_ttl_s") or task_context.settings().sweep_lock_ttl_s)
-    lock = SweepLock(task_context.redis_client(), str(token), ttl_s)
-    if finished:
-        lock.release()
-        logger.info("sweep %s finished", sweep["sweep_id"])
-    else:
-        lock.renew()
-
-
-@shared_task(name="shelfops.publish_alerts", acks_late=True)
+@shared_task(name=PUBLISH_TASK, acks_late=True)
 def publish_alerts(persisted: dict[str, Any]) -> dict[str, int]:
     """PUBLISH each change on ``alerts:{customer_id}`` and queue its e-mail deliveries."""
     result = PersistResult.from_json(persisted)
-    in_sweep = "sweep_id" in result.context
-    published = publish_history(result.history_ids, done=result if in_sweep else None)
+    with task_context.sessions().begin() as session:
+        published = publish_committed(
+            session, task_context.redis_client(), history_ids=result.history_ids
+        )
+    if "sweep_id" in result.context:
+        _count(result.context, skus_checked=result.skus_checked, events=result.events)
     for delivery_id in result.delivery_ids:
         send_alert_email.delay(delivery_id)
     return {"published": published, "emails_queued": len(result.delivery_ids)}
 
 
-@shared_task(name="shelfops.sweep_batch_failed")
+@shared_task(name=SWEEP_BATCH_FAILED_TASK)
 def sweep_batch_failed(
     request: Any, exc: Any, traceback: Any, context: dict[str, Any] | None = None
 ) -> None:
@@ -83,14 +46,16 @@ def sweep_batch_failed(
     Celery calls it in the worker whose task failed, with the failed task's request.
     """
     sweep = context or {}
-    if "sweep_id" not in sweep:
-        return
-    logger.error("sweep %s batch %s failed: %r", sweep["sweep_id"], sweep.get("batch"), exc)
-    with task_context.sessions().begin() as session:
-        finished = record_batch(
-            session,
-            sweep_id=int(sweep["sweep_id"]),
-            batch_no=int(sweep.get("batch", 0)),
-            failed=True,
-        )
-    _after_sweep_batch(sweep, finished)
+    if "sweep_id" in sweep:
+        logger.error("sweep %s batch %s failed: %r", sweep["sweep_id"], sweep.get("batch"), exc)
+        _count(sweep, failed=True)
+
+
+def _count(sweep: dict[str, Any], **done: Any) -> None:
+    count_batch(
+        task_context.sessions(),
+        task_context.redis_client(),
+        sweep,
+        lock_ttl_s=task_context.settings().sweep_lock_ttl_s,
+        **done,
+    )

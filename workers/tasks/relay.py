@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from shelfops_alerts.notify.deliveries import claim_stale
-from shelfops_alerts.notify.digests import due_digests
-from shelfops_alerts.publish.changes import (
-    claim_unpublished,
-    load_changes,
-    mark_published,
-    publish_changes,
-)
-from workers.routing import EMAIL_QUEUE
+from shelfops_alerts.notify.relay import overdue_mail
+from shelfops_alerts.publish.changes import publish_unpublished
+from shelfops_alerts.vocabulary import EMAIL_QUEUE, RELAY_TASK
 from workers.tasks import context
 from workers.tasks.digest import send_digest
 from workers.tasks.email import send_alert_email
@@ -27,31 +21,25 @@ from workers.tasks.email import send_alert_email
 RELAY_LIMIT = 5000
 
 
-@shared_task(name="shelfops.relay_outbox", acks_late=True)
+@shared_task(name=RELAY_TASK, acks_late=True)
 def relay_outbox() -> dict[str, int]:
     """Publish changes never published, and re-queue deliveries stuck pending or sending
     and digests due or stuck sending."""
     settings = context.settings()
-    factory = context.sessions()
-    with factory.begin() as session:
-        history_ids = claim_unpublished(
-            session, older_than_s=settings.outbox_relay_after_s, limit=RELAY_LIMIT
+    with context.sessions().begin() as session:
+        published = publish_unpublished(
+            session,
+            context.redis_client(),
+            older_than_s=settings.outbox_relay_after_s,
+            limit=RELAY_LIMIT,
         )
-        published = publish_changes(
-            context.redis_client(), load_changes(session, history_ids=history_ids)
-        )
-        mark_published(session, history_ids=history_ids)
-    with factory.begin() as session:
-        stale = claim_stale(session, older_than_s=settings.outbox_relay_after_s, limit=RELAY_LIMIT)
-        digests = due_digests(
-            session, stale_after_s=settings.outbox_relay_after_s, limit=RELAY_LIMIT
-        )
-    for delivery_id in stale:
-        send_alert_email.delay(delivery_id)
-    for digest_id in digests:
+    overdue = overdue_mail(context.sessions(), settings, limit=RELAY_LIMIT)
+    for delivery_id in overdue.delivery_ids:
+        send_alert_email.apply_async((delivery_id,), queue=EMAIL_QUEUE)
+    for digest_id in overdue.digest_ids:
         send_digest.apply_async((digest_id,), queue=EMAIL_QUEUE)
     return {
         "published": published,
-        "deliveries_requeued": len(stale),
-        "digests_requeued": len(digests),
+        "deliveries_requeued": len(overdue.delivery_ids),
+        "digests_requeued": len(overdue.digest_ids),
     }

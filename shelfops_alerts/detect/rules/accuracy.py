@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from shelfops_alerts.detect.rules.finding import Finding
 from shelfops_alerts.detect.rules.history import NotEnoughHistory, SalesDay, forecast_days
 from shelfops_alerts.detect.rules.rule_settings import DEFAULT_RULE_SETTINGS, RuleSettings
+from shelfops_alerts.vocabulary import FORECAST_ACCURACY_LOW, LOW, MEDIUM
 
-ALERT_TYPE = "forecast_accuracy_low"
+ALERT_TYPE = FORECAST_ACCURACY_LOW
 
 
 def check_accuracy(
@@ -44,7 +45,7 @@ def check_accuracy(
     wape = sum(abs(d.units - (d.forecast or 0.0)) for d in days) / actual
     if wape <= settings.accuracy_wape:
         return None
-    severity = "medium" if wape > 2 * settings.accuracy_wape else "low"
+    severity = MEDIUM if wape > 2 * settings.accuracy_wape else LOW
     direction = "over" if forecast > actual else "under"
     return Finding(
         store_id=store_id,

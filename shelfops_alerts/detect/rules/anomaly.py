@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from shelfops_alerts.detect.rules.finding import Finding
 from shelfops_alerts.detect.rules.history import NotEnoughHistory, SalesDay, forecast_days, median
 from shelfops_alerts.detect.rules.rule_settings import DEFAULT_RULE_SETTINGS, RuleSettings
+from shelfops_alerts.vocabulary import ANOMALY_DETECTED, HIGH, MEDIUM
 
-ALERT_TYPE = "anomaly_detected"
+ALERT_TYPE = ANOMALY_DETECTED
 #: How many days back (before today) the judged day may lie; older sales are not news.
 RECENT_DAYS = 3
 #: Turns a median absolute deviation into an estimate of the standard deviation (normal data).
@@ -75,7 +76,7 @@ def check_anomaly(
     if abs(score) < settings.anomaly_z:
         return None
     kind = "spike" if score > 0 else "drop"
-    severity = "high" if abs(score) >= 2 * settings.anomaly_z else "medium"
+    severity = HIGH if abs(score) >= 2 * settings.anomaly_z else MEDIUM
     return Finding(
         store_id=store_id,
         product_id=product_id,
@@ -131,7 +132,7 @@ def _phantom_finding(
         store_id=store_id,
         product_id=product_id,
         alert_type=ALERT_TYPE,
-        severity="high",
+        severity=HIGH,
         message=(
             f"Product {product_id} at store {store_id} has sold nothing for {len(days)} days"
             f" although the forecast expected {_fmt(expected)} units and {_fmt(on_hand)} are"

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from shelfops_alerts.detect.rules.finding import Finding
 from shelfops_alerts.detect.rules.history import SalesDay, residuals, rms
 from shelfops_alerts.detect.rules.rule_settings import DEFAULT_RULE_SETTINGS, RuleSettings
+from shelfops_alerts.vocabulary import HIGH, MEDIUM, REORDER_RECOMMENDED
 
-ALERT_TYPE = "reorder_recommended"
+ALERT_TYPE = REORDER_RECOMMENDED
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,9 @@ def check_reorder(
     quantity = order_quantity(
         target - position, case_pack=policy.case_pack, min_order_qty=policy.min_order_qty
     )
-    severity = "high" if position < ltd else "medium"
+    severity = HIGH if position < ltd else MEDIUM
     late = " An order placed now arrives after the shelf is expected to be empty." * (
-        severity == "high"
+        severity == HIGH
     )
     return Finding(
         store_id=store_id,

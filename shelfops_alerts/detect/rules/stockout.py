@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shelfops_alerts.detect.rules.finding import Finding
+from shelfops_alerts.vocabulary import CRITICAL, HIGH, MEDIUM, STOCKOUT_PREDICTED
 
-ALERT_TYPE = "stockout_predicted"
+ALERT_TYPE = STOCKOUT_PREDICTED
 #: Demand below this (units/day) is treated as this, so a zero forecast cannot divide by zero
 #: nor make any stock look infinite.
 MIN_DAILY_DEMAND = 0.1
@@ -45,11 +46,11 @@ class StockoutThresholds:
     def severity(self, days: float) -> str | None:
         """The severity for ``days`` until stockout, or None when it is far enough away."""
         if days <= self.critical_days:
-            return "critical"
+            return CRITICAL
         if days <= self.high_days:
-            return "high"
+            return HIGH
         if days <= self.medium_days:
-            return "medium"
+            return MEDIUM
         return None
 
 

@@ -25,18 +25,18 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from shelfops_alerts.vocabulary import CRITICAL, HIGH, LOW, MEDIUM, SEVERITIES, STOCKOUT_PREDICTED
+
 #: Longest subject we send; mail clients cut far earlier, and providers reject very long ones.
 MAX_SUBJECT_LENGTH = 200
-#: Order of severities, to name a digest by its worst one.
-SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 #: What a template shows for a value the alert does not carry.
 MISSING = "n/a"
 #: Badge colour per severity in the HTML body (unknown severities are grey).
 SEVERITY_COLORS = {
-    "low": "#607d8b",
-    "medium": "#f9a825",
-    "high": "#ef6c00",
-    "critical": "#c62828",
+    LOW: "#607d8b",
+    MEDIUM: "#f9a825",
+    HIGH: "#ef6c00",
+    CRITICAL: "#c62828",
 }
 
 
@@ -83,14 +83,17 @@ def render_digest_email(
         raise ValueError("a digest needs at least one alert")
     items = [alert_context(alert, dashboard_url=dashboard_url) for alert in alerts]
     counts = Counter(item["severity"] for item in items)
-    ranked = sorted(counts, key=lambda s: SEVERITY_ORDER.get(s, -1), reverse=True)
+    # Worst first, to name the digest by it; unknown severities last.
+    ranked = sorted(
+        counts, key=lambda s: SEVERITIES.index(s) if s in SEVERITIES else -1, reverse=True
+    )
     context = {
         "items": items,
         "count": len(items),
         "customer_id": one_line(customer_id),
         "top_severity_label": ranked[0].upper(),
         "severity_counts": [(s.upper(), counts[s]) for s in ranked],
-        "stockouts": sum(1 for item in items if item["alert_type"] == "stockout_predicted"),
+        "stockouts": sum(1 for item in items if item["alert_type"] == STOCKOUT_PREDICTED),
         "dashboard_link": dashboard_url,
         "window": f"{window_s:g} s",
     }

@@ -118,3 +118,16 @@ def test_only_failed_deliveries_are_requeued(deliveries):
             text("SELECT status, attempts FROM email_deliveries WHERE id = :i"), {"i": first}
         ).one()
     assert (row.status, row.attempts) == ("pending", 0)
+
+
+def test_a_change_routed_after_the_window_expired_joins_the_still_open_digest(deliveries):
+    db, (first, second, third, _) = deliveries
+    route(db, first)
+    digest_id = route(db, second).digest_id
+    # Given the window expired while its digest was not yet sent (a backlog is being routed)
+    with db.begin() as session:
+        session.execute(text("UPDATE email_windows SET open_until = now() - interval '1 second'"))
+    # When the next change is routed
+    late = route(db, third)
+    # Then it joins that digest instead of going out alone
+    assert (late.route, late.digest_id, late.created) == ("digest", digest_id, False)

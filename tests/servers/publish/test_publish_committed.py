@@ -1,0 +1,53 @@
+"""The one publish-after-commit sequence (load → publish → mark), on real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import redis
+from sqlalchemy import text
+
+from shelfops_alerts.publish.changes import publish_committed, publish_unpublished
+from tests.support.mail import put_deliveries
+from tests.support.waiting import wait_until
+
+
+def history_ids(db) -> list[int]:
+    with db() as session:
+        return [
+            int(i)
+            for i in session.execute(text("SELECT id FROM alert_history ORDER BY id")).scalars()
+        ]
+
+
+def test_committed_changes_are_published_on_their_channel_then_marked(db, settings):
+    put_deliveries(db, 2, customer_id="C9")
+    ids = history_ids(db)
+    client = redis.Redis.from_url(settings.redis_url)
+    listener = client.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe("alerts:C9")
+    wait_until(lambda: client.pubsub_numsub("alerts:C9")[0][1] == 1, 5, "the subscription")
+
+    # When the two changes are published
+    with db.begin() as session:
+        assert publish_committed(session, client, history_ids=ids) == 2
+
+    # Then a listener got both, in order, and both are marked published
+    got: list[dict] = []
+
+    def two_received() -> bool:
+        message = listener.get_message(timeout=0.1)
+        if message is not None:
+            got.append(message)
+        return len(got) == 2
+
+    wait_until(two_received, 5, "two messages")
+    assert [json.loads(m["data"])["history_id"] for m in got] == ids
+    with db() as session:
+        unpublished = session.execute(
+            text("SELECT count(*) FROM alert_history WHERE published_at IS NULL")
+        ).scalar_one()
+    assert unpublished == 0
+    # And the relay finds nothing left to publish
+    with db.begin() as session:
+        assert publish_unpublished(session, client, older_than_s=0, limit=10) == 0
