@@ -159,6 +159,19 @@ class Settings:
     resolve_after_checks: int = 2
     #: A resolved alert that fires again within this many seconds is re-opened, not re-created.
     reopen_within_s: float = 86400.0
+    #: Workers' PostgreSQL ``statement_timeout``; a worker also gives up on a server that does
+    #: not answer within this plus at most 5 s (see ``outages/postgres.py``).
+    db_statement_timeout_s: float = 30.0
+    #: Workers' PostgreSQL ``lock_timeout``: a statement waiting this long for a row lock fails
+    #: (and is retried) instead of queueing behind a stuck transaction.
+    db_lock_timeout_s: float = 10.0
+    #: Socket and connect timeout of every Redis client of the workers and of the broker.
+    redis_timeout_s: float = 10.0
+    #: Retries of a transient database or Redis fault by the alerts tasks, the first after
+    #: ``fault_retry_backoff_s``, doubling, each wait at most ``fault_retry_cap_s``.
+    fault_max_retries: int = 10
+    fault_retry_backoff_s: float = 1.0
+    fault_retry_cap_s: float = 60.0
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -240,6 +253,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "SHELFOPS_RESOLVE_AFTER_CHECKS", Settings.resolve_after_checks
         ),
         reopen_within_s=_positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
+        db_statement_timeout_s=_positive_float(
+            env, "SHELFOPS_DB_STATEMENT_TIMEOUT_S", Settings.db_statement_timeout_s
+        ),
+        db_lock_timeout_s=_positive_float(
+            env, "SHELFOPS_DB_LOCK_TIMEOUT_S", Settings.db_lock_timeout_s
+        ),
+        redis_timeout_s=_positive_float(env, "SHELFOPS_REDIS_TIMEOUT_S", Settings.redis_timeout_s),
+        fault_max_retries=_positive_int(
+            env, "SHELFOPS_FAULT_MAX_RETRIES", Settings.fault_max_retries
+        ),
+        fault_retry_backoff_s=_positive_float(
+            env, "SHELFOPS_FAULT_RETRY_BACKOFF_S", Settings.fault_retry_backoff_s
+        ),
+        fault_retry_cap_s=_positive_float(
+            env, "SHELFOPS_FAULT_RETRY_CAP_S", Settings.fault_retry_cap_s
+        ),
     )
     if settings.email_timeout_s >= settings.outbox_relay_after_s:
         # Otherwise the relay would take a slow but live send for a dead one and send it again.
@@ -247,4 +276,32 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"SHELFOPS_EMAIL_TIMEOUT_S ({settings.email_timeout_s:g}) must be below"
             f" SHELFOPS_OUTBOX_RELAY_AFTER_S ({settings.outbox_relay_after_s:g})"
         )
+    _check_bounds(settings)
     return settings
+
+
+def _check_bounds(settings: Settings) -> None:
+    """Refuse settings whose waits do not nest: each bound must fire before the one after it
+    (a statement's deadline before a task's time limit, a retry before a redelivery)."""
+    from shelfops_alerts.outages.postgres import answer_deadline_s
+    from shelfops_alerts.outages.time_limits import DATABASE_SOFT_LIMIT_S, MAIL_SOFT_LIMIT_S
+
+    if settings.email_timeout_s >= MAIL_SOFT_LIMIT_S:
+        # The e-mail tasks' time limit would cut a request the provider may still accept.
+        raise ConfigError(
+            f"SHELFOPS_EMAIL_TIMEOUT_S ({settings.email_timeout_s:g}) must be below the e-mail"
+            f" tasks' soft time limit ({MAIL_SOFT_LIMIT_S:g} s)"
+        )
+    if answer_deadline_s(settings) >= DATABASE_SOFT_LIMIT_S:
+        # A stalled statement must fail as a database fault (retried), not hit a time limit.
+        raise ConfigError(
+            f"SHELFOPS_DB_STATEMENT_TIMEOUT_S ({settings.db_statement_timeout_s:g}) plus its"
+            f" grace ({answer_deadline_s(settings):g} s) must be below the tasks' soft time"
+            f" limit ({DATABASE_SOFT_LIMIT_S:g} s)"
+        )
+    if settings.fault_retry_cap_s >= settings.visibility_timeout_s:
+        # A retry waiting longer than this would be redelivered, and run twice.
+        raise ConfigError(
+            f"SHELFOPS_FAULT_RETRY_CAP_S ({settings.fault_retry_cap_s:g}) must be below"
+            f" SHELFOPS_VISIBILITY_TIMEOUT_S ({settings.visibility_timeout_s})"
+        )

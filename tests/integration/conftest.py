@@ -30,6 +30,12 @@ TEST_WORKER_ENV = {
     "SHELFOPS_VISIBILITY_TIMEOUT_S": "8",
     # One e-mail per change unless a test turns digests on (test_email_digests.py).
     "SHELFOPS_DIGEST_WINDOW_S": "0",
+    # Database faults retried fast, and a stalled PostgreSQL given up on within 2 s
+    # (test_outages.py): a 1 s statement and lock timeout, retries 0.2 s apart up to 1 s.
+    "SHELFOPS_DB_STATEMENT_TIMEOUT_S": "1",
+    "SHELFOPS_DB_LOCK_TIMEOUT_S": "1",
+    "SHELFOPS_FAULT_RETRY_BACKOFF_S": "0.2",
+    "SHELFOPS_FAULT_RETRY_CAP_S": "1",
 }
 
 

@@ -11,9 +11,10 @@ from shelfops_alerts.detect.checks import check_batch
 from shelfops_alerts.intake.events import InvalidEvent, forecast_complete
 from shelfops_alerts.vocabulary import ALERT_TYPES, CHECK_TASK
 from workers.tasks import context as task_context
+from workers.tasks.retrying import RetriesFaults
 
 
-@shared_task(name=CHECK_TASK, acks_late=True)
+@shared_task(name=CHECK_TASK, base=RetriesFaults, acks_late=True)
 def check_stockout_risk(
     customer_id: Any,
     skus: Any,

@@ -11,9 +11,10 @@ from shelfops_alerts.alerts.persist import persist_batch
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.vocabulary import PERSIST_TASK
 from workers.tasks import context
+from workers.tasks.retrying import RetriesFaults
 
 
-@shared_task(name=PERSIST_TASK, acks_late=True, bind=True)
+@shared_task(name=PERSIST_TASK, base=RetriesFaults, acks_late=True, bind=True)
 def dedup_and_persist(self: Any, batch: dict[str, Any]) -> dict[str, Any]:
     """Upsert findings, resolve cleared alerts, create deliveries; commit, then pass on."""
     with context.sessions().begin() as session:
