@@ -39,7 +39,7 @@ from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
 from shelfops_alerts.alerts.muting import judge_all
 from shelfops_alerts.alerts.silences import active_silences
 from shelfops_alerts.alerts.silencing import Silencer
-from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, UPSERT
+from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, LOCK_ROWS, UPSERT
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
 from shelfops_alerts.vocabulary import CREATED, ESCALATED, REOPENED
@@ -89,9 +89,37 @@ class PersistResult:
 
 
 def _one_per_key(findings: list[Finding]) -> list[Finding]:
-    """Keep the last finding per SKU and type: ON CONFLICT may touch a row only once."""
+    """Keep the last finding per SKU and type (ON CONFLICT may touch a row only once), in
+    key order: rows are written in one order by every batch (see :func:`_lock_rows`)."""
     by_key = {(f.store_id, f.product_id, f.alert_type): f for f in findings}
-    return list(by_key.values())
+    return [by_key[key] for key in sorted(by_key)]
+
+
+def _lock_rows(
+    session: Session,
+    customer_id: str,
+    keys: list[tuple[str, str, str]],
+    found: set[tuple[str, str, str]],
+    policy: LifecyclePolicy,
+) -> None:
+    """Lock every alert row this batch may write, in key order, before writing any.
+
+    Two batches over the same SKUs (a sweep and an event, two sweeps) then wait for each
+    other instead of each holding rows the other needs (a deadlock, 40P01), whatever order
+    their SKUs came in and whichever of them found or cleared what.
+    """
+    if keys:
+        session.execute(
+            LOCK_ROWS,
+            {
+                "customer_id": customer_id,
+                "stores": [s for s, _, _ in keys],
+                "products": [p for _, p, _ in keys],
+                "types": [t for _, _, t in keys],
+                "found": [key in found for key in keys],
+                "reopen_within": policy.reopen_within_s,
+            },
+        )
 
 
 def _inhibited_skus(
@@ -149,6 +177,9 @@ def persist_batch(
         context=batch.context,
     )
     findings = _one_per_key(batch.findings)
+    evaluated = sorted({(sku.store_id, sku.product_id, t) for sku, t in batch.evaluated})
+    found = {(f.store_id, f.product_id, f.alert_type) for f in findings}
+    _lock_rows(session, batch.customer_id, sorted(found.union(evaluated)), found, policy)
     rows: list[Any] = []
     if findings:
         muters = (
@@ -172,7 +203,6 @@ def persist_batch(
                 "silence_ended": SILENCE_ENDED,
             },
         )
-    evaluated = list(dict.fromkeys((sku.store_id, sku.product_id, t) for sku, t in batch.evaluated))
     if evaluated:
         rows += session.execute(
             CLEAR,

@@ -78,6 +78,8 @@ UPSERT = text(
         WHERE NOT EXISTS (
             SELECT 1 FROM reopened r WHERE r.store_id = i.store_id
                AND r.product_id = i.product_id AND r.alert_type = i.alert_type)
+        -- new keys are inserted (and wait on a racing insert of the same key) in key order
+        ORDER BY i.store_id, i.product_id, i.alert_type
         ON CONFLICT (customer_id, store_id, product_id, alert_type)
             WHERE status IN {_ACTIVE}
         DO UPDATE SET
@@ -124,6 +126,32 @@ UPSERT = text(
            CASE WHEN silence_id IS NOT NULL THEN now() END
     FROM changes
     RETURNING id, alert_id, event, silenced
+    """
+)
+
+# Every alert row a batch may write, locked first and in one order (the key, then the id),
+# so two batches over the same SKUs queue behind each other instead of deadlocking: the
+# active alerts of every evaluated (SKU, type), and the recently resolved ones a finding
+# may re-open. Later statements of the batch find these rows already locked.
+LOCK_ROWS = text(
+    f"""
+    WITH k AS (
+        SELECT * FROM unnest(
+            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]),
+            CAST(:found AS boolean[])
+        ) AS t(store_id, product_id, alert_type, found)
+    ),
+    candidates AS MATERIALIZED (
+        SELECT b.id FROM alerts b JOIN k USING (store_id, product_id, alert_type)
+        WHERE b.customer_id = :customer_id AND b.status IN {_ACTIVE}
+        UNION ALL
+        SELECT b.id FROM alerts b JOIN k USING (store_id, product_id, alert_type)
+        WHERE k.found AND b.customer_id = :customer_id AND b.status = {_RESOLVED}
+          AND b.resolved_at >= now() - make_interval(secs => :reopen_within)
+    )
+    SELECT a.id FROM alerts a JOIN candidates c ON c.id = a.id
+    ORDER BY a.store_id, a.product_id, a.alert_type, a.id
+    FOR UPDATE OF a
     """
 )
 
