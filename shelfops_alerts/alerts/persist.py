@@ -164,11 +164,14 @@ def persist_batch(
     batch: BatchResult,
     policy: LifecyclePolicy | None = None,
     check_id: str | None = None,
+    count_clean_checks: bool = True,
 ) -> PersistResult:
     """Write a checked batch: upsert findings, count clean checks, queue deliveries.
 
-    ``check_id`` identifies this check (the persist task's id): a clean check with the same
-    id counts once however often it is delivered. Without it every call counts.
+    ``check_id`` identifies this check (the persist task's id, or the sweep's): a clean
+    check with the same id counts once however often it is delivered. Without it every call
+    counts. ``count_clean_checks=False`` (a batch of a sweep that lost its turn) writes the
+    findings but counts no clean check, so it resolves nothing.
     """
     policy = policy or LifecyclePolicy()
     result = PersistResult(
@@ -203,7 +206,7 @@ def persist_batch(
                 "silence_ended": SILENCE_ENDED,
             },
         )
-    if evaluated:
+    if evaluated and count_clean_checks:
         rows += session.execute(
             CLEAR,
             {

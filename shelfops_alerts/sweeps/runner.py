@@ -5,7 +5,8 @@ chain), passed in as :data:`QueueBatches`, so this module imports no Celery.
 
 * :func:`run_sweep` takes the lock (or is refused and says who holds it), records the sweep,
   walks each customer's SKUs by keyset pages and has every page queued as one batch,
-  renewing the lock while it queues, then records how many batches it queued;
+  renewing the lock and recording how far it got while it queues, then records how many
+  batches it queued; the same sweep task run again continues where it stopped;
 * :func:`count_batch` is every batch's bookkeeping when it completes (published, or failed):
   it is counted once on the sweep's row, and the sweep lock is renewed or, by the batch
   that finishes the sweep, released.
@@ -13,10 +14,11 @@ chain), passed in as :data:`QueueBatches`, so this module imports no Celery.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import redis
@@ -25,7 +27,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from shelfops_alerts.detect.sku_pages import customers, sku_pages
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.sweeps.lock import OUTCOME_KEY, SweepLock, lock_holder
-from shelfops_alerts.sweeps.runs import mark_queued, record_batch, start_sweep
+from shelfops_alerts.sweeps.runs import (
+    Cursor,
+    Started,
+    mark_queued,
+    open_sweep,
+    record_batch,
+    record_progress,
+)
+from shelfops_alerts.vocabulary import RUNNING
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +64,9 @@ def run_sweep(
     """Sweep every SKU of every customer (or of ``customer_id``) as the holder ``token``.
 
     Returns ``{"refused": True, "holder": ...}`` when another sweep holds the lock, else the
-    sweep's id, how many batches were queued and how many SKUs it covers.
+    sweep's id, how many batches were queued and how many SKUs it covers. The same
+    ``token`` running again (its task retried after a fault, or redelivered after its
+    worker died) keeps the lock and continues its sweep after the last batch it queued.
     """
     lock = SweepLock(client, token, lock_ttl_s)
     if not lock.acquire():
@@ -63,27 +75,20 @@ def run_sweep(
         _tell(client, token, {"status": "refused", "holder": holder})
         return {"refused": True, "holder": holder}
     with sessions.begin() as session:
-        started = start_sweep(
-            session, task_id=token, customer_id=customer_id, batch_size=batch_size
-        )
+        started = open_sweep(session, task_id=token, customer_id=customer_id, batch_size=batch_size)
     _tell(client, token, {"status": "started", "sweep_id": started.sweep_id})
-    # The lock's TTL rides along, so every batch renews it for the same span.
-    context = {"sweep_id": started.sweep_id, "lock": token, "lock_ttl_s": lock_ttl_s}
-    renew_every = lock_ttl_s / 3
-    last_renewal = time.monotonic()
-
-    def keep_lock(_: int) -> None:
-        # Queueing a million SKUs takes a while: stay the holder while doing it.
-        nonlocal last_renewal
-        if time.monotonic() - last_renewal >= renew_every:
-            lock.renew()
-            last_renewal = time.monotonic()
-
-    batches = 0
-    scope = [customer_id] if customer_id is not None else customers(sessions)
-    for customer in scope:
-        pages = sku_pages(sessions, customer_id=customer, page_size=batch_size)
-        batches += queue_batches(customer, pages, context, batches, keep_lock)
+    if started.resumed:
+        logger.warning(
+            "sweep %d continues after %d queued batch(es)",
+            started.sweep_id,
+            started.cursor.batches,
+        )
+    if started.status != RUNNING or started.queued:
+        # Nothing left to queue: its batches finish it (and release the lock), or did.
+        if started.status != RUNNING:
+            lock.release()
+        return _summary(started, started.cursor.batches)
+    batches = _walk(sessions, lock, started, customer_id, lock_ttl_s, queue_batches)
     with sessions.begin() as session:
         finished = mark_queued(session, sweep_id=started.sweep_id, batches=batches)
     if finished:
@@ -93,7 +98,67 @@ def run_sweep(
     logger.info(
         "sweep %d queued %d batch(es) for %d SKU(s)", started.sweep_id, batches, started.skus_total
     )
+    return _summary(started, batches)
+
+
+def _summary(started: Started, batches: int) -> dict[str, Any]:
     return {"sweep_id": started.sweep_id, "batches": batches, "skus_total": started.skus_total}
+
+
+def _walk(
+    sessions: sessionmaker[Session],
+    lock: SweepLock,
+    started: Started,
+    customer_id: str | None,
+    lock_ttl_s: float,
+    queue_batches: QueueBatches,
+) -> int:
+    """Queue a batch per page from the sweep's cursor on, recording the cursor after each
+    batch; returns the sweep's batches in all."""
+    # The lock's TTL rides along, so every batch renews it for the same span.
+    context = {"sweep_id": started.sweep_id, "lock": lock.token, "lock_ttl_s": lock_ttl_s}
+    renew_every = lock_ttl_s / 3
+    last_renewal = time.monotonic()
+    cursor = started.cursor
+    batches = cursor.batches
+    walking: list[Sku] = []
+
+    def pages_of(customer: str, after: Sku | None) -> Iterator[list[Sku]]:
+        for page in sku_pages(
+            sessions, customer_id=customer, page_size=started.batch_size, after=after
+        ):
+            walking[:] = page
+            yield page
+
+    def after_each(customer: str, first: int) -> Callable[[int], None]:
+        def keep_going(count: int) -> None:
+            # Queueing a million SKUs takes a while: stay the holder, and remember how far
+            # the walk got, so this task run again continues from here.
+            nonlocal last_renewal
+            with sessions.begin() as session:
+                record_progress(
+                    session,
+                    sweep_id=started.sweep_id,
+                    cursor=Cursor(first + count, customer, walking[-1]),
+                )
+            if time.monotonic() - last_renewal >= renew_every:
+                lock.renew()
+                last_renewal = time.monotonic()
+
+        return keep_going
+
+    if customer_id is not None:
+        scope: Iterable[str] = [customer_id]
+    elif cursor.customer_id is not None:
+        scope = itertools.chain([cursor.customer_id], customers(sessions, after=cursor.customer_id))
+    else:
+        scope = customers(sessions)
+    for customer in scope:
+        after = cursor.sku if customer == cursor.customer_id else None
+        batches += queue_batches(
+            customer, pages_of(customer, after), context, batches, after_each(customer, batches)
+        )
+    return batches
 
 
 def count_batch(
