@@ -6,7 +6,8 @@ chain), passed in as :data:`QueueBatches`, so this module imports no Celery.
 * :func:`run_sweep` takes the lock (or is refused and says who holds it), records the sweep,
   walks each customer's SKUs by keyset pages and has every page queued as one batch,
   renewing the lock and recording how far it got while it queues, then records how many
-  batches it queued; the same sweep task run again continues where it stopped;
+  batches it queued; the same sweep task run again continues where it stopped (unless
+  its first run is still walking: :func:`walking`);
 * :func:`count_batch` is every batch's bookkeeping when it completes (published, or failed):
   it is counted once on the sweep's row, and the sweep lock is renewed or, by the batch
   that finishes the sweep, released.
@@ -14,6 +15,7 @@ chain), passed in as :data:`QueueBatches`, so this module imports no Celery.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import redis
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.detect.sku_pages import customers, sku_pages
@@ -45,6 +48,10 @@ OUTCOME_TTL_S = 24 * 3600
 #: Queues one customer's pages as batches: ``(customer_id, pages, context, first_batch_no,
 #: after_each) -> batches queued``; ``after_each(count)`` runs after each batch is queued.
 QueueBatches = Callable[[str, Iterable[list[Sku]], dict[str, Any], int, Callable[[int], None]], int]
+
+
+_TRY_WALK = text("SELECT pg_try_advisory_lock(hashtext('shelfops-sweep-walk'), hashtext(:token))")
+_END_WALK = text("SELECT pg_advisory_unlock(hashtext('shelfops-sweep-walk'), hashtext(:token))")
 
 
 def _tell(client: redis.Redis, token: str, outcome: dict[str, Any]) -> None:
@@ -74,23 +81,31 @@ def run_sweep(
         logger.warning("sweep refused: sweep task %s holds the sweep lock", holder)
         _tell(client, token, {"status": "refused", "holder": holder})
         return {"refused": True, "holder": holder}
-    with sessions.begin() as session:
-        started = open_sweep(session, task_id=token, customer_id=customer_id, batch_size=batch_size)
-    _tell(client, token, {"status": "started", "sweep_id": started.sweep_id})
-    if started.resumed:
-        logger.warning(
-            "sweep %d continues after %d queued batch(es)",
-            started.sweep_id,
-            started.cursor.batches,
-        )
-    if started.status != RUNNING or started.queued:
-        # Nothing left to queue: its batches finish it (and release the lock), or did.
-        if started.status != RUNNING:
-            lock.release()
-        return _summary(started, started.cursor.batches)
-    batches = _walk(sessions, lock, started, customer_id, lock_ttl_s, queue_batches)
-    with sessions.begin() as session:
-        finished = mark_queued(session, sweep_id=started.sweep_id, batches=batches)
+    with walking(sessions, token) as alone:
+        if not alone:
+            # The broker delivered this task again while its first run still walks (a run
+            # longer than the visibility timeout): that run finishes the sweep.
+            logger.warning("sweep task %s is already walking in another worker", token)
+            return {"duplicate": True, "task_id": token}
+        with sessions.begin() as session:
+            started = open_sweep(
+                session, task_id=token, customer_id=customer_id, batch_size=batch_size
+            )
+        _tell(client, token, {"status": "started", "sweep_id": started.sweep_id})
+        if started.resumed:
+            logger.warning(
+                "sweep %d continues after %d queued batch(es)",
+                started.sweep_id,
+                started.cursor.batches,
+            )
+        if started.status != RUNNING or started.queued:
+            # Nothing left to queue: its batches finish it (and release the lock), or did.
+            if started.status != RUNNING:
+                lock.release()
+            return _summary(started, started.cursor.batches)
+        batches = _walk(sessions, lock, started, customer_id, lock_ttl_s, queue_batches)
+        with sessions.begin() as session:
+            finished = mark_queued(session, sweep_id=started.sweep_id, batches=batches)
     if finished:
         lock.release()
     else:
@@ -99,6 +114,27 @@ def run_sweep(
         "sweep %d queued %d batch(es) for %d SKU(s)", started.sweep_id, batches, started.skus_total
     )
     return _summary(started, batches)
+
+
+@contextlib.contextmanager
+def walking(sessions: sessionmaker[Session], token: str) -> Iterator[bool]:
+    """Whether this run of sweep task ``token`` is the only one walking its sweep: a
+    PostgreSQL advisory lock, held on one connection for the whole walk.
+
+    The Redis lock cannot tell two runs of one task apart (same token); the database can,
+    and frees the advisory lock by itself when the holder's connection ends (its worker died).
+    """
+    engine: Engine = sessions.kw["bind"]
+    # One connection for the lock's whole life (a session would hand it back to the pool).
+    with engine.connect() as guard:
+        alone = bool(guard.execute(_TRY_WALK, {"token": token}).scalar_one())
+        guard.commit()  # a session-level lock: it outlives the transaction, which must end
+        try:
+            yield alone
+        finally:
+            if alone:
+                guard.execute(_END_WALK, {"token": token})
+                guard.commit()
 
 
 def _summary(started: Started, batches: int) -> dict[str, Any]:

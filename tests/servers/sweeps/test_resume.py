@@ -97,6 +97,33 @@ def test_a_sweep_task_delivered_again_after_queueing_everything_queues_nothing_m
     assert result == started
 
 
+def test_a_sweep_task_delivered_again_while_its_first_run_walks_leaves_the_walk_to_it(
+    catalogue, settings
+):
+    # Given a sweep task still walking (its run outlived the broker's visibility timeout),
+    # When the broker delivers the same task again, just after its first batch was queued
+    second_run: dict = {}
+    again = Broker()
+
+    class RedeliveredMidWalk(Broker):
+        def __call__(self, customer, pages, context, first, after_each) -> int:
+            def then_redeliver(count: int) -> None:
+                after_each(count)
+                if not second_run:
+                    second_run.update(sweep(settings, "sweep-task-6", again))
+
+            return super().__call__(customer, pages, context, first, then_redeliver)
+
+    first = RedeliveredMidWalk()
+    result = sweep(settings, "sweep-task-6", first)
+
+    # Then the second run queues nothing: the first one walks on and queues every batch once
+    assert second_run == {"duplicate": True, "task_id": "sweep-task-6"}
+    assert again.sent == []
+    assert [number for _, _, number in first.sent] == [0, 1, 2, 3, 4]
+    assert result["batches"] == 5
+
+
 def test_another_sweep_is_still_refused_while_one_runs(catalogue, settings):
     sweep(settings, "sweep-task-3", Broker())
     assert sweep(settings, "sweep-task-4", Broker()) == {
