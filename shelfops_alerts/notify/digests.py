@@ -62,13 +62,14 @@ _UNROUTED = text(
 
 _SET_SINGLE = text(f"UPDATE email_deliveries SET route = {_SINGLE} WHERE id = :id")
 
-# A window ends when it expired *and* its digest is gone (sent or being sent): while the
-# recipient's digest is still open the period is not quiet, and a change that arrives late
-# (a backlog routed slower than the window) joins it instead of going out alone. SET
-# expressions read the row as it was, so both columns change only when the window ends.
+# A window ends when it expired *and* its digest is gone (sent): while the recipient's
+# digest is still open, or being sent (its send opens the next window), the period is not
+# quiet, and a change that arrives late (a backlog routed slower than the window) joins a
+# digest instead of going out alone. SET expressions read the row as it was, so both
+# columns change only when the window ends.
 _QUIET = f"""w.open_until <= now() AND NOT EXISTS (
         SELECT 1 FROM email_digests g WHERE g.customer_id = w.customer_id
-           AND g.recipient = w.recipient AND g.status = {_OPEN})"""
+           AND g.recipient = w.recipient AND g.status IN ({_OPEN}, {_SENDING}))"""
 _OPEN_WINDOW = text(
     f"""
     INSERT INTO email_windows AS w (customer_id, recipient, open_until, opened_by)
