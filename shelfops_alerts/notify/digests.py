@@ -62,20 +62,25 @@ _UNROUTED = text(
 
 _SET_SINGLE = text(f"UPDATE email_deliveries SET route = {_SINGLE} WHERE id = :id")
 
-# A window ends when it expired *and* its digest is gone (sent or being sent): while the
-# recipient's digest is still open the period is not quiet, and a change that arrives late
-# (a backlog routed slower than the window) joins it instead of going out alone. SET
-# expressions read the row as it was, so both columns change only when the window ends.
-_QUIET = f"""w.open_until <= now() AND NOT EXISTS (
+# A window ends when it expired *and* the recipient has no digest in flight (open, being
+# sent, or waiting for a retry): until that digest is sent the period is not quiet, and a
+# change that arrives late (a backlog routed slower than the window) is digested instead of
+# going out alone. A late change while the window is held moves its end one window on, so
+# the digest it opens (the one in flight may be past joining) is due a window from now, not
+# at once. Sending a digest opens the next window (``_FINISH``). SET expressions read the
+# row as it was, so ``opened_by`` changes only when the window ends.
+_HELD = f"""EXISTS (
         SELECT 1 FROM email_digests g WHERE g.customer_id = w.customer_id
-           AND g.recipient = w.recipient AND g.status = {_OPEN})"""
+           AND g.recipient = w.recipient AND g.status IN ({_OPEN}, {_SENDING}, {_RETRYING}))"""
 _OPEN_WINDOW = text(
     f"""
     INSERT INTO email_windows AS w (customer_id, recipient, open_until, opened_by)
     VALUES (:customer_id, :recipient, now() + make_interval(secs => :window), :id)
     ON CONFLICT (customer_id, recipient) DO UPDATE
-    SET open_until = CASE WHEN {_QUIET} THEN EXCLUDED.open_until ELSE w.open_until END,
-        opened_by = CASE WHEN {_QUIET} THEN EXCLUDED.opened_by ELSE w.opened_by END
+    SET open_until = CASE WHEN w.open_until <= now() THEN EXCLUDED.open_until
+                          ELSE w.open_until END,
+        opened_by = CASE WHEN w.open_until <= now() AND NOT {_HELD} THEN EXCLUDED.opened_by
+                         ELSE w.opened_by END
     RETURNING w.opened_by = :id AS opened, w.open_until
     """
 )

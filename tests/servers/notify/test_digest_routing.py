@@ -131,3 +131,21 @@ def test_a_change_routed_after_the_window_expired_joins_the_still_open_digest(de
     late = route(db, third)
     # Then it joins that digest instead of going out alone
     assert (late.route, late.digest_id, late.created) == ("digest", digest_id, False)
+
+
+def test_a_change_routed_while_the_digest_is_being_sent_opens_the_next_digest(deliveries):
+    db, (first, second, third, _) = deliveries
+    route(db, first)
+    digest_id = route(db, second).digest_id
+    # Given the window expired and its digest is being sent right now (claimed, not yet sent)
+    with db.begin() as session:
+        session.execute(text("UPDATE email_windows SET open_until = now() - interval '1 second'"))
+        session.execute(text("UPDATE email_digests SET due_at = now() - interval '1 second'"))
+        assert claim_digest(session, digest_id=digest_id, stale_after_s=60) is not None
+    # When the next change is routed
+    late = route(db, third)
+    # Then it is not mailed alone: it opens the next digest, due a whole window from now
+    assert late.route == "digest" and late.created and late.digest_id != digest_id
+    with db() as session:
+        wait = seconds_until_due(session, digest_id=late.digest_id)
+    assert wait is not None and WINDOW_S - 5 < wait <= WINDOW_S
