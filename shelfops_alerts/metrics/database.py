@@ -16,6 +16,7 @@ fails the scrape's database part instead of hanging it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -28,20 +29,41 @@ STATEMENT_TIMEOUT_MS = 2000
 #: pg_try_advisory_xact_lock key of the fold (any constant; one fold at a time).
 _FOLD_LOCK_KEY = 0x5E1F_C0DE
 
+#: Count-change rows one fold statement takes; a scrape folds until fewer are left or its
+#: budget is spent, so even a backlog of millions (months without a scrape) is worked off
+#: over a few scrapes instead of timing every one of them out.
+FOLD_CHUNK = 100_000
+#: Seconds of folding one scrape may spend before reading the sums.
+FOLD_BUDGET_S = 0.5
+
 _FOLD = (
     text(
         """
-        WITH gone AS (DELETE FROM alert_counts RETURNING alert_type, severity, status, n)
-        INSERT INTO alert_counts (alert_type, severity, status, n)
-        SELECT alert_type, severity, status, sum(n) FROM gone
-        GROUP BY alert_type, severity, status HAVING sum(n) <> 0
+        WITH gone AS (
+            DELETE FROM alert_counts
+            WHERE ctid = ANY(ARRAY(SELECT ctid FROM alert_counts LIMIT :chunk))
+            RETURNING alert_type, severity, status, n
+        ),
+        folded AS (
+            INSERT INTO alert_counts (alert_type, severity, status, n)
+            SELECT alert_type, severity, status, sum(n) FROM gone
+            GROUP BY alert_type, severity, status HAVING sum(n) <> 0
+        )
+        SELECT count(*) FROM gone
         """
     ),
     text(
         """
-        WITH gone AS (DELETE FROM delivery_counts RETURNING status, n)
-        INSERT INTO delivery_counts (status, n)
-        SELECT status, sum(n) FROM gone GROUP BY status HAVING sum(n) <> 0
+        WITH gone AS (
+            DELETE FROM delivery_counts
+            WHERE ctid = ANY(ARRAY(SELECT ctid FROM delivery_counts LIMIT :chunk))
+            RETURNING status, n
+        ),
+        folded AS (
+            INSERT INTO delivery_counts (status, n)
+            SELECT status, sum(n) FROM gone GROUP BY status HAVING sum(n) <> 0
+        )
+        SELECT count(*) FROM gone
         """
     ),
 )
@@ -95,15 +117,18 @@ class DatabaseFigures:
     sweep_last_batches_failed: int | None = None
 
 
-def fold_counts(session: Session) -> bool:
-    """Fold the count changes into one row per group, unless another session is folding;
-    True when this one did."""
+def fold_counts(session: Session, *, chunk: int = FOLD_CHUNK) -> bool:
+    """Fold the count changes into one row per group (``chunk`` rows per statement, for at
+    most FOLD_BUDGET_S), unless another session is folding; True when this one did."""
     if not session.execute(
         text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _FOLD_LOCK_KEY}
     ).scalar():
         return False
+    deadline = time.monotonic() + FOLD_BUDGET_S
     for statement in _FOLD:
-        session.execute(statement)
+        while session.execute(statement, {"chunk": chunk}).scalar_one() >= chunk:
+            if time.monotonic() > deadline:
+                break
     return True
 
 

@@ -215,7 +215,8 @@ def collect_figures(settings: Settings) -> Figures:
             read(settings, figures)
             up = 1
         except Exception as exc:  # a source that is down must not take the others with it
-            logger.warning("metrics: %s could not be read: %s", source, exc)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            logger.warning("metrics: %s could not be read: %s", source, reason)
             up = 0
         figures.add("shelfops_scrape_source_up", up, source)
     figures.add("shelfops_scrape_duration_seconds", time.perf_counter() - began)

@@ -226,3 +226,25 @@ def test_a_source_that_is_down_hides_only_its_own_figures(db, settings):
     assert figures.value("shelfops_queue_depth", "alerts") is None
     assert figures.value("shelfops_outbox_unpublished_changes") == 0
     assert figures.value("shelfops_scrape_duration_seconds") > 0
+
+
+def test_a_backlog_of_count_changes_is_folded_chunk_by_chunk(db, settings):
+    from shelfops_alerts.metrics.database import fold_counts
+
+    # Given 30 alerts, each escalated on its own (60 + 30 count-change rows)
+    with db.begin() as session:
+        ids = [put_alert(session, f"P{n}") for n in range(30)]
+    for alert_id in ids:
+        with db.begin() as session:
+            session.execute(
+                text("UPDATE alerts SET severity = 'critical' WHERE id = :i"), {"i": alert_id}
+            )
+    before = rows(db, "SELECT count(*) FROM alert_counts")[0][0]
+    # When they are folded seven rows per statement
+    with db.begin() as session:
+        assert fold_counts(session, chunk=7)
+    # Then one row per group is left and the count is unchanged
+    assert before > 30
+    assert rows(db, "SELECT alert_type, severity, status, n FROM alert_counts") == [
+        ("stockout_predicted", "critical", "open", 30)
+    ]
