@@ -32,6 +32,9 @@ STACK_ENV = STACK_DIR / "stack.env"
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent / "notify" / "email" / "templates"
 
 EMAIL_BACKENDS = ("file", "console", "sendgrid")
+#: How every process writes its log lines: ``text`` for people, ``json`` (one object per line)
+#: for log shippers.
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -159,6 +162,8 @@ class Settings:
     resolve_after_checks: int = 2
     #: A resolved alert that fires again within this many seconds is re-opened, not re-created.
     reopen_within_s: float = 86400.0
+    #: ``text`` or ``json`` (one JSON object per line), for workers, beat and the CLI.
+    log_format: str = "text"
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -194,6 +199,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     email_from = env.get("SHELFOPS_EMAIL_FROM", "").strip() or Settings.email_from
     if "@" not in email_from or any(c in email_from for c in "\r\n"):
         raise ConfigError(f"SHELFOPS_EMAIL_FROM must be an e-mail address, got {email_from!r}")
+
+    log_format = env.get("SHELFOPS_LOG_FORMAT", "").strip().lower() or Settings.log_format
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"SHELFOPS_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}"
+        )
 
     templates_dir = Path(env.get("SHELFOPS_TEMPLATES_DIR", "").strip() or DEFAULT_TEMPLATES_DIR)
     if not (templates_dir / "alert_email.txt").is_file():
@@ -240,6 +251,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "SHELFOPS_RESOLVE_AFTER_CHECKS", Settings.resolve_after_checks
         ),
         reopen_within_s=_positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
+        log_format=log_format,
     )
     if settings.email_timeout_s >= settings.outbox_relay_after_s:
         # Otherwise the relay would take a slow but live send for a dead one and send it again.

@@ -1,5 +1,9 @@
 """Health of everything the service needs: database and migration level, Redis, workers
-per queue, queue depths. ``healthy`` is false while any of them is down or behind."""
+per queue, queue depths. ``healthy`` is false while any of them is down or behind.
+
+The report also carries every figure the Prometheus metrics serve (``metrics``, by metric
+name; see shelfops_alerts/metrics), read the same way, so ``status --json`` and a scrape
+agree."""
 
 from __future__ import annotations
 
@@ -62,11 +66,18 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     """A JSON-able report; ``healthy`` is the verdict. ``last_sweep`` is informative only."""
     report: dict[str, Any] = {"database": _database(settings)}
     report["last_sweep"] = _last_sweep(settings) if report["database"]["ok"] else None
+    from shelfops_alerts.metrics import collect_figures
+
+    figures = collect_figures(settings)
+    report["metrics"] = figures.as_json()
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
     try:
         client.ping()
         report["redis"] = {"ok": True}
-        report["queues"] = {queue: int(client.llen(queue)) for queue in QUEUES}
+        # As the broker holds them: every priority step of each queue.
+        report["queues"] = {
+            queue: int(figures.value("shelfops_queue_depth", queue) or 0) for queue in QUEUES
+        }
         workers = _workers(settings)
         report["workers"] = {
             queue: {"ok": bool(workers.get(queue)), "workers": sorted(workers.get(queue, []))}

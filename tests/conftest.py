@@ -51,6 +51,8 @@ TABLES = (
     "policies",
     "forecasts",
     "inventory",
+    "alert_counts",
+    "delivery_counts",
 )
 
 

@@ -14,7 +14,10 @@ from kombu import Queue
 
 from shelfops_alerts.config import Settings, load_settings
 from shelfops_alerts.db import dispose_engines
+from shelfops_alerts.health.presence import REFRESH_S
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
+from workers import logs
+from workers.presence import Presence
 from workers.routing import TASK_ROUTES
 from workers.schedule import beat_schedule
 
@@ -60,6 +63,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": beat_schedule(settings),
+        # Celery's persistent scheduler, announcing beat in Redis as it ticks; ticking at
+        # least this often keeps the announcement fresh between housekeeping entries.
+        "beat_scheduler": "workers.presence:HeartbeatScheduler",
+        "beat_max_loop_interval": REFRESH_S,
     }
 
 
@@ -69,6 +76,10 @@ def create_app(settings: Settings | None = None) -> Celery:
     celery_app = Celery("shelfops", include=TASK_MODULES)
     celery_app.conf.update(celery_config(settings))
     celery_app.conf.shelfops_settings = settings
+    # Each worker node announces the queues it consumes (the metrics count consumers).
+    celery_app.steps["consumer"].add(Presence)
+    # Log lines in SHELFOPS_LOG_FORMAT, each task's lines with its context.
+    logs.install(settings)
     return celery_app
 
 

@@ -10,7 +10,7 @@ Alertmanager's group_wait / group_interval, in the database, per (customer, reci
   and the first change after a quiet window again goes out at once.
 
 Everything lives in PostgreSQL, so a worker's death loses no membership: a digest that is due
-(or stuck ``sending``) is picked up again by the periodic ``shelfops.flush_digests``. Each
+(or stuck ``sending``) is picked up again by the periodic relay (``shelfops.relay_outbox``). Each
 function here is one or two statements, whatever the digest's size; callers own the
 transaction.
 """

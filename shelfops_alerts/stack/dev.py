@@ -98,8 +98,12 @@ def _stop_on_sigterm(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
-    """Run the stack in the foreground until Ctrl-C; returns the exit code."""
+def run_dev(
+    *, with_demo: bool = True, flower_port: int = 5555, flower_auth: str | None = None
+) -> int:
+    """Run the stack in the foreground until Ctrl-C; returns the exit code.
+
+    ``flower_auth`` (``user:password``) turns on Flower's basic auth."""
     running = _already_running()
     if running:
         print(f"error: dev is already running here (pid {running})", file=sys.stderr)
@@ -123,12 +127,13 @@ def run_dev(*, with_demo: bool = True, flower_port: int = 5555) -> int:
                 name="email", queues=EMAIL_QUEUE, concurrency=1, env=env, log_dir=logs
             ),
             processes.beat(env=env, state_dir=STACK_DIR, log_dir=logs),
-            processes.flower(env=env, port=flower_port, log_dir=logs),
+            processes.flower(env=env, port=flower_port, log_dir=logs, basic_auth=flower_auth),
         ]
         for service in services:
             service.start()
         processes.wait_for_workers(settings.redis_url, ["alerts", "email"])
-        print(f"workers ready; Flower on http://127.0.0.1:{flower_port}; logs in {logs}/")
+        guarded = f" (basic auth, user {flower_auth.partition(':')[0]})" if flower_auth else ""
+        print(f"workers ready; Flower on http://127.0.0.1:{flower_port}{guarded}; logs in {logs}/")
         pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
         pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
         if with_demo:

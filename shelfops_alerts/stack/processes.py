@@ -17,6 +17,9 @@ from pathlib import Path
 
 #: Seconds a process gets to stop after SIGTERM before it is killed.
 STOP_GRACE_S = 15.0
+#: Tasks Flower keeps in memory and lists (its default is 100,000): the newest ones, so the
+#: list stays quick to load and Flower's memory bounded.
+FLOWER_MAX_TASKS = 10_000
 
 
 @dataclass
@@ -70,8 +73,13 @@ class ServiceProcess:
         self.process.wait()
 
 
-def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "workers", *args]
+def celery_command(*args: str, quiet: bool = False) -> list[str]:
+    """``celery -A workers ARGS``; ``quiet`` leaves out the start-up banner (not a log line)."""
+    return [sys.executable, "-m", "celery", "-A", "workers", *(["-q"] if quiet else []), *args]
+
+
+def _json_logs(env: dict[str, str]) -> bool:
+    return env.get("SHELFOPS_LOG_FORMAT", "").strip().lower() == "json"
 
 
 def worker(
@@ -116,18 +124,31 @@ def beat(*, env: dict[str, str], state_dir: Path, log_dir: Path) -> ServiceProce
             "INFO",
             "-s",
             str(state_dir / "celerybeat-schedule"),
+            quiet=_json_logs(env),
         ),
         env=env,
         log_path=log_dir / "beat.log",
     )
 
 
-def flower(*, env: dict[str, str], port: int, log_dir: Path) -> ServiceProcess:
-    """Flower on 127.0.0.1 only; its HTTP API is open there, as a local dev tool."""
+def flower(
+    *, env: dict[str, str], port: int, log_dir: Path, basic_auth: str | None = None
+) -> ServiceProcess:
+    """Flower on 127.0.0.1 only, keeping the newest :data:`FLOWER_MAX_TASKS` tasks.
+
+    Without ``basic_auth`` its HTTP API is open there, as a local dev tool; with it
+    (``user:password``) every page and the API ask for it. The password goes in Flower's
+    environment (``FLOWER_BASIC_AUTH``), not on its command line, where ``ps`` shows it.
+    """
+    auth = (
+        {"FLOWER_BASIC_AUTH": basic_auth} if basic_auth else {"FLOWER_UNAUTHENTICATED_API": "true"}
+    )
     return ServiceProcess(
         name="flower",
-        args=celery_command("flower", "--address=127.0.0.1", f"--port={port}"),
-        env={"FLOWER_UNAUTHENTICATED_API": "true", **env},
+        args=celery_command(
+            "flower", "--address=127.0.0.1", f"--port={port}", f"--max_tasks={FLOWER_MAX_TASKS}"
+        ),
+        env={**env, **auth},
         log_path=log_dir / "flower.log",
     )
 

@@ -30,3 +30,28 @@ def test_the_core_names_an_input_by_its_field_and_the_cli_by_its_flag():
     # And a message about no one input, or a field without a flag, is left as it is
     assert in_flags(LifecycleError("alert 5 does not exist")) == "alert 5 does not exist"
     assert in_flags(LifecycleError("colour must be red", field="colour")) == "colour must be red"
+
+
+def test_flower_auth_must_be_user_and_password(capsys):
+    import pytest
+
+    from shelfops_alerts.cli import build_parser
+
+    args = build_parser().parse_args(["dev", "--flower-auth", "ops:s3cret"])
+    assert args.flower_auth == "ops:s3cret"
+    for bad in ("ops", "ops:", ":s3cret"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["dev", "--flower-auth", bad])
+        assert "USER:PASSWORD" in capsys.readouterr().err
+
+
+def test_a_refusal_is_a_json_line_when_logs_are_json(capsys, monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHELFOPS_LOG_FORMAT", "json")
+    code, out, err = run(capsys, "alerts", "list")
+    (line,) = [json.loads(text) for text in err.splitlines()]
+    assert code == 2 and out == ""
+    assert line["level"] == "error" and "SHELFOPS_DATABASE_URL is not set" in line["message"]
+    assert line["command"] == "alerts"

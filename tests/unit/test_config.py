@@ -45,6 +45,7 @@ def test_defaults_with_only_the_two_urls():
         ({"SHELFOPS_EMAIL_TIMEOUT_S": "90"}, "SHELFOPS_EMAIL_TIMEOUT_S .* must be below"),
         ({"SHELFOPS_RESOLVE_AFTER_CHECKS": "0"}, "SHELFOPS_RESOLVE_AFTER_CHECKS"),
         ({"SHELFOPS_DIGEST_WINDOW_S": "-5"}, "SHELFOPS_DIGEST_WINDOW_S"),
+        ({"SHELFOPS_LOG_FORMAT": "yaml"}, "SHELFOPS_LOG_FORMAT must be one of text, json"),
     ],
 )
 def test_a_bad_setting_names_itself(override, named):

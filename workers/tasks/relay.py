@@ -3,7 +3,7 @@
 Changes are committed with their deliveries before anything is published or mailed. If a
 worker dies in between, the change stays unpublished (or the delivery pending) in the
 database; this periodic task publishes and re-queues what has waited too long (deliveries,
-and digests whose sender died: ``shelfops.flush_digests`` does the latter more often).
+and digests that are due or whose sender died).
 """
 
 from __future__ import annotations
