@@ -35,6 +35,9 @@ EMAIL_BACKENDS = ("file", "console", "sendgrid")
 #: How every process writes its log lines: ``text`` for people, ``json`` (one object per line)
 #: for log shippers.
 LOG_FORMATS = ("text", "json")
+#: The longest countdown handed to the broker, as a share of the visibility timeout: a
+#: longer wait is kept in the row (its due time) and brought back by the relay instead.
+SAFE_COUNTDOWN_FRACTION = 0.5
 
 
 class ConfigError(ValueError):
@@ -153,6 +156,8 @@ class Settings:
     email_timeout_s: float = 10.0
     #: A delivery (or digest) older than this is failed instead of retried again.
     email_max_age_s: float = 86400.0
+    #: Longest wait before a retry: caps the backoff and a provider's 429 reset time.
+    email_max_pause_s: float = 900.0
     #: Quiet-period window for digests (seconds); 0 sends every alert change on its own.
     digest_window_s: float = 60.0
     visibility_timeout_s: int = 3600
@@ -165,6 +170,12 @@ class Settings:
     #: ``text`` or ``json`` (one JSON object per line), for workers, beat and the CLI.
     log_format: str = "text"
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def max_countdown_s(self) -> float:
+        """The longest countdown handed to the broker (a safe share of the visibility
+        timeout); a longer wait stays in the database until the relay brings it back."""
+        return self.visibility_timeout_s * SAFE_COUNTDOWN_FRACTION
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -237,6 +248,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         email_timeout_s=_positive_float(env, "SHELFOPS_EMAIL_TIMEOUT_S", Settings.email_timeout_s),
         email_max_age_s=_positive_float(env, "SHELFOPS_EMAIL_MAX_AGE_S", Settings.email_max_age_s),
+        email_max_pause_s=_positive_float(
+            env, "SHELFOPS_EMAIL_MAX_PAUSE_S", Settings.email_max_pause_s
+        ),
         digest_window_s=_non_negative_float(
             env, "SHELFOPS_DIGEST_WINDOW_S", Settings.digest_window_s
         ),
@@ -258,5 +272,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"SHELFOPS_EMAIL_TIMEOUT_S ({settings.email_timeout_s:g}) must be below"
             f" SHELFOPS_OUTBOX_RELAY_AFTER_S ({settings.outbox_relay_after_s:g})"
+        )
+    longest = settings.max_countdown_s
+    if settings.email_max_pause_s > longest:
+        # A countdown longer than the visibility timeout is redelivered before it is due (and
+        # the task runs twice); a margin keeps a busy worker's late start from doing the same.
+        raise ConfigError(
+            f"SHELFOPS_EMAIL_MAX_PAUSE_S ({settings.email_max_pause_s:g}) must be at most"
+            f" {SAFE_COUNTDOWN_FRACTION:g} x SHELFOPS_VISIBILITY_TIMEOUT_S"
+            f" ({settings.visibility_timeout_s}), i.e. {longest:g}"
         )
     return settings

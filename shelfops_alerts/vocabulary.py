@@ -56,8 +56,8 @@ RETRYING = "retrying"
 SENT = "sent"
 FAILED = "failed"
 DELIVERY_STATUSES = (PENDING, DIGEST_PENDING, SENDING, RETRYING, SENT, FAILED)
-#: How one attempt ended, as recorded on its row.
-ATTEMPT_OUTCOMES = (SENT, RETRYING, FAILED)
+#: How a row ends: no attempt follows either.
+FINAL_STATUSES = (SENT, FAILED)
 #: How a delivery goes out, decided once: on its own, or grouped into a digest.
 SINGLE = "single"
 DIGEST = "digest"

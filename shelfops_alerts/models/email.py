@@ -39,6 +39,7 @@ class EmailDelivery(Base):
     __table_args__ = (
         UniqueConstraint("history_id", "recipient", name="uq_email_deliveries_change_recipient"),
         Index("ix_email_deliveries_status", "status", "updated_at"),
+        Index("ix_email_deliveries_status_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -69,6 +70,12 @@ class EmailDelivery(Base):
     queued_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+    #: When the next attempt is due (creation, or the retry time of a ``retrying`` one).
+    due_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    #: When the task message out for it is expected to run at the latest; None: none is out.
+    scheduled_for: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class EmailWindow(Base):
@@ -102,7 +109,10 @@ class EmailDigest(Base):
     customer_id: Mapped[str] = mapped_column(String(64), nullable=False)
     recipient: Mapped[str] = mapped_column(String(254), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=OPEN)
+    #: When the window closes, then when the next attempt is due (``retrying``).
     due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    #: When the task message out for it is expected to run at the latest; None: none is out.
+    scheduled_for: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(256))

@@ -22,12 +22,16 @@ from tests.support.waiting import wait_until
 TEST_WORKER_ENV = {
     "SHELFOPS_EMAIL_RETRY_BACKOFF_S": "0.2",
     "SHELFOPS_EMAIL_MAX_RETRIES": "4",
-    "SHELFOPS_EMAIL_RATE": "200",
+    # Every worker reads the same fleet-wide rate, as in production (the relay estimates how
+    # long the email queue takes to drain from it); low enough to make a backlog of 300.
+    "SHELFOPS_EMAIL_RATE": "20",
     "SHELFOPS_EMAIL_TIMEOUT_S": "2",
     "SHELFOPS_OUTBOX_RELAY_AFTER_S": "5",
     "SHELFOPS_BATCH_SIZE": "50",
     # A killed worker's unacknowledged messages come back after this long.
     "SHELFOPS_VISIBILITY_TIMEOUT_S": "8",
+    # ... so no countdown may be longer than half of that (the settings refuse it otherwise).
+    "SHELFOPS_EMAIL_MAX_PAUSE_S": "4",
     # One e-mail per change unless a test turns digests on (test_email_digests.py).
     "SHELFOPS_DIGEST_WINDOW_S": "0",
 }

@@ -46,11 +46,31 @@ def test_defaults_with_only_the_two_urls():
         ({"SHELFOPS_RESOLVE_AFTER_CHECKS": "0"}, "SHELFOPS_RESOLVE_AFTER_CHECKS"),
         ({"SHELFOPS_DIGEST_WINDOW_S": "-5"}, "SHELFOPS_DIGEST_WINDOW_S"),
         ({"SHELFOPS_LOG_FORMAT": "yaml"}, "SHELFOPS_LOG_FORMAT must be one of text, json"),
+        ({"SHELFOPS_EMAIL_MAX_PAUSE_S": "0"}, "SHELFOPS_EMAIL_MAX_PAUSE_S must be greater"),
+        ({"SHELFOPS_EMAIL_MAX_PAUSE_S": "inf"}, "SHELFOPS_EMAIL_MAX_PAUSE_S must be greater"),
     ],
 )
 def test_a_bad_setting_names_itself(override, named):
     with pytest.raises(ConfigError, match=named):
         load_settings({**GOOD, **override})
+
+
+def test_the_longest_wait_must_be_well_below_the_visibility_timeout():
+    # Given the defaults: pauses of at most 15 min against a one-hour visibility timeout
+    settings = load_settings(GOOD)
+    assert (settings.email_max_pause_s, settings.visibility_timeout_s) == (900.0, 3600)
+    assert settings.max_countdown_s == 1800
+    # When the visibility timeout is shortened below twice the longest wait, Then the
+    # settings are refused, naming both variables
+    with pytest.raises(ConfigError) as refused:
+        load_settings({**GOOD, "SHELFOPS_VISIBILITY_TIMEOUT_S": "1200"})
+    assert "SHELFOPS_EMAIL_MAX_PAUSE_S (900)" in str(refused.value)
+    assert "SHELFOPS_VISIBILITY_TIMEOUT_S (1200)" in str(refused.value)
+    # And a shorter maximum pause makes it acceptable again
+    tuned = load_settings(
+        {**GOOD, "SHELFOPS_VISIBILITY_TIMEOUT_S": "1200", "SHELFOPS_EMAIL_MAX_PAUSE_S": "600"}
+    )
+    assert tuned.max_countdown_s == 600
 
 
 def test_dot_env_supplies_what_the_environment_does_not(tmp_path):

@@ -13,7 +13,8 @@ class NotSentYet(Exception):
 
 def answer(task: Any, outcome: Outcome, **ids: Any) -> dict[str, Any]:
     """``RetryIn`` → ``task.retry`` with its countdown; ``Failed`` → a failed task carrying
-    the reason (DeliveryFailed); anything else → the task's JSON result."""
+    the reason (DeliveryFailed); anything else → the task's JSON result (a ``Deferred`` row
+    is brought back by the relay when it is due)."""
     if isinstance(outcome, RetryIn):
         raise task.retry(
             countdown=outcome.delay_s, exc=NotSentYet(outcome.reason), max_retries=None

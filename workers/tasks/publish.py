@@ -13,9 +13,10 @@ from typing import Any
 from celery import shared_task
 
 from shelfops_alerts.alerts.persist import PersistResult
+from shelfops_alerts.notify.relay import deliveries_queued
 from shelfops_alerts.publish.changes import publish_committed
 from shelfops_alerts.sweeps.runner import count_batch
-from shelfops_alerts.vocabulary import PUBLISH_TASK, SWEEP_BATCH_FAILED_TASK
+from shelfops_alerts.vocabulary import EMAIL_QUEUE, PUBLISH_TASK, SWEEP_BATCH_FAILED_TASK
 from workers.tasks import context as task_context
 from workers.tasks.email import send_alert_email
 
@@ -34,6 +35,11 @@ def publish_alerts(persisted: dict[str, Any]) -> dict[str, int]:
         _count(result.context, skus_checked=result.skus_checked, events=result.events)
     for delivery_id in result.delivery_ids:
         send_alert_email.delay(delivery_id)
+    if result.delivery_ids:
+        backlog = int(task_context.redis_client().llen(EMAIL_QUEUE))
+        deliveries_queued(
+            task_context.sessions(), task_context.settings(), result.delivery_ids, backlog=backlog
+        )
     return {"published": published, "emails_queued": len(result.delivery_ids)}
 
 
