@@ -19,15 +19,30 @@ from shelfops_alerts.cli import (
     emit,
     imports,
     listen,
+    serve,
     silence,
     status,
     sweep,
+    tokens,
 )
 from shelfops_alerts.cli.common import CommandError
 from shelfops_alerts.config import ConfigError, load_settings
 
 EXIT_REFUSED = 2
-COMMAND_MODULES = (db, imports, emit, alerts, deliveries, silence, listen, sweep, status, dev)
+COMMAND_MODULES = (
+    db,
+    imports,
+    emit,
+    alerts,
+    deliveries,
+    silence,
+    listen,
+    sweep,
+    status,
+    tokens,
+    serve,
+    dev,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

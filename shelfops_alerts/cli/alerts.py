@@ -98,18 +98,19 @@ def _alert_transition(
 ) -> int:
     import redis
 
+    from shelfops_alerts.alerts.operations import act_and_publish
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
 
-    factory = session_factory(settings)
-    with factory.begin() as session:
-        done = action(session, alert_id=args.id, actor=args.by, note=args.note, **extra)
-    with factory.begin() as session:
-        publish_changes(
-            redis.Redis.from_url(settings.redis_url),
-            load_changes(session, history_ids=[done.history_id]),
-        )
-        mark_published(session, history_ids=[done.history_id])
+    done = act_and_publish(
+        session_factory(settings),
+        redis.Redis.from_url(settings.redis_url),
+        action,
+        alert_id=args.id,
+        stream_maxlen=settings.stream_maxlen,
+        actor=args.by,
+        note=args.note,
+        **extra,
+    )
     if args.json:
         print_json({"alert_id": done.alert_id, "status": done.status})
     else:

@@ -4,6 +4,7 @@ The schema itself is created by the Alembic migrations in ``shelfops_alerts/migr
 these models describe it for queries. A SKU is (customer_id, store_id, product_id).
 """
 
+from shelfops_alerts.models.access import ApiToken, LoginLink, WebSession
 from shelfops_alerts.models.alerts import Alert, AlertHistory
 from shelfops_alerts.models.base import (
     ACTIVE_STATUSES,
@@ -39,6 +40,7 @@ __all__ = [
     "Alert",
     "AlertHistory",
     "AlertRecipient",
+    "ApiToken",
     "Arrival",
     "Base",
     "CustomerRuleSettings",
@@ -47,10 +49,12 @@ __all__ = [
     "Forecast",
     "ForecastHorizon",
     "Inventory",
+    "LoginLink",
     "ReplenishmentPolicy",
     "Sale",
     "Silence",
     "Sweep",
     "SweepBatch",
+    "WebSession",
     "severity_rank",
 ]

@@ -1,11 +1,14 @@
 """Publishing alert changes on Redis pub/sub, for live dashboards.
 
 Each change goes to ``alerts:{customer_id}`` as one JSON object (the fields DESIGN.md
-lists). Changes are read in one query, sent through one Redis pipeline, and marked
-published in one statement. Pub/sub delivers at most once to whoever listens; a change
-whose publishing was interrupted is published again by the relay, so a listener may see a
-change twice but never misses one that was committed (``alert_id`` + ``updated_at`` and
-``history_id`` identify a change).
+lists), and the same JSON is appended to the customer's Redis Stream
+``alerts-stream:{customer_id}`` (capped at about ``SHELFOPS_STREAM_MAXLEN`` entries), from
+which the web service's WebSocket replays what a reconnecting client missed. Changes are
+read in one query, sent through one Redis pipeline, and marked published in one statement.
+Pub/sub delivers at most once to whoever listens; a change whose publishing was
+interrupted is published again by the relay, so a listener may see a change twice but
+never misses one that was committed (``alert_id`` + ``updated_at`` and ``history_id``
+identify a change).
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 CHANNEL_PREFIX = "alerts:"
+#: Key prefix of the per-customer Redis Streams; an entry's one field holds the JSON.
+STREAM_PREFIX = "alerts-stream:"
+STREAM_FIELD = "change"
+#: Entries a stream keeps when the caller does not say (the setting's default).
+DEFAULT_STREAM_MAXLEN = 10000
 
 _READ_CHANGES = text(
     """
@@ -54,6 +62,11 @@ def channel_for(customer_id: str) -> str:
     return f"{CHANNEL_PREFIX}{customer_id}"
 
 
+def stream_for(customer_id: str) -> str:
+    """The Redis Stream holding a customer's recent alert changes, for replay."""
+    return f"{STREAM_PREFIX}{customer_id}"
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -86,13 +99,26 @@ def load_changes(session: Session, *, history_ids: Sequence[int]) -> list[dict[s
     return [change_message(row) for row in rows]
 
 
-def publish_changes(client: redis.Redis, messages: Sequence[dict[str, Any]]) -> int:
-    """PUBLISH every message on its customer's channel through one pipeline."""
+def publish_changes(
+    client: redis.Redis,
+    messages: Sequence[dict[str, Any]],
+    *,
+    stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+) -> int:
+    """PUBLISH every message on its customer's channel and append it to the customer's
+    stream (trimmed to about ``stream_maxlen`` entries), all through one pipeline."""
     if not messages:
         return 0
     pipe = client.pipeline(transaction=False)
     for message in messages:
-        pipe.publish(channel_for(message["customer_id"]), json.dumps(message, sort_keys=True))
+        data = json.dumps(message, sort_keys=True)
+        pipe.publish(channel_for(message["customer_id"]), data)
+        pipe.xadd(
+            stream_for(message["customer_id"]),
+            {STREAM_FIELD: data},
+            maxlen=stream_maxlen,
+            approximate=True,
+        )
     pipe.execute()
     return len(messages)
 

@@ -33,7 +33,9 @@ def publish_history(history_ids: list[int], *, done: PersistResult | None = None
     if history_ids:
         with factory() as session:
             messages = load_changes(session, history_ids=history_ids)
-    sent = publish_changes(task_context.redis_client(), messages)
+    sent = publish_changes(
+        task_context.redis_client(), messages, stream_maxlen=task_context.settings().stream_maxlen
+    )
     finished = False
     with factory.begin() as session:
         mark_published(session, history_ids=history_ids)

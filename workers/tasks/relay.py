@@ -38,7 +38,9 @@ def relay_outbox() -> dict[str, int]:
             session, older_than_s=settings.outbox_relay_after_s, limit=RELAY_LIMIT
         )
         published = publish_changes(
-            context.redis_client(), load_changes(session, history_ids=history_ids)
+            context.redis_client(),
+            load_changes(session, history_ids=history_ids),
+            stream_maxlen=settings.stream_maxlen,
         )
         mark_published(session, history_ids=history_ids)
     with factory.begin() as session:

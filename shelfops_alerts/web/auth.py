@@ -1,0 +1,139 @@
+"""Who is calling, for every route: an API token, or the dashboard's session cookie.
+
+* ``Authorization: Bearer <token>``: the token's owner is cached in Redis for
+  ``CACHE_TTL_S`` (a webhook call then costs no database round trip); a revocation writes a
+  mark there that every instance honours at once.
+* The ``shelfops_session`` cookie (HttpOnly, SameSite=Strict): a session in PostgreSQL.
+  Changes made with it must carry the session's CSRF token in ``X-CSRF-Token`` and, when
+  the browser sends one, an ``Origin`` of this site.
+
+Every route scopes its work to ``Principal.customer_id``; no request names a customer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import Depends, HTTPException, Request, status
+from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from shelfops_alerts.web.context import WebContext, context_of
+from shelfops_alerts.web.sessions import csrf_token, find_session
+from shelfops_alerts.web.tokens import (
+    CACHE_TTL_S,
+    REVOKED_MARK,
+    TOKEN_PREFIX,
+    Principal,
+    cache_key,
+    find_token,
+    hash_secret,
+)
+
+SESSION_COOKIE = "shelfops_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNAUTHORIZED = "missing, invalid or revoked API token (send Authorization: Bearer <token>)"
+
+
+async def token_principal(ctx: WebContext, token: str) -> Principal | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    key = cache_key(hash_secret(token))
+    try:
+        cached = await ctx.aredis.get(key)
+    except RedisError:
+        cached = None
+    if cached == REVOKED_MARK:
+        return None
+    if cached is not None:
+        owner = json.loads(cached)
+        return Principal(owner["customer_id"], owner["token_id"], "token")
+
+    def lookup() -> tuple[str, int] | None:
+        with ctx.sessions() as session:
+            row = find_token(session, token=token)
+            return None if row is None else (row.customer_id, row.id)
+
+    found = await run_in_threadpool(lookup)
+    if found is None:
+        return None
+    customer_id, token_id = found
+    try:  # NX: never overwrite a revocation mark written meanwhile
+        owner = json.dumps({"customer_id": customer_id, "token_id": token_id})
+        await ctx.aredis.set(key, owner, ex=CACHE_TTL_S, nx=True)
+    except RedisError:
+        pass
+    return Principal(customer_id, token_id, "token")
+
+
+async def session_principal(ctx: WebContext, secret: str) -> Principal | None:
+    """The principal of a session cookie's value, or None."""
+
+    def lookup() -> tuple[str, int | None] | None:
+        with ctx.sessions() as session:
+            row = find_session(session, secret=secret)
+            return None if row is None else (row.customer_id, row.token_id)
+
+    found = await run_in_threadpool(lookup)
+    if found is None:
+        return None
+    return Principal(found[0], found[1], "session", csrf_token(secret))
+
+
+async def authenticate(connection: HTTPConnection) -> Principal | None:
+    """The caller, from the Authorization header if there is one, else the session cookie."""
+    ctx = context_of(connection)
+    header = connection.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return await token_principal(ctx, token.strip())
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return await session_principal(ctx, cookie)
+    return None
+
+
+def same_origin(connection: HTTPConnection, *, required: bool = False) -> bool:
+    """Whether the browser's ``Origin`` is this site (its Host, or the dashboard URL's)."""
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return not required
+    netloc = urlparse(origin).netloc
+    allowed = {
+        connection.headers.get("host", ""),
+        urlparse(context_of(connection).settings.dashboard_url).netloc,
+    }
+    return netloc in allowed
+
+
+async def caller(request: Request) -> Principal:
+    """Dependency: the authenticated caller, or 401."""
+    principal = await authenticate(request)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+Caller = Annotated[Principal, Depends(caller)]
+
+
+async def changer(request: Request, principal: Caller) -> Principal:
+    """Dependency for changes: a session must also prove the request comes from its page."""
+    if principal.via == "session":
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not same_origin(request) or not hmac.compare_digest(
+            sent.encode(), (principal.csrf_token or "").encode()
+        ):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
+    return principal
+
+
+Changer = Annotated[Principal, Depends(changer)]
