@@ -36,6 +36,9 @@
     return data;
   }
 
+  // A background refresh that fails (offline) is retried by the next one; say nothing.
+  const quietly = (promise) => promise.catch(() => undefined);
+
   function ago(iso) {
     const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
     if (seconds < 45) return "just now";
@@ -189,7 +192,7 @@
       found.forEach((alert, id) => alerts.set(id, alert));
       $("#loading").hidden = true;
       render();
-      refreshCounts();
+      quietly(refreshCounts());
     }
     function reload() {
       if (!loading) {
@@ -205,7 +208,13 @@
 
     function apply(change) {
       if (loading) { buffered.push(change); return; }
-      const { event_id: _ignored, ...fields } = change;
+      const { event_id: eventId, ...fields } = change;
+      if (eventId && change.event === "acknowledged") {
+        // The stream says what changed, not who acknowledged it or why: ask for that.
+        api("GET", `/v1/alerts/${change.alert_id}`).then((alert) => {
+          if (alerts.has(alert.alert_id) && ACTIVE.has(alert.status)) apply(alert);
+        }).catch(() => {});
+      }
       if (ACTIVE.has(change.status)) {
         alerts.set(change.alert_id, { ...(alerts.get(change.alert_id) || {}), ...fields });
         fresh.add(change.alert_id);
@@ -216,7 +225,7 @@
         if (row) { row.classList.add("leaving"); setTimeout(render, 700); } else render();
       }
       clearTimeout(countsTimer);
-      countsTimer = setTimeout(refreshCounts, 250);
+      countsTimer = setTimeout(() => quietly(refreshCounts()), 250);
     }
 
     async function refreshCounts() {
@@ -285,7 +294,7 @@
       history.replaceState(null, "", `/alerts${params.toString() ? `?${params}` : ""}`);
       const form = $("#filters");
       for (const [key, value] of Object.entries(filters)) form.elements[key].value = value;
-      reload();
+      quietly(reload());
     }
 
     const form = $("#filters");
@@ -303,8 +312,16 @@
     setInterval(render, 30000);
 
     reload().then(() => {
-      const stream = openStream({ since: meta("stream-since"), onChange: apply, onReset: reload, onRetry: refreshCounts });
+      const stream = openStream({
+        since: meta("stream-since"),
+        onChange: apply,
+        onReset: () => quietly(reload()),
+        // While the stream is down, this finds out whether the session has ended (→ /login).
+        onRetry: () => quietly(refreshCounts()),
+      });
       window.shelfops = { lastEventId: stream.lastEventId, dropStream: stream.close };
+    }).catch((failure) => {
+      $("#loading").textContent = `Could not load the alerts (${failure.message}). Reload the page to try again.`;
     });
   }
 
