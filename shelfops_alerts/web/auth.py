@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -39,19 +40,48 @@ CSRF_HEADER = "X-CSRF-Token"
 UNAUTHORIZED = "missing, invalid or revoked API token (send Authorization: Bearer <token>)"
 
 
+#: Most token owners one process remembers (see :class:`Claim`).
+KNOWN_OWNERS = 10_000
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The webhook's caller: a principal, and — when this process has seen the token's
+    owner in the Redis cache before — that cache entry, so the event is queued only if Redis
+    still holds it (one atomic step; see ``TaskQueue.send_if_cached``). A revoked token's
+    entry is replaced by the revocation mark, so such a push does not happen."""
+
+    principal: Principal
+    #: The token's hash (its cache entry is ``tokens.cache_key(digest)``) and that entry.
+    digest: str | None = None
+    owner: bytes | None = None
+
+
+def _remember(ctx: WebContext, digest: str, owner: bytes, principal: Principal) -> None:
+    if len(ctx.owners) >= KNOWN_OWNERS:
+        ctx.owners.clear()
+    ctx.owners[digest] = (owner, principal)
+
+
 async def token_principal(ctx: WebContext, token: str) -> Principal | None:
+    """The owner of an API token, from the shared cache or the database; None if unknown
+    or revoked."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    key = cache_key(hash_secret(token))
+    digest = hash_secret(token)
+    key = cache_key(digest)
     try:
         cached = await ctx.aredis.get(key)
     except RedisError:
         cached = None
     if cached == REVOKED_MARK:
+        ctx.owners.pop(digest, None)
         return None
     if cached is not None:
         owner = json.loads(cached)
-        return Principal(owner["customer_id"], owner["token_id"], "token")
+        principal = Principal(owner["customer_id"], owner["token_id"], "token")
+        _remember(ctx, digest, cached if isinstance(cached, bytes) else cached.encode(), principal)
+        return principal
 
     def lookup() -> tuple[str, int] | None:
         with ctx.sessions() as session:
@@ -62,12 +92,14 @@ async def token_principal(ctx: WebContext, token: str) -> Principal | None:
     if found is None:
         return None
     customer_id, token_id = found
+    principal = Principal(customer_id, token_id, "token")
+    owner = json.dumps({"customer_id": customer_id, "token_id": token_id}).encode()
     try:  # NX: never overwrite a revocation mark written meanwhile
-        owner = json.dumps({"customer_id": customer_id, "token_id": token_id})
-        await ctx.aredis.set(key, owner, ex=CACHE_TTL_S, nx=True)
+        if await ctx.aredis.set(key, owner, ex=CACHE_TTL_S, nx=True):
+            _remember(ctx, digest, owner, principal)
     except RedisError:
         pass
-    return Principal(customer_id, token_id, "token")
+    return principal
 
 
 async def session_principal(ctx: WebContext, secret: str) -> Principal | None:
@@ -137,3 +169,19 @@ async def changer(request: Request, principal: Caller) -> Principal:
 
 
 Changer = Annotated[Principal, Depends(changer)]
+
+
+async def webhook_caller(request: Request) -> Claim:
+    """Dependency of the webhook: a bearer token this process knows costs no round trip here
+    (its check travels with the push); anything else is authenticated as for any change."""
+    ctx = context_of(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        digest = hash_secret(token.strip())
+        known = ctx.owners.get(digest)
+        if known is not None:
+            return Claim(known[1], digest, known[0])
+    return Claim(await changer(request, await caller(request)))
+
+
+WebhookCaller = Annotated[Claim, Depends(webhook_caller)]

@@ -3,7 +3,7 @@ Redis clients, the stream hub and the task queue."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 import redis.asyncio as aioredis
@@ -14,6 +14,7 @@ from shelfops_alerts.config import Settings
 from shelfops_alerts.db import session_factory
 from shelfops_alerts.web.enqueue import TaskQueue
 from shelfops_alerts.web.hub import StreamHub
+from shelfops_alerts.web.tokens import Principal
 
 
 @dataclass
@@ -26,6 +27,9 @@ class WebContext:
     aredis: aioredis.Redis
     hub: StreamHub
     tasks: TaskQueue
+    #: Token hash → (its owner as last seen in the Redis cache, the principal): hints only,
+    #: confirmed against Redis when used (see ``auth.Claim``).
+    owners: dict[str, tuple[bytes, Principal]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> WebContext:

@@ -35,6 +35,15 @@ def kwargs_summary(kwargs: dict[str, Any]) -> str:
     return repr(shown)
 
 
+#: Push the message only while KEYS[1] (a token's cache entry) still holds ARGV[2].
+_PUSH_IF_CACHED = """
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+    return redis.call('LPUSH', KEYS[2], ARGV[1])
+end
+return false
+"""
+
+
 class TaskQueue:
     """Sends tasks by name with JSON keyword arguments to one queue of the broker."""
 
@@ -42,6 +51,7 @@ class TaskQueue:
         self.client = client
         self.queue = queue
         self._amqp = _producer(broker_url).amqp
+        self._push_if_cached = client.register_script(_PUSH_IF_CACHED)
 
     def message(self, task_name: str, kwargs: dict[str, Any]) -> tuple[str, str]:
         """(task id, the kombu envelope as JSON) for one task message."""
@@ -78,3 +88,12 @@ class TaskQueue:
         task_id, envelope = self.message(task_name, kwargs)
         await self.client.lpush(self.queue, envelope)
         return task_id
+
+    async def send_if_cached(
+        self, task_name: str, kwargs: dict[str, Any], *, key: str, value: bytes
+    ) -> str | None:
+        """Queue the task only if Redis still holds ``value`` at ``key`` (checked and pushed
+        in one atomic step, one round trip); None, and nothing queued, otherwise."""
+        task_id, envelope = self.message(task_name, kwargs)
+        pushed = await self._push_if_cached(keys=[key, self.queue], args=[envelope, value])
+        return task_id if pushed else None

@@ -8,6 +8,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import redis
 
 from shelfops_alerts.web.sessions import create_login_link, login_url
 from tests.support.cli import run
@@ -35,14 +36,17 @@ def test_tokens_are_shown_once_stored_as_hashes_listed_and_revoked_at_once(
     # And it works (which caches it in every instance's shared cache)
     with api(web, token) as client:
         assert client.get("/v1/alerts").status_code == 200
+        assert client.post("/v1/events/forecast-complete", json={}).status_code == 202
+        redis.Redis.from_url(web.env["SHELFOPS_REDIS_URL"]).delete("alerts")
 
         # When it is revoked
         code, _, _ = run(capsys, "tokens", "revoke", str(created["token_id"]))
         assert code == 0
 
-        # Then the very next call is refused, cache or not
-        assert client.get("/v1/alerts").status_code == 401
+        # Then the very next call is refused, cache or not, and queues nothing
         assert client.post("/v1/events/forecast-complete", json={}).status_code == 401
+        assert client.get("/v1/alerts").status_code == 401
+    assert redis.Redis.from_url(web.env["SHELFOPS_REDIS_URL"]).llen("alerts") == 0
     _, listed, _ = run(capsys, "tokens", "list", "--json")
     assert json.loads(listed)[0]["revoked_at"] is not None
 

@@ -107,3 +107,20 @@ def test_an_event_without_a_valid_token_is_401_and_nothing_is_queued(db, web, se
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"] == "Bearer"
     assert queued(settings) == []
+
+
+def test_a_known_token_whose_cache_entry_expired_is_checked_again_and_its_event_queued(
+    db, web, settings
+):
+    token = new_token(db, "acme")
+    client = redis.Redis.from_url(settings.redis_url)
+    with api(web, token) as caller:
+        # Given the web service has seen the token (its owner is cached in Redis)
+        assert caller.post("/v1/events/sales-recorded").status_code == 202
+        [key] = client.keys("shelfops:auth:token:*")
+        # When the cache entry expires
+        client.delete(key)
+        # Then the next event is still accepted (the token is looked up again) and queued
+        assert caller.post("/v1/events/sales-recorded").status_code == 202
+    assert len(queued(settings)) == 2
+    assert client.exists(key)
