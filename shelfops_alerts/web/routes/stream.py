@@ -35,7 +35,8 @@ router = APIRouter(tags=["stream"])
 HEARTBEAT = json.dumps({"type": "heartbeat"})
 #: Close code for a client dropped for being too slow: "try again later", with since.
 CLOSE_TRY_AGAIN = 1013
-CLOSE_TIMEOUT_S = 5.0
+#: How long a close frame may wait behind what a slow client has not read yet.
+CLOSE_TIMEOUT_S = 2.0
 
 
 def _id(key: EventKey) -> str:
@@ -96,13 +97,17 @@ async def _serve(
                     await websocket.send_text(payload)
                     last = key
         heartbeat = ctx.settings.stream_heartbeat_s
+        queue = subscriber.queue
         while True:
-            try:
-                async with asyncio.timeout(heartbeat):
-                    key, payload = await subscriber.queue.get()
-            except TimeoutError:
-                await websocket.send_text(HEARTBEAT)
-                continue
+            if queue.empty():
+                try:
+                    async with asyncio.timeout(heartbeat):
+                        key, payload = await queue.get()
+                except TimeoutError:
+                    await websocket.send_text(HEARTBEAT)
+                    continue
+            else:  # a backlog: no timer needed
+                key, payload = queue.get_nowait()
             if key > last:  # the seam: anything replayed already is not sent again
                 await websocket.send_text(payload)
                 last = key

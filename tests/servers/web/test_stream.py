@@ -46,7 +46,8 @@ def publish(settings, customer: str, numbers, *, pad: int = 0, maxlen: int = 100
 
 async def open_stream(server: WebServer, token: str, since: str | None = None, **options):
     url = server.ws_url + (f"?since={since}" if since else "")
-    return await connect(url, additional_headers=bearer(token), **options)
+    # Read ahead without limit: a test that stops reading must not stall the close handshake.
+    return await connect(url, additional_headers=bearer(token), **{"max_queue": None, **options})
 
 
 async def read_changes(ws: ClientConnection, count: int, timeout: float = 20) -> list[dict]:
