@@ -12,8 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shelfops_alerts.config import Settings, load_settings
@@ -41,6 +45,20 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+
+
+#: Seconds a caller is asked to wait before retrying while a backing service is down.
+RETRY_AFTER_S = 5
+
+
+async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Redis or PostgreSQL cannot be reached: 503, so callers retry (nothing was done)."""
+    what = "the database" if isinstance(exc, OperationalError) else "Redis"
+    return JSONResponse(
+        {"detail": f"{what} is unavailable; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 class SecurityHeaders:
@@ -86,5 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for fault in (RedisConnectionError, RedisTimeoutError, OperationalError):
+        app.add_exception_handler(fault, unavailable)
     app.add_middleware(SecurityHeaders)
     return app

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shelfops_alerts.stack.embedded import free_port
 from tests.support.data import rows
-from tests.support.waiting import wait_until
-from tests.support.web import WebServer, api, new_token
+from tests.support.web import api, new_token
 
 
 def test_a_silence_is_added_listed_and_expired(db, web):
@@ -64,26 +62,3 @@ def test_a_bad_silence_is_422_naming_the_field_and_nothing_is_stored(db, web, bo
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"][:2] == ["body", field]
     assert rows(db, "SELECT count(*) FROM alert_silences")[0][0] == 0
-
-
-def test_health_is_503_naming_what_is_down(settings, base_env, tmp_path):
-    # Given a web service whose Redis is not there
-    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
-    server = WebServer(base_env, tmp_path, SHELFOPS_REDIS_URL=dead_redis)
-    server.service.start()
-    try:
-        with api(server) as client:
-
-            def answered():
-                try:
-                    return client.get("/healthz")
-                except Exception:
-                    return None
-
-            health = wait_until(answered, 30, "the web service to answer")
-        assert health.status_code == 503
-        body = health.json()
-        assert body["ok"] is False and body["database"] == {"ok": True}
-        assert body["redis"]["ok"] is False and body["redis"]["error"]
-    finally:
-        server.stop()
