@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
 import resource
 import time
@@ -195,6 +196,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it too
 
     customers = [f"cust{n:02d}" for n in range(args.customers)]
+    load_before = os.getloadavg()[0]
     with bench_stack(0) as bench:
         port = free_port()
         server = processes.web(env=bench.env, port=port, log_dir=bench.folder / "logs").start()
@@ -239,7 +241,8 @@ def main() -> None:
         finally:
             server.stop()
 
-    print(f"\nmachine: {machine()}\n")
+    print(f"\nmachine: {machine()}")
+    print(f"load average (1 min) before {load_before:.1f}, after {os.getloadavg()[0]:.1f}\n")
     print(
         table(
             [
