@@ -15,7 +15,6 @@ import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
-from kombu.serialization import dumps
 
 from shelfops_alerts.intake.client import ALERTS_QUEUE, _producer
 
@@ -50,7 +49,12 @@ class TaskQueue:
     def __init__(self, client: aioredis.Redis, *, broker_url: str, queue: str = ALERTS_QUEUE):
         self.client = client
         self.queue = queue
+        # Celery (and kombu) are imported here, not with the module: the core imports no
+        # Celery at module level.
+        from kombu.serialization import dumps
+
         self._amqp = _producer(broker_url).amqp
+        self._dumps = dumps
         self._push_if_cached = client.register_script(_PUSH_IF_CACHED)
 
     def message(self, task_name: str, kwargs: dict[str, Any]) -> tuple[str, str]:
@@ -65,7 +69,7 @@ class TaskQueue:
             argsrepr="()",
             kwargsrepr=kwargs_summary(kwargs),
         )
-        content_type, encoding, body = dumps(task.body, serializer="json")
+        content_type, encoding, body = self._dumps(task.body, serializer="json")
         raw = body if isinstance(body, bytes) else body.encode(encoding)
         envelope = {
             "body": base64.b64encode(raw).decode(),
