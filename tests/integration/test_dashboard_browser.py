@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.cli import run
 from tests.support.data import put_skus, rows
@@ -95,7 +96,7 @@ def test_an_operator_sees_an_alert_arrive_live_and_acts_on_it_from_the_page(
     row.wait_for(timeout=20_000)
     assert row.count() == 1
     assert "MILK" in row.inner_text() and "critical" in row.inner_text().lower()
-    assert page.locator("#count-critical").inner_text() == "1"
+    expect(page.locator("#count-critical")).to_have_text("1")  # counts follow within 250 ms
     alert_id = int(row.get_attribute("data-alert-id"))
 
     # When they acknowledge it from the page, with an outcome and a note
@@ -128,7 +129,7 @@ def test_an_operator_sees_an_alert_arrive_live_and_acts_on_it_from_the_page(
     page.context.set_offline(False)
     page.wait_for_selector("body[data-live=on]", timeout=20_000)
     page.wait_for_selector(f'tr[data-alert-id="{alert_id}"]', state="detached", timeout=10_000)
-    assert page.locator("#count-critical").inner_text() == "0"
+    expect(page.locator("#count-critical")).to_have_text("0")
 
     # And the alert's own page, where every e-mail links, shows its whole history
     page.goto(f"{web.url}/alerts/{alert_id}")
