@@ -133,6 +133,14 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], hint: str)
     return raw
 
 
+def _dashboard_url(env: Mapping[str, str]) -> str:
+    raw = env.get("SHELFOPS_DASHBOARD_URL", "").strip() or Settings.dashboard_url
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"SHELFOPS_DASHBOARD_URL must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment, validated."""
@@ -163,6 +171,17 @@ class Settings:
     visibility_timeout_s: int = 3600
     outbox_relay_after_s: float = 60.0
     dashboard_url: str = "http://localhost:8000/alerts"
+    #: Entries each customer's Redis Stream of alert changes keeps (approximately; the oldest
+    #: go first): how far back a reconnecting dashboard can resume with ``since``.
+    stream_maxlen: int = 10000
+    #: Seconds between heartbeats on an idle WebSocket stream.
+    stream_heartbeat_s: float = 15.0
+    #: Messages queued for one WebSocket client before it counts as too slow and is cut off.
+    stream_client_buffer: int = 1000
+    #: Lifetime of a dashboard session (seconds from login).
+    session_ttl_s: float = 43200.0
+    #: Lifetime of a one-time login link from ``dashboard-url``.
+    login_link_ttl_s: float = 600.0
     #: Consecutive clean checks before an alert resolves itself (hysteresis against flapping).
     resolve_after_checks: int = 2
     #: A resolved alert that fires again within this many seconds is re-opened, not re-created.
@@ -176,6 +195,12 @@ class Settings:
         """The longest countdown handed to the broker (a safe share of the visibility
         timeout); a longer wait stays in the database until the relay brings it back."""
         return self.visibility_timeout_s * SAFE_COUNTDOWN_FRACTION
+
+    @property
+    def web_base_url(self) -> str:
+        """Where the web service is reached: the dashboard URL without its ``/alerts``."""
+        base = self.dashboard_url.rstrip("/")
+        return base[: -len("/alerts")] if base.endswith("/alerts") else base
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -260,7 +285,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_relay_after_s=_positive_float(
             env, "SHELFOPS_OUTBOX_RELAY_AFTER_S", Settings.outbox_relay_after_s
         ),
-        dashboard_url=env.get("SHELFOPS_DASHBOARD_URL", "").strip() or Settings.dashboard_url,
+        dashboard_url=_dashboard_url(env),
+        stream_maxlen=_positive_int(env, "SHELFOPS_STREAM_MAXLEN", Settings.stream_maxlen),
+        stream_heartbeat_s=_positive_float(
+            env, "SHELFOPS_STREAM_HEARTBEAT_S", Settings.stream_heartbeat_s
+        ),
+        stream_client_buffer=_positive_int(
+            env, "SHELFOPS_STREAM_CLIENT_BUFFER", Settings.stream_client_buffer
+        ),
+        session_ttl_s=_positive_float(env, "SHELFOPS_SESSION_TTL_S", Settings.session_ttl_s),
+        login_link_ttl_s=_positive_float(
+            env, "SHELFOPS_LOGIN_LINK_TTL_S", Settings.login_link_ttl_s
+        ),
         resolve_after_checks=_positive_int(
             env, "SHELFOPS_RESOLVE_AFTER_CHECKS", Settings.resolve_after_checks
         ),

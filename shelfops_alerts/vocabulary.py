@@ -90,6 +90,8 @@ EMAIL_TASKS = (SEND_EMAIL_TASK, SEND_DIGEST_TASK)
 
 # --- The live channel: ``alerts:{customer_id}`` ------------------------------------------
 CHANNEL_PREFIX = "alerts:"
+#: Key prefix of the per-customer Redis Streams the web service replays changes from.
+STREAM_PREFIX = "alerts-stream:"
 
 
 def sql_list(words: Iterable[str]) -> str:

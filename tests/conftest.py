@@ -35,6 +35,9 @@ TESTS_DIR = Path(__file__).resolve().parent
 TIERS = {"unit": "unit", "servers": "servers", "integration": "integration"}
 
 TABLES = (
+    "web_sessions",
+    "login_links",
+    "api_tokens",
     "email_deliveries",
     "email_digests",
     "email_windows",

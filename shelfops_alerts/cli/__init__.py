@@ -24,9 +24,11 @@ from shelfops_alerts.cli import (
     listen,
     metrics,
     probe,
+    serve,
     silence,
     status,
     sweep,
+    tokens,
 )
 from shelfops_alerts.cli.common import CommandError, in_flags
 from shelfops_alerts.config import LOG_FORMATS, ConfigError, load_settings
@@ -44,6 +46,8 @@ COMMAND_MODULES = (
     status,
     metrics,
     probe,
+    tokens,
+    serve,
     dev,
 )
 logger = logging.getLogger("shelfops_alerts.cli")

@@ -29,7 +29,10 @@ def cmd_dev(args: argparse.Namespace, settings: Settings | None) -> int:
     from shelfops_alerts.stack.dev import run_dev
 
     return run_dev(
-        with_demo=not args.no_demo, flower_port=args.flower_port, flower_auth=args.flower_auth
+        with_demo=not args.no_demo,
+        flower_port=args.flower_port,
+        flower_auth=args.flower_auth,
+        web_port=args.web_port,
     )
 
 
@@ -43,4 +46,5 @@ def register(sub: Any) -> None:
         metavar="USER:PASSWORD",
         help="ask for this user and password on every Flower page and API call",
     )
+    dev.add_argument("--web-port", type=int, default=8000, help="port of the web service")
     dev.set_defaults(func=cmd_dev, needs_settings=False)

@@ -12,7 +12,14 @@ MAX_EVENT_SKUS = 100_000
 
 
 class InvalidEvent(ValueError):
-    """An event payload that cannot be acted on; nothing was changed."""
+    """An event payload that cannot be acted on; nothing was changed.
+
+    ``field`` names the payload field at fault (the web service reports it in its 422).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,13 @@ class SalesRecorded:
 
 def _customer(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidEvent(f"customer_id must be non-empty text, got {value!r}")
+        raise InvalidEvent(
+            f"customer_id must be non-empty text, got {value!r}", field="customer_id"
+        )
     if len(value.strip()) > MAX_ID_LENGTH:
-        raise InvalidEvent(f"customer_id is longer than {MAX_ID_LENGTH} characters")
+        raise InvalidEvent(
+            f"customer_id is longer than {MAX_ID_LENGTH} characters", field="customer_id"
+        )
     return value.strip()
 
 
@@ -58,15 +69,17 @@ def _skus(skus: object) -> tuple[Sku, ...] | None:
     if skus is None:
         return None
     if not isinstance(skus, list | tuple):
-        raise InvalidEvent(f"skus must be a list of 'STORE/PRODUCT', got {skus!r}")
+        raise InvalidEvent(f"skus must be a list of 'STORE/PRODUCT', got {skus!r}", field="skus")
     if len(skus) > MAX_EVENT_SKUS:
-        raise InvalidEvent(f"an event names at most {MAX_EVENT_SKUS} SKUs, got {len(skus)}")
+        raise InvalidEvent(
+            f"an event names at most {MAX_EVENT_SKUS} SKUs, got {len(skus)}", field="skus"
+        )
     try:
         parsed = tuple(dict.fromkeys(parse_sku(item) for item in skus))
     except ValueError as exc:
-        raise InvalidEvent(str(exc)) from None
+        raise InvalidEvent(str(exc), field="skus") from None
     if not parsed:
-        raise InvalidEvent("skus is empty; leave it out to check every SKU")
+        raise InvalidEvent("skus is empty; leave it out to check every SKU", field="skus")
     return parsed
 
 
@@ -76,7 +89,7 @@ def forecast_complete(
     """Validate a forecast-complete event; InvalidEvent says exactly what is wrong."""
     customer = _customer(customer_id)
     if run_id is not None and (not isinstance(run_id, str | int) or isinstance(run_id, bool)):
-        raise InvalidEvent(f"run_id must be text, got {run_id!r}")
+        raise InvalidEvent(f"run_id must be text, got {run_id!r}", field="run_id")
     return ForecastComplete(
         customer_id=customer, run_id=None if run_id is None else str(run_id), skus=_skus(skus)
     )

@@ -4,6 +4,7 @@ The schema itself is created by the Alembic migrations in ``shelfops_alerts/migr
 these models describe it for queries. A SKU is (customer_id, store_id, product_id).
 """
 
+from shelfops_alerts.models.access import ApiToken, LoginLink, WebSession
 from shelfops_alerts.models.alerts import Alert, AlertHistory
 from shelfops_alerts.models.base import Base
 from shelfops_alerts.models.email import AlertRecipient, EmailDelivery
@@ -22,6 +23,7 @@ __all__ = [
     "Alert",
     "AlertHistory",
     "AlertRecipient",
+    "ApiToken",
     "Arrival",
     "Base",
     "CustomerRuleSettings",
@@ -30,9 +32,11 @@ __all__ = [
     "Forecast",
     "ForecastHorizon",
     "Inventory",
+    "LoginLink",
     "ReplenishmentPolicy",
     "Sale",
     "Silence",
     "Sweep",
     "SweepBatch",
+    "WebSession",
 ]

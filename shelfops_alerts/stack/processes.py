@@ -153,6 +153,38 @@ def flower(
     )
 
 
+def web(*, env: dict[str, str], port: int, log_dir: Path) -> ServiceProcess:
+    """The web service (``shelfops-alerts serve``) on 127.0.0.1:port."""
+    return ServiceProcess(
+        name="web",
+        args=[sys.executable, "-m", "shelfops_alerts", "serve", "--port", str(port)],
+        env=env,
+        log_path=log_dir / "web.log",
+    )
+
+
+def wait_for_web(service: ServiceProcess, port: int, timeout_s: float = 30.0) -> None:
+    """Block until the web service answers /healthz; RuntimeError (pointing at its log) if
+    it exits or stays silent."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not service.running():
+            raise RuntimeError(
+                f"the web service stopped at start (is port {port} free?); see {service.log_path}"
+            )
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(
+        f"the web service did not answer within {timeout_s:.0f} s; see {service.log_path}"
+    )
+
+
 def wait_for_workers(broker_url: str, names: list[str], timeout_s: float = 60.0) -> None:
     """Block until every named worker answers a ping; RuntimeError names the silent ones."""
     from shelfops_alerts.intake.client import _producer

@@ -29,7 +29,10 @@ def publish_alerts(persisted: dict[str, Any]) -> dict[str, int]:
     result = PersistResult.from_json(persisted)
     with task_context.sessions().begin() as session:
         published = publish_committed(
-            session, task_context.redis_client(), history_ids=result.history_ids
+            session,
+            task_context.redis_client(),
+            history_ids=result.history_ids,
+            stream_maxlen=task_context.settings().stream_maxlen,
         )
     if "sweep_id" in result.context:
         _count(result.context, skus_checked=result.skus_checked, events=result.events)

@@ -32,6 +32,7 @@ def relay_outbox() -> dict[str, int]:
             context.redis_client(),
             older_than_s=settings.outbox_relay_after_s,
             limit=RELAY_LIMIT,
+            stream_maxlen=settings.stream_maxlen,
         )
     backlog = int(context.redis_client().llen(EMAIL_QUEUE))
     overdue = overdue_mail(context.sessions(), settings, backlog=backlog, limit=RELAY_LIMIT)
