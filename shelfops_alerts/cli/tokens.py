@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from shelfops_alerts.cli.common import CommandError, add_json_flag, print_json
+from shelfops_alerts.cli.common import CommandError, add_json_flag, in_flags, print_json
 from shelfops_alerts.config import Settings
 
 
@@ -19,7 +19,7 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
             token, row = create_token(session, customer_id=args.customer, name=args.name)
             created = {"token": token, "token_id": row.id, "customer_id": row.customer_id}
     except TokenError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(in_flags(exc)) from None
     if args.json:
         print_json(created)
     else:
@@ -60,7 +60,7 @@ def cmd_tokens_revoke(args: argparse.Namespace, settings: Settings) -> int:
             row = revoke_token(session, token_id=args.id)
             revoked, token_hash = token_json(row), row.token_hash
     except TokenError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(in_flags(exc)) from None
     # After the commit: every web instance refuses the token from now on, not only once
     # its cached copy expires.
     forget_token(redis.Redis.from_url(settings.redis_url), token_hash=token_hash)
@@ -82,7 +82,7 @@ def cmd_dashboard_url(args: argparse.Namespace, settings: Settings) -> int:
                 session, customer_id=args.customer, ttl_s=settings.login_link_ttl_s
             )
     except TokenError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(in_flags(exc)) from None
     url = login_url(settings.web_base_url, code)
     if args.json:
         print_json(

@@ -32,7 +32,9 @@ def create_login_link(session: Session, *, customer_id: str, ttl_s: float) -> st
     """A new one-time login code for ``customer_id``, valid for ``ttl_s`` seconds."""
     customer = (customer_id or "").strip()
     if not customer or len(customer) > MAX_ID_LENGTH:
-        raise TokenError(f"--customer must be 1 to {MAX_ID_LENGTH} characters")
+        raise TokenError(
+            f"customer_id must be 1 to {MAX_ID_LENGTH} characters", field="customer_id"
+        )
     session.execute(delete(LoginLink).where(LoginLink.expires_at <= func.now()))
     code = new_secret()
     session.add(

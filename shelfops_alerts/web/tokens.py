@@ -35,7 +35,14 @@ REVOKED_MARK = b"revoked"
 
 
 class TokenError(ValueError):
-    """A token request that cannot be done (unknown token, bad customer); nothing changed."""
+    """A token request that cannot be done (unknown token, bad customer); nothing changed.
+
+    ``field`` names the input at fault (``customer_id``, ``name``), so the command line can
+    say it with its flag."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,12 @@ def create_token(
     """A new token for ``customer_id``: (the token itself, shown only now; its row)."""
     customer = (customer_id or "").strip()
     if not customer or len(customer) > MAX_ID_LENGTH:
-        raise TokenError(f"--customer must be 1 to {MAX_ID_LENGTH} characters")
+        raise TokenError(
+            f"customer_id must be 1 to {MAX_ID_LENGTH} characters", field="customer_id"
+        )
     label = (name or "").strip() or f"token for {customer}"
     if len(label) > 128:
-        raise TokenError("--name is at most 128 characters")
+        raise TokenError("name is at most 128 characters", field="name")
     token = new_secret(TOKEN_PREFIX)
     row = ApiToken(customer_id=customer, name=label, token_hash=hash_secret(token))
     session.add(row)
