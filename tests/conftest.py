@@ -35,6 +35,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 TIERS = {"unit": "unit", "servers": "servers", "integration": "integration"}
 
 TABLES = (
+    "dead_letters",
     "email_deliveries",
     "email_digests",
     "email_windows",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from shelfops_alerts.cli import (
     alerts,
     db,
+    dead_letters,
     deliveries,
     dev,
     emit,
@@ -27,7 +28,19 @@ from shelfops_alerts.cli.common import CommandError, in_flags
 from shelfops_alerts.config import ConfigError, load_settings
 
 EXIT_REFUSED = 2
-COMMAND_MODULES = (db, imports, emit, alerts, deliveries, silence, listen, sweep, status, dev)
+COMMAND_MODULES = (
+    db,
+    imports,
+    emit,
+    alerts,
+    deliveries,
+    dead_letters,
+    silence,
+    listen,
+    sweep,
+    status,
+    dev,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
