@@ -65,7 +65,8 @@ def _split(
 
     A sweep counts each of its batches once, by number: the parts queued here are checked
     as plain batches, outside the sweep's counts. (Sweeps cut batches no larger than the
-    limit, so this happens only when workers disagree about SHELFOPS_MAX_BATCH_SIZE.)
+    limit, so this happens only when workers disagree about SHELFOPS_MAX_BATCH_SIZE.) If this
+    message is redelivered, the rest is queued again: extra work, not extra alerts.
     """
     # Imported here: the batches module queues this very task.
     from workers.tasks.batches import chunks, queue_batch_checks
