@@ -23,7 +23,13 @@ import redis
 from shelfops_alerts.config import Settings
 from shelfops_alerts.intake.client import _producer, notify_forecast_complete, send_event
 from shelfops_alerts.stack import processes
-from shelfops_alerts.vocabulary import CHECK_TASK, PERSIST_TASK, PUBLISH_TASK, SWEEP_TASK
+from shelfops_alerts.vocabulary import (
+    CHECK_TASK,
+    PERSIST_TASK,
+    PUBLISH_TASK,
+    SWEEP_BATCH_FAILED_TASK,
+    SWEEP_TASK,
+)
 from tests.integration.conftest import wait_idle, worker_env
 from tests.support.cli import run
 from tests.support.data import put_recipients, put_skus, rows
@@ -128,8 +134,8 @@ def test_a_message_that_kills_its_worker_becomes_a_dead_letter_and_replays_once(
     put_recipients(db, "poisonco", {"ops@poisonco.example": "critical"})
     client.sadd(POISONED, "poisonco/S1/P003")
 
-    # When a forecast-complete event checks every SKU of both customers
-    notify_forecast_complete("poisonco", settings=broker)
+    # When a sweep checks every SKU of the first and an event those of the second
+    send_event(SWEEP_TASK, {"customer_id": "poisonco"}, settings=broker)
     notify_forecast_complete("healthyco", settings=broker)
 
     # Then the poisoned batch kills its worker twice (SHELFOPS_MAX_REDELIVERIES) and is
@@ -145,6 +151,7 @@ def test_a_message_that_kills_its_worker_becomes_a_dead_letter_and_replays_once(
     assert "started 2 times without finishing" in dead.reason
     assert dead.args[0] == "poisonco" and ["S1", "P003"] in dead.args[1]
     assert [step["task"] for step in dead.options["chain"]] == [PUBLISH_TASK, PERSIST_TASK]
+    assert [step["task"] for step in dead.options["link_error"]] == [SWEEP_BATCH_FAILED_TASK]
     assert log.read_text().count(KILLED) - lost_before == 2
     # And the worker went on serving everything else: the healthy customer and the other
     # two batches have their alerts, the poisoned batch none (its check never finished)
@@ -153,6 +160,10 @@ def test_a_message_that_kills_its_worker_becomes_a_dead_letter_and_replays_once(
     assert active(db, "healthyco") == Counter({("S1", "P001"): 1, ("S1", "P002"): 1})
     expected = Counter(("S1", f"P{n:03d}") for n in risky)
     assert active(db, "poisonco") == expected - Counter({("S1", "P000"): 1, ("S1", "P005"): 1})
+    # And the sweep finished, counting the parked batch as failed
+    [sweep] = rows(db, "SELECT * FROM sweeps")
+    assert (sweep.status, sweep.batches_queued, sweep.batches_failed) == ("finished", 3, 1)
+    assert sweep.skus_checked == 20
     # And `status` counts it, while the service stays healthy (the main broker's workers)
     code, out, _ = run(capsys, "status", "--json")
     report = json.loads(out)
@@ -180,6 +191,9 @@ def test_a_message_that_kills_its_worker_becomes_a_dead_letter_and_replays_once(
     [replayed] = rows(db, "SELECT * FROM dead_letters")
     assert (replayed.status, replayed.replayed_by) == ("replayed", "ops")
     assert replayed.replay_task_id != dead.task_id
+    # And the sweep's counts are as they were: its batch was counted once, as failed
+    [after] = rows(db, "SELECT * FROM sweeps")
+    assert (after.batches_done, after.batches_failed, after.skus_checked) == (3, 1, 20)
     # And the worker never lost another child
     assert log.read_text().count(KILLED) - lost_before == 2
 
