@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from shelfops_alerts.config import Settings
 from shelfops_alerts.publish.changes import load_changes
 from shelfops_alerts.vocabulary import (
     ATTEMPT_OUTCOMES,
@@ -191,7 +192,11 @@ class DigestJob:
 
 
 def route_delivery(
-    session: Session, *, delivery_id: int, window_s: float, max_changes: int = 200
+    session: Session,
+    *,
+    delivery_id: int,
+    window_s: float,
+    max_changes: int = Settings.digest_max_changes,
 ) -> Routing | None:
     """Decide, once, whether a pending delivery goes out on its own or joins a digest.
 
