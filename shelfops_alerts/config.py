@@ -156,6 +156,9 @@ class Settings:
     #: SKUs per batch check. Larger batches spread Celery's per-message cost over more SKUs
     #: (bench/sweep.py at 1M SKUs: 500 → 58 s, 2000 → 31 s) at ~100 MB per worker.
     batch_size: int = 2000
+    #: Most SKUs one check may hold: a bigger batch message is split before anything is read
+    #: (a check needs about 7 MB per 1,000 SKUs at worst; 10,000 keep a child under ~200 MB).
+    max_batch_size: int = 10_000
     sweep_interval_s: float = 900.0
     sweep_lock_ttl_s: float = 600.0
     email_rate: float = 10.0
@@ -168,8 +171,14 @@ class Settings:
     email_max_pause_s: float = 900.0
     #: Quiet-period window for digests (seconds); 0 sends every alert change on its own.
     digest_window_s: float = 60.0
+    #: Most alert changes one digest lists; the next change opens a new digest.
+    digest_max_changes: int = 200
     visibility_timeout_s: int = 3600
     outbox_relay_after_s: float = 60.0
+    #: A worker child whose resident memory passed this (MB) is replaced after its task.
+    worker_max_memory_mb: int = 300
+    #: Starts without finish (the worker died each time) before a message is a dead letter.
+    max_redeliveries: int = 3
     dashboard_url: str = "http://localhost:8000/alerts"
     #: Entries each customer's Redis Stream of alert changes keeps (approximately; the oldest
     #: go first): how far back a reconnecting dashboard can resume with ``since``.
@@ -258,6 +267,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_dir=Path(env.get("SHELFOPS_OUTBOX_DIR", "").strip() or Settings.outbox_dir),
         templates_dir=templates_dir,
         batch_size=_positive_int(env, "SHELFOPS_BATCH_SIZE", Settings.batch_size),
+        max_batch_size=_positive_int(env, "SHELFOPS_MAX_BATCH_SIZE", Settings.max_batch_size),
         sweep_interval_s=_positive_float(
             env, "SHELFOPS_SWEEP_INTERVAL_S", Settings.sweep_interval_s
         ),
@@ -279,12 +289,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         digest_window_s=_non_negative_float(
             env, "SHELFOPS_DIGEST_WINDOW_S", Settings.digest_window_s
         ),
+        digest_max_changes=_positive_int(
+            env, "SHELFOPS_DIGEST_MAX_CHANGES", Settings.digest_max_changes
+        ),
         visibility_timeout_s=_positive_int(
             env, "SHELFOPS_VISIBILITY_TIMEOUT_S", Settings.visibility_timeout_s
         ),
         outbox_relay_after_s=_positive_float(
             env, "SHELFOPS_OUTBOX_RELAY_AFTER_S", Settings.outbox_relay_after_s
         ),
+        worker_max_memory_mb=_positive_int(
+            env, "SHELFOPS_WORKER_MAX_MEMORY_MB", Settings.worker_max_memory_mb
+        ),
+        max_redeliveries=_positive_int(env, "SHELFOPS_MAX_REDELIVERIES", Settings.max_redeliveries),
         dashboard_url=_dashboard_url(env),
         stream_maxlen=_positive_int(env, "SHELFOPS_STREAM_MAXLEN", Settings.stream_maxlen),
         stream_heartbeat_s=_positive_float(
@@ -303,6 +320,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         reopen_within_s=_positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
         log_format=log_format,
     )
+    if settings.batch_size > settings.max_batch_size:
+        raise ConfigError(
+            f"SHELFOPS_BATCH_SIZE ({settings.batch_size}) must not exceed"
+            f" SHELFOPS_MAX_BATCH_SIZE ({settings.max_batch_size})"
+        )
     if settings.email_timeout_s >= settings.outbox_relay_after_s:
         # Otherwise the relay would take a slow but live send for a dead one and send it again.
         raise ConfigError(

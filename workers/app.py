@@ -18,6 +18,7 @@ from shelfops_alerts.health.presence import REFRESH_S
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
 from workers import logs
 from workers.presence import Presence
+from workers.redeliveries import CountedTask
 from workers.routing import TASK_ROUTES
 from workers.schedule import beat_schedule
 
@@ -55,6 +56,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A child that grew past this (a leak, or one unusually large task) is replaced once
+        # its task is done; Celery counts KiB.
+        "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024,
         "task_default_queue": ALERTS_QUEUE,
         "task_queues": [Queue(ALERTS_QUEUE), Queue(EMAIL_QUEUE)],
         "task_routes": TASK_ROUTES,
@@ -73,7 +77,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from ``settings`` (read from the environment by default)."""
     settings = settings or load_settings()
-    celery_app = Celery("shelfops", include=TASK_MODULES)
+    # Every task counts its deliveries and parks a message that keeps killing its worker.
+    celery_app = Celery("shelfops", include=TASK_MODULES, task_cls=CountedTask)
     celery_app.conf.update(celery_config(settings))
     celery_app.conf.shelfops_settings = settings
     # Each worker node announces the queues it consumes (the metrics count consumers).
