@@ -8,14 +8,21 @@ Where a value comes from, highest first:
    commands in the same folder find the embedded stack without any setting.
 
 Every variable is documented in the README. A missing or malformed value raises
-:class:`ConfigError` naming the variable, at start, before any work is done.
+:class:`ConfigError` naming the variable, at start, before any work is done; an error never
+quotes a secret (a URL's password, a key).
+
+Secret settings are :class:`~shelfops_alerts.secret.Secret` values (URLs:
+:class:`~shelfops_alerts.secret.SecretURL`): printed, they show ``'**********'``; the code
+that needs one calls ``.reveal()``. Once loaded, they are masked in every log line too.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +30,9 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
+
+from shelfops_alerts import logs
+from shelfops_alerts.secret import Secret, SecretURL, mask_env_line, mask_urls
 
 #: Folder (relative to the working directory) where ``dev`` keeps its servers and state.
 STACK_DIR = Path(".shelfops")
@@ -57,7 +67,7 @@ def read_env_file(path: Path, *, interpolate: bool = True) -> dict[str, str]:
     text = path.read_text(encoding="utf-8")
     for binding in parse_stream(io.StringIO(text)):
         if binding.error or (binding.key is not None and binding.value is None):
-            line = binding.original.string.strip()
+            line = mask_env_line(binding.original.string.strip())
             raise ConfigError(f"{path}:{binding.original.line}: expected KEY=value, got {line!r}")
     values = dotenv_values(stream=io.StringIO(text), interpolate=interpolate)
     return {key: value for key, value in values.items() if value is not None}
@@ -121,26 +131,39 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], hint: str) -> str:
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], hint: str) -> SecretURL:
     raw = env.get(name, "").strip()
     if not raw:
         raise ConfigError(f"{name} is not set. {hint}")
     scheme = urlparse(raw).scheme
     if scheme not in schemes:
         raise ConfigError(
-            f"{name} must be a URL starting with {' or '.join(schemes)}://, got {raw!r}"
+            f"{name} must be a URL starting with {' or '.join(schemes)}://, got {mask_urls(raw)!r}"
         )
-    return raw
+    return SecretURL(raw)
+
+
+def _secret(env: Mapping[str, str], name: str, *, min_length: int = 0) -> Secret:
+    """A secret setting (stripped; empty when unset). A value shorter than ``min_length``
+    is refused, and the error says how long it was, never what it was."""
+    raw = env.get(name, "").strip()
+    if raw and len(raw) < min_length:
+        raise ConfigError(f"{name} must be at least {min_length} characters, got {len(raw)}")
+    return Secret(raw)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the service reads from its environment, validated."""
+    """Everything the service reads from its environment, validated.
 
-    database_url: str
-    redis_url: str
+    Fields typed :class:`Secret` (or :class:`SecretURL`) print masked; a plain ``str``
+    given for one (a test's ``Settings(database_url="postgresql://…")``) is wrapped.
+    """
+
+    database_url: SecretURL
+    redis_url: SecretURL
     email_backend: str = "file"
-    sendgrid_api_key: str = ""
+    sendgrid_api_key: Secret = Secret()
     sendgrid_host: str = "https://api.sendgrid.com"
     email_from: str = "alerts@shelfops.example"
     outbox_dir: Path = Path(".shelfops/outbox")
@@ -171,6 +194,16 @@ class Settings:
     log_format: str = "text"
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        for name, kind in _secret_fields().items():
+            value = getattr(self, name)
+            if type(value) is not kind:
+                object.__setattr__(self, name, kind(value))
+
+    def secrets(self) -> list[Secret]:
+        """Every secret setting's value (what log lines must never carry)."""
+        return [getattr(self, name) for name in _secret_fields()]
+
     @property
     def max_countdown_s(self) -> float:
         """The longest countdown handed to the broker (a safe share of the visibility
@@ -178,13 +211,24 @@ class Settings:
         return self.visibility_timeout_s * SAFE_COUNTDOWN_FRACTION
 
     @property
-    def sqlalchemy_url(self) -> str:
+    def sqlalchemy_url(self) -> SecretURL:
         """The database URL with the psycopg2 driver named, as SQLAlchemy wants it."""
-        url = self.database_url
+        url = self.database_url.reveal()
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+psycopg2://" + url[len(prefix) :]
-        return url
+                return SecretURL("postgresql+psycopg2://" + url[len(prefix) :])
+        return SecretURL(url)
+
+
+@functools.cache
+def _secret_fields() -> dict[str, type[Secret]]:
+    """Settings fields typed Secret (or a kind of it) → that type."""
+    hints = typing.get_type_hints(Settings)
+    return {
+        name: hint
+        for name, hint in hints.items()
+        if isinstance(hint, type) and issubclass(hint, Secret)
+    }
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -201,12 +245,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"SHELFOPS_EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)}, got {backend!r}"
         )
-    api_key = env.get("SENDGRID_API_KEY", "").strip()
+    api_key = _secret(env, "SENDGRID_API_KEY")
     if backend == "sendgrid" and not api_key:
         raise ConfigError("SENDGRID_API_KEY is not set, and SHELFOPS_EMAIL_BACKEND is sendgrid")
     sendgrid_host = env.get("SHELFOPS_SENDGRID_HOST", "").strip() or Settings.sendgrid_host
     if urlparse(sendgrid_host).scheme not in ("http", "https"):
-        raise ConfigError(f"SHELFOPS_SENDGRID_HOST must be an http(s) URL, got {sendgrid_host!r}")
+        raise ConfigError(
+            f"SHELFOPS_SENDGRID_HOST must be an http(s) URL, got {mask_urls(sendgrid_host)!r}"
+        )
     email_from = env.get("SHELFOPS_EMAIL_FROM", "").strip() or Settings.email_from
     if "@" not in email_from or any(c in email_from for c in "\r\n"):
         raise ConfigError(f"SHELFOPS_EMAIL_FROM must be an e-mail address, got {email_from!r}")
@@ -282,4 +328,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f" {SAFE_COUNTDOWN_FRACTION:g} x SHELFOPS_VISIBILITY_TIMEOUT_S"
             f" ({settings.visibility_timeout_s}), i.e. {longest:g}"
         )
+    for secret in settings.secrets():
+        logs.register_secret(secret)
     return settings

@@ -127,7 +127,7 @@ def _alert_transition(
     with factory.begin() as session:
         done = action(session, alert_id=args.id, actor=args.by, note=args.note, **extra)
     with factory.begin() as session:
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis.Redis.from_url(settings.redis_url.reveal())
         publish_committed(session, client, history_ids=[done.history_id])
     if args.json:
         print_json({"alert_id": done.alert_id, "status": done.status})

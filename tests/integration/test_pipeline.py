@@ -62,7 +62,7 @@ class Subscriber:
 def acme(pipeline, settings):
     put_skus(pipeline, CUSTOMER, [(s, p, h, d) for s, p, h, d, _ in catalogue()])
     put_recipients(pipeline, CUSTOMER, {"ops@acme.example": "critical"})
-    subscriber = Subscriber(settings.redis_url, CUSTOMER)
+    subscriber = Subscriber(settings.redis_url.reveal(), CUSTOMER)
     yield pipeline, subscriber
     subscriber.close()
 
