@@ -113,6 +113,7 @@ def test_no_secret_in_inspect_conf_flower_logs_or_a_failed_tasks_traceback(secur
         "/api/workers?refresh=1",
         f"/api/workers?workername={NODE}",
         f"/worker/{NODE}",  # the worker page, with its Config tab
+        "/broker",
         "/api/tasks",
         *(f"/api/task/info/{task_id}" for task_id in failed),
         "/metrics",
