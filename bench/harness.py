@@ -68,7 +68,7 @@ def bench_stack(workers: int, **extra_env: str) -> Iterator[Bench]:
                     log_dir=folder / "logs",
                 ).start()
             )
-        processes.wait_for_workers(settings.redis_url, [w.name for w in started])
+        processes.wait_for_workers(settings.redis_url.reveal(), [w.name for w in started])
         yield Bench(folder, stack, env, settings, started)
     finally:
         for worker in started:

@@ -54,7 +54,7 @@ def main() -> None:
                 ),
                 {"c": CUSTOMER, "s": STORE, "p": PRODUCT},
             )
-        pubsub = redis.Redis.from_url(bench.settings.redis_url).pubsub(
+        pubsub = redis.Redis.from_url(bench.settings.redis_url.reveal()).pubsub(
             ignore_subscribe_messages=True
         )
         pubsub.subscribe(channel_for(CUSTOMER))

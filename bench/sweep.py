@@ -32,7 +32,7 @@ MB = 2**20
 
 def run_sweep(bench, skus: int) -> dict:
     """Start a sweep by task name, follow it with a progress bar; returns its row."""
-    client = redis.Redis.from_url(bench.settings.redis_url)
+    client = redis.Redis.from_url(bench.settings.redis_url.reveal())
     task_id = send_event("shelfops.sweep_all_skus", {}, settings=bench.settings)
     while (raw := client.get(OUTCOME_KEY.format(task_id))) is None:
         time.sleep(0.05)
@@ -74,7 +74,7 @@ def main() -> None:
             today=today,
             past_days=args.past_forecasts,
         )
-        published = redis.Redis.from_url(bench.settings.redis_url).pubsub()
+        published = redis.Redis.from_url(bench.settings.redis_url.reveal()).pubsub()
         published.subscribe(channel_for(CUSTOMER))
         note("sweeping ...")
         with RssSampler(bench.workers) as rss, Timer() as wall:

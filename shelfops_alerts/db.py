@@ -19,7 +19,7 @@ _LOCK = threading.Lock()
 
 def get_engine(settings: Settings) -> Engine:
     """The process-wide engine for the settings' database."""
-    url = settings.sqlalchemy_url
+    url = settings.sqlalchemy_url.reveal()
     with _LOCK:
         engine = _ENGINES.get(url)
         if engine is None:

@@ -42,7 +42,7 @@ def _database(settings: Settings) -> dict[str, Any]:
 def _workers(settings: Settings) -> dict[str, list[str]]:
     from shelfops_alerts.intake.client import _producer
 
-    replies = _producer(settings.redis_url).control.inspect(timeout=INSPECT_TIMEOUT_S)
+    replies = _producer(settings.redis_url.reveal()).control.inspect(timeout=INSPECT_TIMEOUT_S)
     active = replies.active_queues() or {}
     per_queue: dict[str, list[str]] = {queue: [] for queue in QUEUES}
     for worker, queues in active.items():
@@ -83,7 +83,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
 
     figures = collect_figures(settings)
     report["metrics"] = figures.as_json()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    client = redis.Redis.from_url(settings.redis_url.reveal(), socket_timeout=2)
     try:
         client.ping()
         report["redis"] = {"ok": True}

@@ -16,7 +16,7 @@ def sender(settings: Settings) -> Send:
     it came from, with the tasks and callbacks that followed it."""
     from shelfops_alerts.intake.client import _producer
 
-    producer = _producer(settings.redis_url)
+    producer = _producer(settings.redis_url.reveal())
 
     def send(message: Message, task_id: str) -> None:
         options = message.options

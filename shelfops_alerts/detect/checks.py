@@ -31,6 +31,7 @@ from shelfops_alerts.detect.rules import (
     check_reorder,
     check_stockout,
 )
+from shelfops_alerts.payloads.findings import check_finding
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.vocabulary import (
     ALERT_TYPES,
@@ -49,6 +50,8 @@ INPUT_KINDS: dict[str, frozenset[str]] = {
     ANOMALY_DETECTED: frozenset({HISTORY}),
     FORECAST_ACCURACY_LOW: frozenset({HISTORY}),
 }
+#: Longest reason kept for a refused SKU (the persist task refuses longer ones).
+MAX_REASON_LENGTH = 1000
 #: Alert types that depend on sales history; what ``shelfops.sales_recorded`` checks.
 SALES_TYPES = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW)
 
@@ -118,7 +121,9 @@ def check_batch(
     inputs (stockout: a forecast from today on; reorder: that and a policy; anomaly and
     accuracy: enough recent sales days with their forecasts); pairs without them are not
     listed as evaluated, so their alerts are left alone. SKUs with no inventory row are
-    reported as unknown; SKUs with no forecast from ``today`` on as without forecast.
+    reported as unknown; SKUs with no forecast from ``today`` on as without forecast. A SKU
+    whose finding could not be stored or sent (say, an infinite number in its metadata) is
+    refused with the reason like one whose input a rule refuses.
     """
     types = set(ALERT_TYPES if only_types is None else only_types)
     if types - set(ALERT_TYPES):
@@ -136,10 +141,13 @@ def check_batch(
             result.without_forecast.append(item.sku)
         try:
             verdicts = list(_evaluate(item, inputs, types, today))
+            for _, finding in verdicts:
+                if finding is not None:
+                    check_finding(finding)  # as dedup_and_persist will, for this SKU alone
         except ValueError as exc:
             # Bad stored input for this SKU only: say why, change nothing about it.
             logger.warning("SKU %s of %s refused: %s", item.sku, customer_id, exc)
-            result.rejected.append((item.sku, str(exc)))
+            result.rejected.append((item.sku, str(exc)[:MAX_REASON_LENGTH]))
             continue
         for kind, finding in verdicts:
             result.evaluated.append((item.sku, kind))

@@ -27,21 +27,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shelfops_alerts.payloads.values import (
+    CONTROL,
+    MAX_RUN_ID_LENGTH,
+    NOT_UTF8,
+    check_id,
+    check_text,
+)
 from shelfops_alerts.vocabulary import CRITICAL, SEVERITIES
 
-#: Longest customer, store or product id: the width of the id columns in the database.
-MAX_ID_LENGTH = 64
 #: Longest e-mail address (RFC 5321 path limit), the width of ``alert_recipients.email``.
 MAX_EMAIL_LENGTH = 254
-#: Longest forecast run id, the width of ``forecasts.run_id``.
-MAX_RUN_ID_LENGTH = 128
 #: Severity a recipient gets e-mail from when the file does not say.
 DEFAULT_MIN_SEVERITY = CRITICAL
 
-# Control characters never belong in an id, and lone surrogates are bytes that were not UTF-8
-# (files are opened with errors="surrogateescape" so the bad line can be named exactly).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NOT_UTF8 = re.compile(r"[\ud800-\udfff]")
+# Ids and run ids follow the rules every input shares (payloads.values): no control
+# characters, and no lone surrogates, which are bytes that were not UTF-8 (files are opened
+# with errors="surrogateescape" so the bad line can be named exactly).
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # Joins key parts for the duplicate check; it cannot occur inside a checked value.
@@ -62,26 +64,20 @@ class InvalidValue(ValueError):
     """Raised by a column's parser; the message is the reason, naming the column."""
 
 
-def _text(name: str, raw: str, max_length: int) -> str:
-    if _NOT_UTF8.search(raw):
-        raise InvalidValue(f"{name} is not valid UTF-8 text, got {raw!r}")
-    if _CONTROL.search(raw):
-        raise InvalidValue(f"{name} must not contain control characters, got {raw!r}")
-    if len(raw) > max_length:
-        raise InvalidValue(f"{name} must be at most {max_length} characters, got {len(raw)}")
-    return raw
-
-
 def parse_id(name: str, raw: str) -> str:
     """A customer, store or product id: 1 to 64 characters, no control characters."""
-    if not raw:
-        raise InvalidValue(f"{name} must not be empty")
-    return _text(name, raw, MAX_ID_LENGTH)
+    try:
+        return check_id(name, raw)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def parse_run_id(name: str, raw: str) -> str:
     """A forecast run id: up to 128 characters, no control characters."""
-    return _text(name, raw, MAX_RUN_ID_LENGTH)
+    try:
+        return check_text(name, raw, max_length=MAX_RUN_ID_LENGTH)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def parse_quantity(name: str, raw: str) -> float:
@@ -110,8 +106,8 @@ def parse_email(name: str, raw: str) -> str:
     if (
         len(raw) > MAX_EMAIL_LENGTH
         or not _EMAIL.fullmatch(raw)
-        or _CONTROL.search(raw)
-        or _NOT_UTF8.search(raw)
+        or CONTROL.search(raw)
+        or NOT_UTF8.search(raw)
     ):
         raise InvalidValue(
             f"{name} must be an e-mail address (one @, no whitespace,"

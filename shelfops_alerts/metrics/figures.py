@@ -170,7 +170,7 @@ def _redis(url: str) -> redis.Redis:
 
 
 def _from_redis(settings: Settings, figures: Figures) -> None:
-    found = broker.read_figures(_redis(settings.redis_url), QUEUES)
+    found = broker.read_figures(_redis(settings.redis_url.reveal()), QUEUES)
     for queue in QUEUES:
         figures.add("shelfops_queue_depth", found.depth[queue], queue)
         figures.add("shelfops_queue_consumers", found.consumers[queue], queue)

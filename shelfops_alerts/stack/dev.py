@@ -164,12 +164,14 @@ def run_dev(
         ]
         for service in services:
             service.start()
-        processes.wait_for_workers(settings.redis_url, ["alerts", "email"])
+        processes.wait_for_workers(settings.redis_url.reveal(), ["alerts", "email"])
         guarded = f" (basic auth, user {flower_auth.partition(':')[0]})" if flower_auth else ""
         print(f"workers ready; Flower on http://127.0.0.1:{flower_port}{guarded}; logs in {logs}/")
         processes.wait_for_web(services[-1], web_port)
         print(f"web service on http://127.0.0.1:{web_port} (API, stream, dashboard)")
-        pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
+        pubsub = redis.Redis.from_url(settings.redis_url.reveal()).pubsub(
+            ignore_subscribe_messages=True
+        )
         pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
         if with_demo:
             from shelfops_alerts.intake.client import notify_forecast_complete

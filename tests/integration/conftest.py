@@ -86,7 +86,7 @@ def alerts_workers(
         ).start()
         for n in (1, 2)
     ]
-    processes.wait_for_workers(settings.redis_url, ["alerts1", "alerts2"])
+    processes.wait_for_workers(settings.redis_url.reveal(), ["alerts1", "alerts2"])
     yield started
     for worker in started:
         worker.stop(grace_s=5)
@@ -112,7 +112,7 @@ def wait_idle(settings: Settings, timeout: float = 60.0) -> None:
     With late acknowledgement a task's message stays unacked until it finishes, and a chain's
     next task is queued before that, so an idle broker means the pipeline has settled.
     """
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     calm = 0
     seen: dict[str, int] = {}
 

@@ -50,7 +50,7 @@ KILLED = "exited with 'signal 9 (SIGKILL)'"
 
 def own_broker(settings: Settings, db_number: int) -> Settings:
     """The test stack's settings with Redis database ``db_number`` as the broker."""
-    base, _, _ = settings.redis_url.rpartition("/")
+    base, _, _ = settings.redis_url.reveal().rpartition("/")
     return dataclasses.replace(settings, redis_url=f"{base}/{db_number}")
 
 

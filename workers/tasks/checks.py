@@ -6,13 +6,15 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from celery.exceptions import Reject
 
 from shelfops_alerts.detect.checks import check_batch
-from shelfops_alerts.intake.events import InvalidEvent, forecast_complete
+from shelfops_alerts.intake.events import MAX_EVENT_SKUS
+from shelfops_alerts.payloads import InvalidPayload
+from shelfops_alerts.payloads.chain import check_request
 from shelfops_alerts.skus import Sku
-from shelfops_alerts.vocabulary import ALERT_TYPES, CHECK_TASK
+from shelfops_alerts.vocabulary import CHECK_TASK
 from workers.tasks import context as task_context
+from workers.tasks.answers import log_refused_skus, refuse
 
 logger = logging.getLogger(__name__)
 
@@ -27,28 +29,28 @@ def check_stockout_risk(
     """Read the batch's inputs in bulk and run the rules; returns findings as JSON.
 
     ``only_types`` limits the rules (``shelfops.sales_recorded`` asks for the sales-driven
-    ones); ``context`` (JSON) is passed along the chain untouched. A batch larger than
-    SHELFOPS_MAX_BATCH_SIZE is never read whole: this task checks its first part and queues
-    the rest as chains of that size.
+    ones); ``context`` (JSON) is passed along the chain untouched. A SKU that cannot be read
+    is refused alone (logged with the reason); a bad customer, context or size, the message.
+    A batch larger than SHELFOPS_MAX_BATCH_SIZE is never read whole: this task checks its
+    first part and queues the rest as chains of that size.
     """
     try:
-        event = forecast_complete(customer_id, None, skus)
-        if only_types is not None and not set(only_types) <= set(ALERT_TYPES):
-            raise InvalidEvent(f"only_types must be among {', '.join(ALERT_TYPES)}")
-    except InvalidEvent as exc:
-        raise Reject(f"invalid batch: {exc}", requeue=False) from exc
-    batch = list(event.skus or ())
+        request = check_request(customer_id, skus, context, only_types, max_skus=MAX_EVENT_SKUS)
+    except InvalidPayload as exc:
+        refuse("batch check", exc)
+    log_refused_skus("batch check", request.customer_id, request.refused)
+    batch = list(request.skus)
     limit = task_context.settings().max_batch_size
     if len(batch) > limit:
-        batch = _split(event.customer_id, batch, limit, context, only_types)
+        batch = _split(request.customer_id, batch, limit, request.context, request.only_types)
     with task_context.sessions()() as session:
         result = check_batch(
             session,
-            customer_id=event.customer_id,
+            customer_id=request.customer_id,
             skus=batch,
             today=task_context.today_utc(),
-            context=context,
-            only_types=only_types,
+            context=request.context,
+            only_types=request.only_types,
         )
     return result.to_json()
 

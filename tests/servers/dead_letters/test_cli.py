@@ -54,7 +54,7 @@ def test_operators_list_show_replay_and_discard_dead_letters(db, cli_env, capsys
     # Then the check is queued again and the unknown id refused (exit 2)
     assert code == 2 and f"dead letter {check_id} queued again as task" in out
     assert "no dead letter 999" in err
-    assert [m.args for m in queued(settings.redis_url, "alerts")] == [big.args]
+    assert [m.args for m in queued(settings.redis_url.reveal(), "alerts")] == [big.args]
     code, _, err = run(
         capsys, "dead-letters", "discard", str(mail_id), "--by", "ana", "--reason", ""
     )
