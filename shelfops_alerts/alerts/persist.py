@@ -39,6 +39,7 @@ from shelfops_alerts.alerts.lifecycle import (
 )
 from shelfops_alerts.alerts.silences import active_silences
 from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, UPSERT
+from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
 
@@ -104,8 +105,8 @@ def _inhibited_skus(
         {
             "customer_id": customer_id,
             "inhibiting": INHIBITING_TYPE,
-            "stores": [s for s, _ in driven],
-            "products": [p for _, p in driven],
+            "stores": array_literal([s for s, _ in driven]),
+            "products": array_literal([p for _, p in driven]),
         },
     ).all()
     return {(r.store_id, r.product_id) for r in rows} | inhibiting_skus(findings)
@@ -155,13 +156,13 @@ def persist_batch(
             session,
             {
                 "customer_id": batch.customer_id,
-                "stores": [f.store_id for f in findings],
-                "products": [f.product_id for f in findings],
-                "types": [f.alert_type for f in findings],
-                "severities": [f.severity for f in findings],
-                "messages": [f.message for f in findings],
-                "metas": [json.dumps(f.metadata, sort_keys=True) for f in findings],
-                "silences": muted,
+                "stores": array_literal([f.store_id for f in findings]),
+                "products": array_literal([f.product_id for f in findings]),
+                "types": array_literal([f.alert_type for f in findings]),
+                "severities": array_literal([f.severity for f in findings]),
+                "messages": array_literal([f.message for f in findings]),
+                "metas": array_literal([json.dumps(f.metadata, sort_keys=True) for f in findings]),
+                "silences": array_literal(muted),
                 "reopen_within": policy.reopen_within_s,
                 "silence_ended": SILENCE_ENDED,
             },
@@ -172,12 +173,12 @@ def persist_batch(
             CLEAR,
             {
                 "customer_id": batch.customer_id,
-                "stores": [s for s, _, _ in evaluated],
-                "products": [p for _, p, _ in evaluated],
-                "types": [t for _, _, t in evaluated],
-                "f_stores": [f.store_id for f in findings],
-                "f_products": [f.product_id for f in findings],
-                "f_types": [f.alert_type for f in findings],
+                "stores": array_literal([s for s, _, _ in evaluated]),
+                "products": array_literal([p for _, p, _ in evaluated]),
+                "types": array_literal([t for _, _, t in evaluated]),
+                "f_stores": array_literal([f.store_id for f in findings]),
+                "f_products": array_literal([f.product_id for f in findings]),
+                "f_types": array_literal([f.alert_type for f in findings]),
                 "check_id": check_id,
                 "resolve_after": policy.resolve_after_checks,
                 "note": f"condition no longer met on {policy.resolve_after_checks}"
@@ -205,8 +206,8 @@ def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
     delivered = session.execute(
         DELIVERIES,
         {
-            "history_ids": history_ids,
-            "events": list(MAILED_EVENTS),
+            "history_ids": array_literal(history_ids),
+            "events": array_literal(MAILED_EVENTS),
             "silence_ended": SILENCE_ENDED,
         },
     ).scalars()

@@ -77,9 +77,12 @@ class BatchResult:
         return list(dict.fromkeys(sku for sku, _ in self.evaluated))
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON; ``evaluated`` is columnar (the checked SKUs once, and per alert type
+        the ranges of their positions it was evaluated for), so a batch of thousands of SKUs
+        is a small message rather than a triple per SKU and type."""
         return {
             "customer_id": self.customer_id,
-            "evaluated": [[sku.store_id, sku.product_id, kind] for sku, kind in self.evaluated],
+            "evaluated": _evaluated_to_json(self.evaluated),
             "findings": [finding.to_json() for finding in self.findings],
             "unknown": [list(sku) for sku in self.unknown],
             "without_forecast": [list(sku) for sku in self.without_forecast],
@@ -91,13 +94,50 @@ class BatchResult:
     def from_json(cls, data: dict[str, Any]) -> BatchResult:
         return cls(
             customer_id=str(data["customer_id"]),
-            evaluated=[(Sku(str(s), str(p)), str(k)) for s, p, k in data.get("evaluated", [])],
+            evaluated=_evaluated_from_json(data.get("evaluated") or []),
             findings=[Finding.from_json(item) for item in data.get("findings", [])],
             unknown=[Sku(str(s), str(p)) for s, p in data.get("unknown", [])],
             without_forecast=[Sku(str(s), str(p)) for s, p in data.get("without_forecast", [])],
             rejected=[(Sku(str(s), str(p)), str(why)) for s, p, why in data.get("rejected", [])],
             context=dict(data.get("context") or {}),
         )
+
+
+def _evaluated_to_json(evaluated: list[tuple[Sku, str]]) -> dict[str, Any]:
+    """``{"stores": [...], "products": [...], "types": {type: [[start, stop], ...]}}``."""
+    position: dict[Sku, int] = {}
+    by_type: dict[str, list[int]] = {}
+    for sku, kind in evaluated:
+        at = position.setdefault(sku, len(position))
+        by_type.setdefault(kind, []).append(at)
+    ranges: dict[str, list[list[int]]] = {}
+    for kind, positions in by_type.items():
+        runs: list[list[int]] = []
+        for at in sorted(set(positions)):
+            if runs and runs[-1][1] == at:
+                runs[-1][1] = at + 1
+            else:
+                runs.append([at, at + 1])
+        ranges[kind] = runs
+    return {
+        "stores": [sku.store_id for sku in position],
+        "products": [sku.product_id for sku in position],
+        "types": ranges,
+    }
+
+
+def _evaluated_from_json(data: Any) -> list[tuple[Sku, str]]:
+    """The (SKU, type) pairs, SKU by SKU in first-seen order; also reads the earlier form (a
+    ``[store, product, type]`` triple per pair) of messages queued by an older release."""
+    if isinstance(data, list):
+        return [(Sku(str(s), str(p)), str(k)) for s, p, k in data]
+    skus = [Sku(str(s), str(p)) for s, p in zip(data["stores"], data["products"], strict=True)]
+    types_at: list[list[str]] = [[] for _ in skus]
+    for kind, runs in data["types"].items():
+        for start, stop in runs:
+            for at in range(int(start), int(stop)):
+                types_at[at].append(str(kind))
+    return [(sku, kind) for sku, kinds in zip(skus, types_at, strict=True) for kind in kinds]
 
 
 def check_batch(
