@@ -25,10 +25,12 @@ from catalogue import environment, import_files, sku_key, write_files
 from harness import bench_stack, machine, note, table
 from sqlalchemy import event
 
+from shelfops_alerts.alerts import silences, statements
 from shelfops_alerts.alerts.persist import PersistResult, persist_batch
 from shelfops_alerts.db import get_engine, session_factory
 from shelfops_alerts.detect import batch_inputs
 from shelfops_alerts.detect.checks import BatchResult, check_batch
+from shelfops_alerts.publish import changes
 from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
 from shelfops_alerts.skus import Sku
 
@@ -125,6 +127,10 @@ def _time_queries(engine, spent: dict[str, float]) -> None:
         for name, statement in vars(batch_inputs).items()
         if name.startswith("_READ_") and hasattr(statement, "text")
     }
+    for module in (statements, changes, silences):
+        for name, statement in vars(module).items():
+            if name.lstrip("_").isupper() and hasattr(statement, "text"):
+                texts[statement.text] = f"  sql {module.__name__.rsplit('.', 1)[-1]}.{name}"
     starts: dict[int, float] = {}
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from catalogue import environment, import_files, write_files
 from floor import compare_with_pipeline, run_floor, run_row_floor
-from harness import RssSampler, bench_stack, machine, note, table
+from harness import CpuMeter, RssSampler, bench_stack, machine, note, table
 from sqlalchemy import text
 
 from shelfops_alerts.db import get_engine
@@ -47,7 +47,7 @@ def one_run(args: argparse.Namespace, files: dict[str, Path], today: dt.date) ->
         env = environment(bench.env)
         imported = import_files(env, files)
         note("sweeping ...")
-        with RssSampler(bench.workers) as rss:
+        with RssSampler(bench.workers) as rss, CpuMeter(bench) as cpu:
             sweep = cli_sweep(env)
         engine = get_engine(bench.settings)
         with engine.connect() as connection:
@@ -74,6 +74,7 @@ def one_run(args: argparse.Namespace, files: dict[str, Path], today: dt.date) ->
         "same": same,
         "row_floor_s": row_s,
         "peak_rss": max(rss.peak.values()),
+        "cpu": cpu.seconds,
     }
 
 
@@ -128,6 +129,11 @@ def main() -> None:
             f" stockout alerts: pipeline {run['same']['pipeline']:,},"
             f" floor {run['same']['floor']:,}, same: {run['same']['same']}"
         )
+    cpu = {k: statistics.median(run["cpu"][k] for run in runs) for k in runs[0]["cpu"]}
+    print(
+        "CPU seconds during the sweep (medians): "
+        + ", ".join(f"{k} {v:.1f} ({v * 1e6 / args.skus:.0f} µs/SKU)" for k, v in cpu.items())
+    )
     seconds = [float(run["sweep"]["duration_s"]) for run in runs]
     floors = [run["floor_s"] for run in runs]
     median = statistics.median(seconds)

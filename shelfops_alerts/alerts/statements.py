@@ -20,21 +20,33 @@ UPSERT = text(
             CAST(:silences AS bigint[])
         ) AS t(store_id, product_id, alert_type, severity, message, metadata, silence_id)
     ),
+    -- Each finding looks up its alerts one index probe at a time (LATERAL ... LIMIT 1 is
+    -- never flattened into a join): hashing all the customer's alerts per batch costs more.
     prev AS (
         SELECT a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.message,
                a.metadata, a.silence_id
-        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status IN ('open', 'acknowledged')
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT a.* FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = i.store_id
+              AND a.product_id = i.product_id AND a.alert_type = i.alert_type
+              AND a.status IN ('open', 'acknowledged')
+            LIMIT 1) a
     ),
     recent AS (
-        SELECT DISTINCT ON (a.store_id, a.product_id, a.alert_type) a.id
-        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status = 'resolved'
-          AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
-          AND NOT EXISTS (
-              SELECT 1 FROM prev p WHERE p.store_id = a.store_id
-                 AND p.product_id = a.product_id AND p.alert_type = a.alert_type)
-        ORDER BY a.store_id, a.product_id, a.alert_type, a.resolved_at DESC, a.id DESC
+        SELECT a.id
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = i.store_id
+              AND a.product_id = i.product_id AND a.alert_type = i.alert_type
+              AND a.status = 'resolved'
+              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+            ORDER BY a.resolved_at DESC, a.id DESC
+            LIMIT 1) a
+        WHERE NOT EXISTS (
+            SELECT 1 FROM prev p WHERE p.store_id = i.store_id
+               AND p.product_id = i.product_id AND p.alert_type = i.alert_type)
     ),
     reopened AS (
         UPDATE alerts a
@@ -122,6 +134,28 @@ CLEAR = text(
             CAST(:f_stores AS text[]), CAST(:f_products AS text[]), CAST(:f_types AS text[])
         ) AS s(store_id, product_id, alert_type)
     ),
+    -- Active alerts are few among the SKUs: read those of the batch's stores in one range
+    -- of the active-alerts index, then match them with the evaluated pairs, instead of
+    -- probing the index once per pair (or hashing all the customer's alerts).
+    bounds AS MATERIALIZED (
+        SELECT min(store_id) AS low, max(store_id) AS high FROM evaluated
+    ),
+    candidates AS (
+        SELECT a.id
+        FROM bounds b
+        -- (OFFSET 0 keeps the range scan inside: it is never flattened into a join)
+        CROSS JOIN LATERAL (
+            SELECT a.id, a.store_id, a.product_id, a.alert_type FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id BETWEEN b.low AND b.high
+              AND a.status IN ('open', 'acknowledged')
+            OFFSET 0) a
+        JOIN evaluated e ON e.store_id = a.store_id AND e.product_id = a.product_id
+         AND e.alert_type = a.alert_type
+        WHERE NOT EXISTS (
+            SELECT 1 FROM still s
+            WHERE s.store_id = a.store_id AND s.product_id = a.product_id
+              AND s.alert_type = a.alert_type)
+    ),
     cleared AS (
         UPDATE alerts a
         SET clear_checks = a.clear_checks + 1,
@@ -134,18 +168,12 @@ CLEAR = text(
                                THEN 'system' ELSE a.resolved_by END,
             updated_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
                               THEN now() ELSE a.updated_at END
-        FROM evaluated e
-        WHERE a.customer_id = :customer_id
-          AND a.store_id = e.store_id AND a.product_id = e.product_id
-          AND a.alert_type = e.alert_type
+        FROM candidates c
+        WHERE a.id = c.id
           AND a.status IN ('open', 'acknowledged')
           -- the same check, redelivered, does not count twice
           AND (CAST(:check_id AS text) IS NULL
                OR a.last_clear_check IS DISTINCT FROM CAST(:check_id AS text))
-          AND NOT EXISTS (
-              SELECT 1 FROM still s
-              WHERE s.store_id = a.store_id AND s.product_id = a.product_id
-                AND s.alert_type = a.alert_type)
         RETURNING a.id, a.severity, a.status
     )
     INSERT INTO alert_history (alert_id, event, severity, status, note)
@@ -156,12 +184,14 @@ CLEAR = text(
 
 INHIBITORS = text(
     """
-    SELECT DISTINCT a.store_id, a.product_id
-    FROM alerts a
-    JOIN unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
-      ON a.store_id = k.store_id AND a.product_id = k.product_id
-    WHERE a.customer_id = :customer_id AND a.alert_type = :inhibiting
-      AND a.status IN ('open', 'acknowledged')
+    SELECT k.store_id, k.product_id
+    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM alerts a
+        WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+          AND a.product_id = k.product_id AND a.alert_type = :inhibiting
+          AND a.status IN ('open', 'acknowledged')
+        LIMIT 1) a
     """
 )
 

@@ -33,10 +33,13 @@ from shelfops_alerts.skus import Sku
 POLICIES, ARRIVALS, HISTORY = "policies", "arrivals", "history"
 
 _KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
-_SAME_SKU = "ON {t}.customer_id = :customer_id AND {t}.store_id = k.store_id" + (
-    " AND {t}.product_id = k.product_id"
+_SAME_SKU = (
+    "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
 )
-
+# Every read looks up the batch's SKUs one index probe each, in a LATERAL subquery that
+# cannot be flattened into a join (LIMIT 1, or an aggregate): left to itself the planner
+# would hash the customer's whole table for a batch — a seq scan of 100,000 rows to find
+# 2,000 — whenever it guesses that cheaper than 2,000 probes of pages that are in memory.
 # Also whether the customer has any policy or arrival at all: a customer with none skips
 # those reads (one index probe each here instead of a join per batch).
 _READ_SETTINGS = text(
@@ -59,34 +62,38 @@ _READ_SETTINGS = text(
 # forecasts the history rules compare sales with).
 _READ_STOCK = text(
     f"""
-    SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
+    SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
            greatest(h.start_date - CAST(:today AS date), 0) AS lead,
            h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,
            h.start_date < CAST(:today AS date) AS has_past
     FROM {_KEYS}
-    JOIN inventory i {_SAME_SKU.format(t="i")}
-    LEFT JOIN forecast_horizons h {_SAME_SKU.format(t="h")}
+    CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
+                        WHERE {_SAME_SKU.format(t="i")} LIMIT 1) i
+    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
+                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
     """
 )
 
 _READ_POLICIES = text(
     f"""
-    SELECT p.store_id, p.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
+    SELECT k.store_id, k.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
            p.case_pack, p.min_order_qty, p.service_level
     FROM {_KEYS}
-    JOIN policies p {_SAME_SKU.format(t="p")}
+    CROSS JOIN LATERAL (SELECT * FROM policies p WHERE {_SAME_SKU.format(t="p")} LIMIT 1) p
     """
 )
 
 _READ_ARRIVALS = text(
     f"""
-    SELECT a.store_id, a.product_id,
-           array_agg(a.arrival_date ORDER BY a.arrival_date) AS dates,
-           array_agg(a.quantity ORDER BY a.arrival_date) AS quantities
+    SELECT k.store_id, k.product_id, a.dates, a.quantities
     FROM {_KEYS}
-    JOIN arrivals a {_SAME_SKU.format(t="a")}
-     AND a.arrival_date >= :today AND a.quantity > 0
-    GROUP BY a.store_id, a.product_id
+    CROSS JOIN LATERAL (
+        SELECT array_agg(a.arrival_date ORDER BY a.arrival_date) AS dates,
+               array_agg(a.quantity ORDER BY a.arrival_date) AS quantities
+        FROM arrivals a
+        WHERE {_SAME_SKU.format(t="a")} AND a.arrival_date >= :today AND a.quantity > 0
+    ) a
+    WHERE a.dates IS NOT NULL
     """
 )
 
@@ -95,20 +102,22 @@ _READ_ARRIVALS = text(
 # accuracy judge only days that have a forecast too; only the reorder rule (a SKU with a
 # policy, ``every_day``) uses days without one.
 _READ_HISTORY = text(
-    """
-    SELECT k.store_id, k.product_id,
-           array_agg(s.sale_date - CAST(:since AS date) ORDER BY s.sale_date) AS days,
-           array_agg(s.units ORDER BY s.sale_date) AS units,
-           array_agg(h.demands[s.sale_date - h.start_date + 1] ORDER BY s.sale_date) AS forecasts
+    f"""
+    SELECT k.store_id, k.product_id, x.days, x.units, x.forecasts
     FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:every_day AS bool[]))
          AS k(store_id, product_id, every_day)
-    JOIN sales s ON s.customer_id = :customer_id
-     AND s.store_id = k.store_id AND s.product_id = k.product_id
-     AND s.sale_date >= :since AND s.sale_date < :today
-    LEFT JOIN forecast_horizons h ON h.customer_id = :customer_id
-     AND h.store_id = k.store_id AND h.product_id = k.product_id
-    WHERE k.every_day OR h.demands[s.sale_date - h.start_date + 1] IS NOT NULL
-    GROUP BY k.store_id, k.product_id
+    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
+                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
+    CROSS JOIN LATERAL (
+        SELECT array_agg(s.sale_date - CAST(:since AS date) ORDER BY s.sale_date) AS days,
+               array_agg(s.units ORDER BY s.sale_date) AS units,
+               array_agg(h.demands[s.sale_date - h.start_date + 1] ORDER BY s.sale_date)
+                   AS forecasts
+        FROM sales s
+        WHERE {_SAME_SKU.format(t="s")} AND s.sale_date >= :since AND s.sale_date < :today
+          AND (k.every_day OR h.demands[s.sale_date - h.start_date + 1] IS NOT NULL)
+    ) x
+    WHERE x.days IS NOT NULL
     """
 )
 

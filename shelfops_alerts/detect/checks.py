@@ -35,6 +35,7 @@ from shelfops_alerts.detect.rules.accuracy import ALERT_TYPE as ACCURACY
 from shelfops_alerts.detect.rules.anomaly import ALERT_TYPE as ANOMALY
 from shelfops_alerts.detect.rules.reorder import ALERT_TYPE as REORDER
 from shelfops_alerts.detect.rules.stockout import ALERT_TYPE as STOCKOUT
+from shelfops_alerts.detect.rules.stockout import lasts_beyond
 from shelfops_alerts.models import ALERT_TYPES
 from shelfops_alerts.skus import Sku
 
@@ -106,24 +107,33 @@ class BatchResult:
 def _evaluated_to_json(evaluated: list[tuple[Sku, str]]) -> dict[str, Any]:
     """``{"stores": [...], "products": [...], "types": {type: [[start, stop], ...]}}``."""
     position: dict[Sku, int] = {}
-    by_type: dict[str, list[int]] = {}
+    runs: dict[str, list[list[int]]] = {}
     for sku, kind in evaluated:
-        at = position.setdefault(sku, len(position))
-        by_type.setdefault(kind, []).append(at)
-    ranges: dict[str, list[list[int]]] = {}
-    for kind, positions in by_type.items():
-        runs: list[list[int]] = []
-        for at in sorted(set(positions)):
-            if runs and runs[-1][1] == at:
-                runs[-1][1] = at + 1
-            else:
-                runs.append([at, at + 1])
-        ranges[kind] = runs
+        at = position.get(sku)
+        if at is None:
+            at = position[sku] = len(position)
+        kind_runs = runs.setdefault(kind, [])
+        if kind_runs and kind_runs[-1][1] == at:
+            kind_runs[-1][1] = at + 1
+        else:
+            kind_runs.append([at, at + 1])
     return {
         "stores": [sku.store_id for sku in position],
         "products": [sku.product_id for sku in position],
-        "types": ranges,
+        "types": {kind: _merged(kind_runs) for kind, kind_runs in runs.items()},
     }
+
+
+def _merged(runs: list[list[int]]) -> list[list[int]]:
+    """Runs sorted, with overlapping and touching ones joined (a pair listed twice, or out
+    of order, still comes back once)."""
+    merged: list[list[int]] = []
+    for start, stop in sorted(runs):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    return merged
 
 
 def _evaluated_from_json(data: Any) -> list[tuple[Sku, str]]:
@@ -169,9 +179,21 @@ def check_batch(
         session, customer_id=customer_id, skus=skus, today=today, kinds=kinds
     )
     result.unknown = inputs.unknown
+    medium_days = inputs.thresholds.medium_days
+    stockout = STOCKOUT in types
     for item in inputs.skus:
         if not item.demand:
             result.without_forecast.append(item.sku)
+        elif (
+            stockout
+            and item.policy is None
+            and not item.history
+            and lasts_beyond(item.on_hand, item.demand, item.arrivals, medium_days)
+        ):
+            # Most SKUs of a sweep: only the stockout rule can judge them (no policy, no
+            # history), and their stock outlasts its thresholds — what _evaluate would say.
+            result.evaluated.append((item.sku, STOCKOUT))
+            continue
         try:
             verdicts = list(_evaluate(item, inputs, types, today))
         except ValueError as exc:
@@ -209,19 +231,23 @@ def _evaluate(
             reorder_point = reorder.metadata["reorder_point"]
         yield REORDER, reorder
     if STOCKOUT in types and item.demand:
-        yield (
-            STOCKOUT,
-            check_stockout(
-                store_id=store,
-                product_id=product,
-                on_hand=item.on_hand,
-                on_order=on_order,
-                daily_demand=item.demand,
-                daily_arrivals=item.arrivals,
-                thresholds=inputs.thresholds,
-                reorder_point=reorder_point,
-            ),
-        )
+        if lasts_beyond(item.on_hand, item.demand, item.arrivals, inputs.thresholds.medium_days):
+            # Far from a stockout, and the rule would say so (see lasts_beyond).
+            yield STOCKOUT, None
+        else:
+            yield (
+                STOCKOUT,
+                check_stockout(
+                    store_id=store,
+                    product_id=product,
+                    on_hand=item.on_hand,
+                    on_order=on_order,
+                    daily_demand=item.demand,
+                    daily_arrivals=item.arrivals,
+                    thresholds=inputs.thresholds,
+                    reorder_point=reorder_point,
+                ),
+            )
     if not item.history:
         # Both history rules need days with a forecast (at least one, by their settings'
         # validation): without any they cannot judge, so skip raising NotEnoughHistory.
