@@ -38,7 +38,7 @@ from shelfops_alerts.alerts.lifecycle import (
     silence_ids,
 )
 from shelfops_alerts.alerts.silences import active_silences
-from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, UPSERT
+from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, TO_CLEAR, UPSERT
 from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
@@ -167,18 +167,27 @@ def persist_batch(
                 "silence_ended": SILENCE_ENDED,
             },
         )
-    evaluated = list(dict.fromkeys((sku.store_id, sku.product_id, t) for sku, t in batch.evaluated))
-    if evaluated:
+    clear = _cleared_types(batch, findings)
+    stale = (
+        session.execute(
+            TO_CLEAR,
+            {
+                "customer_id": batch.customer_id,
+                "stores": array_literal([s for s, _ in clear]),
+                "products": array_literal([p for _, p in clear]),
+                "types": array_literal([",".join(types) for types in clear.values()]),
+            },
+        )
+        .scalars()
+        .all()
+        if clear
+        else []
+    )
+    if stale:
         rows += session.execute(
             CLEAR,
             {
-                "customer_id": batch.customer_id,
-                "stores": array_literal([s for s, _, _ in evaluated]),
-                "products": array_literal([p for _, p, _ in evaluated]),
-                "types": array_literal([t for _, _, t in evaluated]),
-                "f_stores": array_literal([f.store_id for f in findings]),
-                "f_products": array_literal([f.product_id for f in findings]),
-                "f_types": array_literal([f.alert_type for f in findings]),
+                "ids": array_literal(sorted(stale)),
                 "check_id": check_id,
                 "resolve_after": policy.resolve_after_checks,
                 "note": f"condition no longer met on {policy.resolve_after_checks}"
@@ -195,6 +204,19 @@ def persist_batch(
     if result.history_ids:
         result.delivery_ids = create_deliveries(session, history_ids=result.history_ids)
     return result
+
+
+def _cleared_types(batch: BatchResult, findings: list[Finding]) -> dict[tuple[str, str], list[str]]:
+    """For each SKU, the alert types evaluated without a finding: one row per SKU for the
+    statement, not one per SKU and type."""
+    found = {(f.store_id, f.product_id, f.alert_type) for f in findings}
+    types: dict[tuple[str, str], list[str]] = {}
+    for sku, kind in batch.evaluated:
+        if (sku.store_id, sku.product_id, kind) not in found:
+            listed = types.setdefault((sku.store_id, sku.product_id), [])
+            if kind not in listed:
+                listed.append(kind)
+    return types
 
 
 def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:

@@ -58,7 +58,9 @@ UPSERT = text(
         FROM recent r, input i
         -- status is re-checked on the locked row: of two workers racing to re-open one
         -- alert, the second finds it open, skips it, and its insert meets the conflict.
-        WHERE a.id = r.id AND a.status = 'resolved'
+        -- (The ids by primary key: on a young table the planner would rather scan.)
+        WHERE a.id = ANY(ARRAY(SELECT id FROM recent))
+          AND a.id = r.id AND a.status = 'resolved'
           AND i.store_id = a.store_id AND i.product_id = a.product_id
           AND i.alert_type = a.alert_type
         RETURNING a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.status,
@@ -122,41 +124,30 @@ UPSERT = text(
     """
 )
 
+# The active alerts of the types each SKU was evaluated for without a finding (a comma-
+# separated list per SKU): one probe of the active-alerts index per SKU. LATERAL ... OFFSET 0
+# is never flattened into a join, which on a young table (no statistics yet, as in the first
+# sweep after an import) could read all the customer's alerts once per SKU.
+TO_CLEAR = text(
+    """
+    SELECT a.id
+    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]))
+         AS c(store_id, product_id, types)
+    CROSS JOIN LATERAL (
+        SELECT a.id FROM alerts a
+        WHERE a.customer_id = :customer_id AND a.store_id = c.store_id
+          AND a.product_id = c.product_id
+          AND a.alert_type = ANY(string_to_array(c.types, ','))
+          AND a.status IN ('open', 'acknowledged')
+        OFFSET 0) a
+    """
+)
+
+# Count a clean check on those alerts (given by id, so they are read by primary key), and
+# resolve the ones clean on enough consecutive checks.
 CLEAR = text(
     """
-    WITH evaluated AS (
-        SELECT * FROM unnest(
-            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[])
-        ) AS e(store_id, product_id, alert_type)
-    ),
-    still AS (
-        SELECT * FROM unnest(
-            CAST(:f_stores AS text[]), CAST(:f_products AS text[]), CAST(:f_types AS text[])
-        ) AS s(store_id, product_id, alert_type)
-    ),
-    -- Active alerts are few among the SKUs: read those of the batch's stores in one range
-    -- of the active-alerts index, then match them with the evaluated pairs, instead of
-    -- probing the index once per pair (or hashing all the customer's alerts).
-    bounds AS MATERIALIZED (
-        SELECT min(store_id) AS low, max(store_id) AS high FROM evaluated
-    ),
-    candidates AS (
-        SELECT a.id
-        FROM bounds b
-        -- (OFFSET 0 keeps the range scan inside: it is never flattened into a join)
-        CROSS JOIN LATERAL (
-            SELECT a.id, a.store_id, a.product_id, a.alert_type FROM alerts a
-            WHERE a.customer_id = :customer_id AND a.store_id BETWEEN b.low AND b.high
-              AND a.status IN ('open', 'acknowledged')
-            OFFSET 0) a
-        JOIN evaluated e ON e.store_id = a.store_id AND e.product_id = a.product_id
-         AND e.alert_type = a.alert_type
-        WHERE NOT EXISTS (
-            SELECT 1 FROM still s
-            WHERE s.store_id = a.store_id AND s.product_id = a.product_id
-              AND s.alert_type = a.alert_type)
-    ),
-    cleared AS (
+    WITH cleared AS (
         UPDATE alerts a
         SET clear_checks = a.clear_checks + 1,
             last_clear_check = CAST(:check_id AS text),
@@ -168,8 +159,7 @@ CLEAR = text(
                                THEN 'system' ELSE a.resolved_by END,
             updated_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
                               THEN now() ELSE a.updated_at END
-        FROM candidates c
-        WHERE a.id = c.id
+        WHERE a.id = ANY(CAST(:ids AS bigint[]))
           AND a.status IN ('open', 'acknowledged')
           -- the same check, redelivered, does not count twice
           AND (CAST(:check_id AS text) IS NULL

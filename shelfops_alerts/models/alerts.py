@@ -37,7 +37,16 @@ class Alert(Base):
             unique=True,
             postgresql_where=text("status IN ('open', 'acknowledged')"),
         ),
-        Index("ix_alerts_customer_status", "customer_id", "status"),
+        # Store, product and type too, so a per-SKU lookup of active alerts is exact whichever
+        # of the two indexes the planner takes (migration 0008).
+        Index(
+            "ix_alerts_customer_status",
+            "customer_id",
+            "status",
+            "store_id",
+            "product_id",
+            "alert_type",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,5 +1,6 @@
-"""Issue 12 - speed: forecast horizons of new SKUs built from the inserted rows alone.
+"""Issue 12 - speed: horizons of new SKUs built from the inserted rows; precise alert probes.
 
+**Forecast horizons.**
 The INSERT trigger of migration 0006 rebuilt every touched SKU's horizon from ``forecasts``,
 joining the statement's rows back to the table and aggregating them a second time. A SKU
 that has no horizon yet had no forecast before the statement (horizons mirror forecasts),
@@ -8,6 +9,13 @@ those rows directly, and only SKUs that had forecasts already are rebuilt from t
 A first import of a catalogue's forecasts costs about a third of what it did. The function
 sorts with a larger ``work_mem`` (its own setting, for the call only), so aggregating a big
 import stays in memory.
+
+**Alert probes.** Persisting a batch looks up each SKU's active alerts. While the alerts
+table is young (no statistics yet, as in the first sweep after an import), the planner
+could pick ``ix_alerts_customer_status`` (customer, status) for that lookup and read every
+active alert of the customer once per SKU. The index now also holds store, product and
+type, so the lookup is exact whichever index the planner takes (and lists by customer and
+status read it as before).
 
 Revision ID: 0008
 Revises: 0006
@@ -86,11 +94,22 @@ END $$
 """
 
 
+_CUSTOMER_STATUS = "ix_alerts_customer_status"
+
+
 def upgrade() -> None:
     op.execute(_INSERTED)
+    op.drop_index(_CUSTOMER_STATUS, table_name="alerts")
+    op.create_index(
+        _CUSTOMER_STATUS,
+        "alerts",
+        ["customer_id", "status", "store_id", "product_id", "alert_type"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(_CUSTOMER_STATUS, table_name="alerts")
+    op.create_index(_CUSTOMER_STATUS, "alerts", ["customer_id", "status"])
     path = Path(__file__).with_name("0006_forecast_horizons.py")
     spec = importlib.util.spec_from_file_location("forecast_horizons_0006", path)
     assert spec is not None and spec.loader is not None
