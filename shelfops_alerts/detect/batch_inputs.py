@@ -204,7 +204,7 @@ def read_batch_inputs(
     with_past: set[Sku] = set()
     for store, product, on_hand, on_order, lead, demands, has_past in session.execute(
         _READ_STOCK, keys
-    ).tuples():
+    ):
         sku = Sku(store, product)
         found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
@@ -212,7 +212,7 @@ def read_batch_inputs(
         if has_past:
             with_past.add(sku)
     if POLICIES in kinds and POLICIES not in absent:
-        for row in session.execute(_READ_POLICIES, keys).tuples():
+        for row in session.execute(_READ_POLICIES, keys):
             if (item := found.get(Sku(row[0], row[1]))) is not None:
                 item.policy = Policy(
                     lead_time_days=float(row[2]),
@@ -223,7 +223,7 @@ def read_batch_inputs(
                     service_level=_optional(row[7]),
                 )
     if ARRIVALS in kinds and ARRIVALS not in absent:
-        for store, product, dates, quantities in session.execute(_READ_ARRIVALS, keys).tuples():
+        for store, product, dates, quantities in session.execute(_READ_ARRIVALS, keys):
             if (item := found.get(Sku(store, product))) is not None:
                 item.arrivals = [0.0] * ((dates[-1] - today).days + 1)
                 for day, quantity in zip(dates, quantities, strict=True):
@@ -258,11 +258,13 @@ def _read_history(
     # Days come as offsets from ``since`` and share these date objects: parsing a date per
     # sale row cost more than the rest of the row.
     window = [since + dt.timedelta(days=n) for n in range((keys["today"] - since).days)]
-    for store, product, days, units, forecasts in history.tuples():
-        by_sku[Sku(store, product)].history = [
-            SalesDay(window[day], float(sold), _optional(forecast))
-            for day, sold, forecast in zip(days, units, forecasts, strict=True)
-        ]
+    # (SalesDay._make is tuple.__new__: no Python call per day; units and forecasts come
+    # as floats, or None for a day without a forecast)
+    make, day_of = SalesDay._make, window.__getitem__
+    for store, product, days, units, forecasts in history:
+        by_sku[Sku(store, product)].history = list(
+            map(make, zip(map(day_of, days), units, forecasts, strict=True))
+        )
 
 
 def _optional(value: Any) -> float | None:
