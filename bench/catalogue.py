@@ -74,17 +74,22 @@ def write_files(
     seed: int = 5,
     past_days: int = 0,
     policies: bool = False,
+    forecast_days: int = FORECAST_DAYS,
+    only: tuple[str, ...] = KINDS,
 ) -> dict[str, Path]:
-    """Write the catalogue's CSV files into ``folder``; returns kind → path (import order)."""
+    """Write the catalogue's CSV files into ``folder``; returns kind → path (import order).
+
+    ``forecast_days`` from today (plus ``past_days`` before it); ``only`` limits the files.
+    """
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    kinds = [kind for kind in KINDS if kind != "policies" or policies]
+    kinds = [kind for kind in KINDS if (kind != "policies" or policies) and kind in only]
     paths = {kind: folder / f"{kind}.csv" for kind in kinds}
     files = {
         kind: open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
         for kind, path in paths.items()
     }
-    forecast_days = [today + dt.timedelta(days=d) for d in range(-past_days, FORECAST_DAYS)]
+    forecast_dates = [today + dt.timedelta(days=d) for d in range(-past_days, forecast_days)]
     sales_days = [today - dt.timedelta(days=d) for d in range(SALES_DAYS, 0, -1)]
     try:
         for kind, out in files.items():
@@ -95,15 +100,21 @@ def write_files(
                 store, product = sku_key(n)
                 key = f"{customer_id},{store},{product}"
                 demand = _demand(rng)
-                parts["inventory"].append(f"{key},{_on_hand(rng, demand)}\n")
-                for date in forecast_days:
-                    value = demand * WEEKLY[date.weekday()]
-                    parts["forecasts"].append(f"{key},{date.isoformat()},{value:.3f}\n")
+                on_hand = _on_hand(rng, demand)  # (drawn whether written or not: same data)
+                if "inventory" in parts:
+                    parts["inventory"].append(f"{key},{on_hand}\n")
+                if "forecasts" in parts:
+                    for date in forecast_dates:
+                        value = demand * WEEKLY[date.weekday()]
+                        parts["forecasts"].append(f"{key},{date.isoformat()},{value:.3f}\n")
                 for date in sales_days:
                     units = max(0, round(demand * WEEKLY[date.weekday()] * rng.uniform(0.6, 1.4)))
-                    parts["sales"].append(f"{key},{date.isoformat()},{units}\n")
+                    if "sales" in parts:
+                        parts["sales"].append(f"{key},{date.isoformat()},{units}\n")
                 if policies:
-                    parts["policies"].append(f"{key},{rng.choice((2, 3, 5, 7, 10))}\n")
+                    lead_time = rng.choice((2, 3, 5, 7, 10))
+                    if "policies" in parts:
+                        parts["policies"].append(f"{key},{lead_time}\n")
             for kind, lines in parts.items():
                 files[kind].write("".join(lines))
     finally:
