@@ -129,7 +129,8 @@ def main() -> None:
             f" stockout alerts: pipeline {run['same']['pipeline']:,},"
             f" floor {run['same']['floor']:,}, same: {run['same']['same']}"
         )
-    cpu = {k: statistics.median(run["cpu"][k] for run in runs) for k in runs[0]["cpu"]}
+    kinds = sorted({k for run in runs for k in run["cpu"]})
+    cpu = {k: statistics.median(run["cpu"].get(k, 0.0) for run in runs) for k in kinds}
     print(
         "CPU seconds during the sweep (medians): "
         + ", ".join(f"{k} {v:.1f} ({v * 1e6 / args.skus:.0f} µs/SKU)" for k, v in cpu.items())
@@ -148,8 +149,21 @@ def main() -> None:
         f"{floor:.2f}",
         f"{median / floor:.1f}",
         f"{max(run['peak_rss'] for run in runs) / MB:.0f}",
+        f"{cpu.get('workers', 0) * 1e6 / args.skus:.0f}",
+        f"{cpu.get('postgres backends', 0) * 1e6 / args.skus:.0f}",
     ]
-    headers = ["SKUs", "workers", "batch", "sweep s", "SKUs/s", "floor s", "× floor", "peak RSS MB"]
+    headers = [
+        "SKUs",
+        "workers",
+        "batch",
+        "sweep s",
+        "SKUs/s",
+        "floor s",
+        "× floor",
+        "peak RSS MB",
+        "worker CPU µs/SKU",
+        "PostgreSQL CPU µs/SKU",
+    ]
     if args.row_floor:
         row_floor = statistics.median(run["row_floor_s"] for run in runs)
         headers += ["row floor s", "× row floor"]

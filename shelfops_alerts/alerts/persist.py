@@ -9,8 +9,9 @@ whatever its size:
    (inhibition), then lower and mark the findings in Python (lifecycle.py, pure);
 2. re-open recently resolved alerts that fire again, upsert the rest, and write their
    history (created / updated / escalated / reopened);
-3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding,
-   and resolve those clean on ``resolve_after_checks`` consecutive checks (hysteresis);
+3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding
+   (found with one index probe per SKU, then updated by id), and resolve those clean on
+   ``resolve_after_checks`` consecutive checks (hysteresis);
 4. create one e-mail delivery per mailed change and recipient.
 
 A finding identical to its active alert changes nothing, and a clean check counts once per

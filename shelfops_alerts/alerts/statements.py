@@ -2,6 +2,11 @@
 
 Kept apart from the flow in persist.py so each reads on its own. ``RANK`` orders
 severities inside SQL (low 1 < medium 2 < high 3 < critical 4).
+
+Arrays arrive as one literal each (``shelfops_alerts.db.array_literal``). Alerts are looked
+up by index, SKU by SKU, in ``LATERAL`` subqueries the planner cannot flatten: during the
+first sweep after an import the alerts table has no statistics yet, and a flattened join
+could read all the customer's alerts once per batch, or once per SKU.
 """
 
 from __future__ import annotations

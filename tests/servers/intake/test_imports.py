@@ -562,3 +562,23 @@ def test_big_file_lands_whole_whichever_reader_took_each_chunk(
     assert len(stored) == 500
     assert stored[("c0", "s,1", "p250")] == 250.0
     assert stored[("c1", "s1", "p499")] == 499.0
+
+
+def test_an_import_leaves_fresh_planner_statistics(
+    db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given an empty forecasts table, when 617 SKUs' forecasts are imported (two days each),
+    then the table's and the horizons' planner statistics count exactly those rows: the next
+    sweep is planned for them without anyone running ANALYZE."""
+    rows = "".join(f"c1,s1,p{n},2026-03-0{d},1,r\n" for n in range(617) for d in (1, 2))
+    with db.begin() as session:
+        import_forecasts(session, path=write(tmp_path, "f.csv", FORECAST_HEADER + rows))
+
+    estimated = dict(
+        table(
+            db,
+            "SELECT relname, reltuples FROM pg_class"
+            " WHERE relname IN ('forecasts', 'forecast_horizons')",
+        )
+    )
+    assert estimated == {"forecasts": 1234.0, "forecast_horizons": 617.0}
