@@ -40,6 +40,7 @@ _SAME_SKU = (
 # cannot be flattened into a join (LIMIT 1, or an aggregate): left to itself the planner
 # would hash the customer's whole table for a batch — a seq scan of 100,000 rows to find
 # 2,000 — whenever it guesses that cheaper than 2,000 probes of pages that are in memory.
+
 # Also whether the customer has any policy or arrival at all: a customer with none skips
 # those reads (one index probe each here instead of a join per batch).
 _READ_SETTINGS = text(
