@@ -65,9 +65,10 @@ class Settings:
     email_from: str = "alerts@shelfops.example"
     outbox_dir: Path = Path(".shelfops/outbox")
     templates_dir: Path = DEFAULT_TEMPLATES_DIR
-    #: SKUs per batch check. Larger batches spread Celery's per-message cost over more SKUs
-    #: (bench/sweep.py at 1M SKUs: 500 → 58 s, 2000 → 31 s) at ~100 MB per worker.
-    batch_size: int = 2000
+    #: SKUs per batch check. Larger batches spread Celery's per-message cost (three tasks per
+    #: batch) over more SKUs: at 100k SKUs, 5000 costs the workers 30 % less CPU than 2000
+    #: (bench/sweep.py; see the README's Performance section), at ~100 MB per worker.
+    batch_size: int = 5000
     #: Most SKUs one check may hold: a bigger batch message is split before anything is read
     #: (a check needs about 7 MB per 1,000 SKUs at worst; 10,000 keep a child under ~200 MB).
     max_batch_size: int = 10_000

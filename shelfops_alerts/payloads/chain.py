@@ -158,6 +158,47 @@ def _fields_of(kind: type, data: object, what: str) -> Mapping[str, Any]:
     return data
 
 
+def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
+    """The evaluated (SKU, alert type) pairs of a checked batch, in either form a check
+    writes: compact (``{"stores", "products", "types": {type: [[start, stop], ...]}}``, see
+    ``detect.checks``) or a ``[store, product, type]`` triple per pair (an older release)."""
+    if isinstance(value, list):
+        rows = _rows({"evaluated": value}, "evaluated", 3, max_skus * len(ALERT_TYPES))
+        kinds = list(map(itemgetter(2), rows))
+        for kind in kinds if not set(map(type, kinds)) <= {str} else set(kinds):
+            if kind not in ALERT_TYPES:
+                raise InvalidPayload(f"evaluated: unknown alert type {shown(kind)}")
+        return list(zip(_skus("evaluated", rows), kinds, strict=True))
+    if not isinstance(value, Mapping) or set(value) != {"stores", "products", "types"}:
+        raise InvalidPayload(f"evaluated must hold stores, products and types, got {shown(value)}")
+    stores, products, types = value["stores"], value["products"], value["types"]
+    if not isinstance(stores, list) or not isinstance(products, list):
+        raise InvalidPayload("evaluated: stores and products must be lists")
+    if len(stores) != len(products) or len(stores) > max_skus:
+        raise InvalidPayload(
+            f"evaluated: {len(stores)} stores and {len(products)} products, at most {max_skus}"
+        )
+    skus = _skus("evaluated", [[s, p] for s, p in zip(stores, products, strict=True)])
+    if not isinstance(types, Mapping) or not set(types) <= set(ALERT_TYPES):
+        raise InvalidPayload(f"evaluated: types must map known alert types, got {shown(types)}")
+    kinds_at: list[list[str]] = [[] for _ in skus]
+    for kind, runs in types.items():
+        if not isinstance(runs, list) or len(runs) > len(skus):
+            raise InvalidPayload(f"evaluated: {kind} must be a list of at most {len(skus)} runs")
+        for run in runs:
+            if (
+                not isinstance(run, list)
+                or len(run) != 2
+                or not all(type(bound) is int for bound in run)
+                or not 0 <= run[0] < run[1] <= len(skus)
+            ):
+                raise InvalidPayload(f"evaluated: {kind} has a bad run {shown(run)}")
+            for at in range(run[0], run[1]):
+                if kind not in kinds_at[at]:
+                    kinds_at[at].append(kind)
+    return [(sku, kind) for sku, kinds in zip(skus, kinds_at, strict=True) for kind in kinds]
+
+
 def read_batch(data: object, *, max_skus: int) -> BatchResult:
     """A ``shelfops.dedup_and_persist`` payload: what a check of at most ``max_skus`` SKUs
     found, every id, alert type, severity, message and metadata valid."""
@@ -167,12 +208,7 @@ def read_batch(data: object, *, max_skus: int) -> BatchResult:
     except ValueError as exc:
         raise InvalidPayload(str(exc)) from None
     pairs = max_skus * len(ALERT_TYPES)
-    rows = _rows(data, "evaluated", 3, pairs)
-    kinds = list(map(itemgetter(2), rows))
-    for kind in kinds if not set(map(type, kinds)) <= {str} else set(kinds):
-        if kind not in ALERT_TYPES:
-            raise InvalidPayload(f"evaluated: unknown alert type {shown(kind)}")
-    evaluated = list(zip(_skus("evaluated", rows), kinds, strict=True))
+    evaluated = _evaluated(data.get("evaluated") or [], max_skus)
     findings = data.get("findings", [])
     if not isinstance(findings, list) or len(findings) > pairs:
         raise InvalidPayload(f"findings must be a list of at most {pairs} in a batch")

@@ -22,7 +22,7 @@ def _empty_folder(tmp_path, monkeypatch):
 def test_defaults_with_only_the_two_urls():
     settings = load_settings(GOOD)
     assert settings.email_backend == "file"
-    assert settings.batch_size == 2000
+    assert settings.batch_size == 5000
     assert settings.sqlalchemy_url.reveal() == "postgresql+psycopg2://u@localhost/db"
 
 

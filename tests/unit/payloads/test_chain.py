@@ -87,8 +87,12 @@ def _with(data: dict, path: tuple, value: object) -> dict:
         (("findings", 0, "metadata"), [1], "metadata must be an object"),
         (("findings", 0, "extra"), 1, "unknown: ['extra']"),
         (("findings", 0), "not a finding", "a finding must be an object"),
-        (("evaluated", 0, 2), "free_money", "unknown alert type 'free_money'"),
-        (("evaluated", 0), ["S1", "P1"], "each of evaluated must be a list of 3"),
+        (("evaluated", "types", "free_money"), [[0, 1]], "types must map known alert types"),
+        (("evaluated", "types", "anomaly_detected"), [[1, 9]], "has a bad run [1, 9]"),
+        (("evaluated", "types", "anomaly_detected"), [[1, True]], "has a bad run"),
+        (("evaluated", "stores", 0), "S\x00", "evaluated: store_id must not contain control"),
+        (("evaluated", "products"), ["P1"], "evaluated: 2 stores and 1 products"),
+        (("evaluated", "extra"), [], "evaluated must hold stores, products and types"),
         (("unknown", 0, 0), "S\x01", "unknown: store_id must not contain control characters"),
         (("rejected", 0, 2), "\x00", "rejected: a reason must not contain control characters"),
         (("context", "sweep_id"), "7", "context.sweep_id must be a whole number"),
@@ -100,6 +104,23 @@ def _with(data: dict, path: tuple, value: object) -> dict:
 def test_a_forged_checked_batch_is_refused_with_the_reason(path, value, reason):
     with pytest.raises(InvalidPayload) as refused:
         read_batch(_with(batch(), path, value), max_skus=MAX)
+    assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (["S1", "P1", "free_money"], "unknown alert type 'free_money'"),
+        (["S1", "P1"], "each of evaluated must be a list of 3"),
+    ],
+)
+def test_the_earlier_form_of_evaluated_pairs_is_read_and_checked(row, reason):
+    # Given a message queued by an earlier release: a [store, product, type] triple per pair
+    earlier = {**batch(), "evaluated": [["S1", "P1", "stockout_predicted"]]}
+    assert read_batch(earlier, max_skus=MAX).evaluated == [(Sku("S1", "P1"), "stockout_predicted")]
+    # And a forged one is refused like any other
+    with pytest.raises(InvalidPayload) as refused:
+        read_batch({**batch(), "evaluated": [row]}, max_skus=MAX)
     assert reason in str(refused.value)
 
 
