@@ -97,11 +97,17 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool)
 
 
-def _distinct_skus(rows: Any) -> int | None:
-    if not isinstance(rows, list):
-        return None
-    keys = {tuple(row[:2]) for row in rows if isinstance(row, list | tuple) and len(row) >= 2}
-    return len(keys)
+def _sku_keys(value: Any) -> set[tuple[Any, ...]]:
+    """The (store, product) keys a chain payload's list names: rows whose first two items
+    are the key, or the compact ``{"stores", "products", ...}`` form a check writes."""
+    if isinstance(value, Mapping):
+        stores, products = value.get("stores"), value.get("products")
+        if isinstance(stores, list) and isinstance(products, list):
+            return {(str(s), str(p)) for s, p in zip(stores, products, strict=False)}
+        return set()
+    if not isinstance(value, list):
+        return set()
+    return {tuple(row[:2]) for row in value if isinstance(row, list | tuple) and len(row) >= 2}
 
 
 def task_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,13 +137,14 @@ def task_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(value.get("skus_checked"), int):
                 found.setdefault("batch_size", value["skus_checked"])
             else:
-                seen = [
-                    row
-                    for key in ("evaluated", "unknown", "without_forecast", "rejected")
-                    for row in (value.get(key) or [])
-                ]
+                seen = set().union(
+                    *(
+                        _sku_keys(value.get(key))
+                        for key in ("evaluated", "unknown", "without_forecast", "rejected")
+                    )
+                )
                 if seen:
-                    found.setdefault("batch_size", _distinct_skus(seen))
+                    found.setdefault("batch_size", len(seen))
             take_context(value.get("context"))
     return found
 

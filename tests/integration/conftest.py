@@ -28,6 +28,8 @@ TEST_WORKER_ENV = {
     "SHELFOPS_EMAIL_TIMEOUT_S": "2",
     "SHELFOPS_OUTBOX_RELAY_AFTER_S": "5",
     "SHELFOPS_BATCH_SIZE": "50",
+    # Larger messages are split (and forged ones refused) at this size, not at 10,000.
+    "SHELFOPS_MAX_BATCH_SIZE": "100",
     # A killed worker's unacknowledged messages come back after this long.
     "SHELFOPS_VISIBILITY_TIMEOUT_S": "8",
     # ... so no countdown may be longer than half of that (the settings refuse it otherwise).

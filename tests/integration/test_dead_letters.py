@@ -64,7 +64,7 @@ def worker_on(
     return processes.ServiceProcess(
         name=name,
         args=command,
-        env=worker_env(base_env, SHELFOPS_REDIS_URL=broker.redis_url, **env),
+        env=worker_env(base_env, SHELFOPS_REDIS_URL=broker.redis_url.reveal(), **env),
         log_path=log_dir / f"{name}.log",
     )
 
@@ -75,7 +75,7 @@ def poisonable(
 ) -> Iterator[tuple[Settings, processes.ServiceProcess]]:
     """The poison worker on its own broker, with LIMITS."""
     broker = own_broker(settings, 1)
-    redis.Redis.from_url(broker.redis_url).flushdb()
+    redis.Redis.from_url(broker.redis_url.reveal()).flushdb()
     worker = worker_on(
         broker,
         base_env,
@@ -84,10 +84,10 @@ def poisonable(
         app="tests.support.poison_worker",
         **LIMITS,
     ).start()
-    processes.wait_for_workers(broker.redis_url, ["poisonable"])
+    processes.wait_for_workers(broker.redis_url.reveal(), ["poisonable"])
     yield broker, worker
     worker.stop(grace_s=5)
-    redis.Redis.from_url(broker.redis_url).flushdb()
+    redis.Redis.from_url(broker.redis_url.reveal()).flushdb()
 
 
 def skus(customer: str, count: int, at_risk: set[int]) -> list[tuple[str, str, float, float]]:
@@ -114,7 +114,7 @@ def created(db, customer: str) -> int:
 
 
 def checked_sizes(broker: Settings, customer: str) -> list[int]:
-    client = redis.Redis.from_url(broker.redis_url)
+    client = redis.Redis.from_url(broker.redis_url.reveal())
     return sorted((int(n) for n in client.lrange(CHECKED.format(customer), 0, -1)), reverse=True)
 
 
@@ -123,7 +123,7 @@ def test_a_message_that_kills_its_worker_becomes_a_dead_letter_and_replays_once(
 ):
     db = pipeline
     broker, worker = poisonable
-    client = redis.Redis.from_url(broker.redis_url)
+    client = redis.Redis.from_url(broker.redis_url.reveal())
     log = worker.log_path
     lost_before = log.read_text().count(KILLED)
     # Given a customer of 30 SKUs (three batches of 10), every fifth at risk, whose first
@@ -172,7 +172,7 @@ def test_a_message_that_kills_its_worker_becomes_a_dead_letter_and_replays_once(
 
     # When the cause is removed and an operator replays the dead letter
     client.srem(POISONED, "poisonco/S1/P003")
-    monkeypatch.setenv("SHELFOPS_REDIS_URL", broker.redis_url)
+    monkeypatch.setenv("SHELFOPS_REDIS_URL", broker.redis_url.reveal())
     code, out, _ = run(capsys, "dead-letters", "replay", str(dead.id), "--by", "ops")
     assert code == 0, out
     wait_idle(broker, timeout=60)
@@ -205,7 +205,7 @@ def test_a_batch_over_the_limit_is_checked_in_parts_never_whole(pipeline, poison
     risky = {n for n in range(50) if n % 7 == 0}
     put_skus(db, "bigco", skus("bigco", 50, risky))
     names = [f"S1/P{n:03d}" for n in range(50)]
-    producer = _producer(broker.redis_url)
+    producer = _producer(broker.redis_url.reveal())
 
     # When a check chain for all 50 arrives in one message (a producer cut its own batch)
     producer.send_task(
@@ -223,7 +223,7 @@ def test_a_batch_over_the_limit_is_checked_in_parts_never_whole(pipeline, poison
     assert created(db, "bigco") == len(risky)
 
     # When a sweep asks for batches of 1,000
-    redis.Redis.from_url(broker.redis_url).delete(CHECKED.format("bigco"))
+    redis.Redis.from_url(broker.redis_url.reveal()).delete(CHECKED.format("bigco"))
     send_event(SWEEP_TASK, {"customer_id": "bigco", "batch_size": 1000}, settings=broker)
     wait_until(
         lambda: rows(db, "SELECT status FROM sweeps WHERE status = 'finished'"),
@@ -243,7 +243,7 @@ def test_a_worker_child_past_its_memory_limit_is_replaced_and_work_goes_on(
 ):
     # Given a worker of two children that may use 1 MB each (each is larger from the start)
     broker = own_broker(settings, 2)
-    redis.Redis.from_url(broker.redis_url).flushdb()
+    redis.Redis.from_url(broker.redis_url.reveal()).flushdb()
     worker = worker_on(
         broker,
         base_env,
@@ -253,7 +253,7 @@ def test_a_worker_child_past_its_memory_limit_is_replaced_and_work_goes_on(
         SHELFOPS_WORKER_MAX_MEMORY_MB="1",
     ).start()
     try:
-        processes.wait_for_workers(broker.redis_url, ["small"])
+        processes.wait_for_workers(broker.redis_url.reveal(), ["small"])
         # When it runs three tasks
         for _ in range(3):
             send_event("shelfops.relay_outbox", {}, settings=broker)
@@ -265,7 +265,7 @@ def test_a_worker_child_past_its_memory_limit_is_replaced_and_work_goes_on(
         wait_idle(broker, timeout=30)
     finally:
         worker.stop(grace_s=5)
-        redis.Redis.from_url(broker.redis_url).flushdb()
+        redis.Redis.from_url(broker.redis_url.reveal()).flushdb()
 
     # Then every task succeeded, each in a child of its own: of two children, each was
     # replaced after its task (without the limit, two children would have run all three)

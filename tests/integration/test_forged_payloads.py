@@ -18,7 +18,7 @@ from tests.integration.test_pipeline import Subscriber
 from tests.support.data import put_recipients, put_skus, rows
 
 VICTIM = "victim"
-BATCH = int(TEST_WORKER_ENV["SHELFOPS_BATCH_SIZE"])
+MOST = int(TEST_WORKER_ENV["SHELFOPS_MAX_BATCH_SIZE"])
 
 
 class NewLogLines:
@@ -75,8 +75,8 @@ FORGED = [
     ),
     (
         PERSIST_TASK,
-        checked(findings=[finding(product_id=f"P{n}") for n in range(BATCH * 4 + 1)]),
-        f"findings must be a list of at most {BATCH * 4}",
+        checked(findings=[finding(product_id=f"P{n}") for n in range(MOST * 4 + 1)]),
+        f"findings must be a list of at most {MOST * 4}",
     ),
     (PUBLISH_TASK, persisted(history_ids=["1 OR 1=1"]), "each of history_ids must be a whole"),
     (PUBLISH_TASK, persisted(history_ids=[-1]), "each of history_ids must be >= 1"),

@@ -134,5 +134,20 @@ def test_task_fields_name_what_each_task_is_about_and_nothing_else():
         }
     )
     assert persist == {"customer_id": "acme", "batch_size": 2, "sweep_id": 7}
+    # ... also when the check wrote its pairs in the compact form, beside SKUs it did not know
+    compact = logs.task_fields(
+        {
+            "batch": {
+                "customer_id": "acme",
+                "evaluated": {
+                    "stores": ["S1", "S1"],
+                    "products": ["P1", "P2"],
+                    "types": {"stockout_predicted": [[0, 2]]},
+                },
+                "unknown": [["S9", "P9"]],
+            }
+        }
+    )
+    assert compact == {"customer_id": "acme", "batch_size": 3}
     # An e-mail task: only its id
     assert logs.task_fields({"delivery_id": 12}) == {"delivery_id": 12}
