@@ -2,7 +2,9 @@
 # It installs the package without the `embedded` extra: production uses real servers.
 FROM python:3.11-slim
 WORKDIR /app
-ENV PYTHONUNBUFFERED=1
+# JSON log lines (one object per line) from every worker, beat and command, for log shippers.
+ENV PYTHONUNBUFFERED=1 \
+    SHELFOPS_LOG_FORMAT=json
 COPY setup.cfg pyproject.toml README.md ./
 COPY shelfops_alerts ./shelfops_alerts
 COPY workers ./workers

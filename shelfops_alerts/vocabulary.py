@@ -56,8 +56,8 @@ RETRYING = "retrying"
 SENT = "sent"
 FAILED = "failed"
 DELIVERY_STATUSES = (PENDING, DIGEST_PENDING, SENDING, RETRYING, SENT, FAILED)
-#: How one attempt ended, as recorded on its row.
-ATTEMPT_OUTCOMES = (SENT, RETRYING, FAILED)
+#: How a row ends: no attempt follows either.
+FINAL_STATUSES = (SENT, FAILED)
 #: How a delivery goes out, decided once: on its own, or grouped into a digest.
 SINGLE = "single"
 DIGEST = "digest"
@@ -66,6 +66,15 @@ DIGEST = "digest"
 RUNNING = "running"
 FINISHED = "finished"
 ABANDONED = "abandoned"
+
+# --- Dead letters: messages parked after their worker died on them too often ------------
+#: Waiting for an operator (counted by ``status`` and the ``shelfops_dead_letters`` gauge).
+PARKED = "parked"
+#: Queued again, under a fresh task id, by ``dead-letters replay``.
+REPLAYED = "replayed"
+#: Put aside for good by ``dead-letters discard``, with who and why.
+DISCARDED = "discarded"
+DEAD_LETTER_STATUSES = (PARKED, REPLAYED, DISCARDED)
 
 # --- Celery task names and queues (contracts: queued messages name them) -----------------
 FORECAST_COMPLETED_TASK = "shelfops.forecast_completed"
@@ -90,6 +99,8 @@ EMAIL_TASKS = (SEND_EMAIL_TASK, SEND_DIGEST_TASK)
 
 # --- The live channel: ``alerts:{customer_id}`` ------------------------------------------
 CHANNEL_PREFIX = "alerts:"
+#: Key prefix of the per-customer Redis Streams the web service replays changes from.
+STREAM_PREFIX = "alerts-stream:"
 
 
 def sql_list(words: Iterable[str]) -> str:

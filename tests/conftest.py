@@ -35,6 +35,10 @@ TESTS_DIR = Path(__file__).resolve().parent
 TIERS = {"unit": "unit", "servers": "servers", "integration": "integration"}
 
 TABLES = (
+    "web_sessions",
+    "login_links",
+    "api_tokens",
+    "dead_letters",
     "email_deliveries",
     "email_digests",
     "email_windows",
@@ -51,6 +55,8 @@ TABLES = (
     "policies",
     "forecasts",
     "inventory",
+    "alert_counts",
+    "delivery_counts",
 )
 
 
@@ -93,7 +99,7 @@ def db(settings: Settings) -> sessionmaker[Session]:
     factory = session_factory(settings)
     with factory.begin() as session:
         session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    redis.Redis.from_url(settings.redis_url).flushdb()
+    redis.Redis.from_url(settings.redis_url.reveal()).flushdb()
     for leftover in Path(settings.outbox_dir).glob("*.eml"):
         leftover.unlink()
     return factory

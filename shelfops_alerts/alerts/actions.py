@@ -11,13 +11,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.alerts.lifecycle import LifecycleError, check_named, check_outcome
 from shelfops_alerts.models import Alert, AlertHistory
 from shelfops_alerts.vocabulary import (
     ACKNOWLEDGED,
+    ACTIVE_STATUSES,
     ALERT_STATUSES,
     ALERT_TYPES,
     OPEN,
@@ -26,10 +27,17 @@ from shelfops_alerts.vocabulary import (
     sql_word,
 )
 
+#: The ``status`` filter that means "open or acknowledged" (any of ACTIVE_STATUSES).
+ACTIVE = "active"
+
 
 class AlertActionError(LifecycleError):
     """The alert does not exist, cannot make this transition, or the request is malformed
     (``field`` names the input at fault); nothing was changed."""
+
+
+class AlertNotFound(AlertActionError):
+    """No such alert (or, for a caller scoped to a customer, none of that customer's)."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +93,20 @@ def history_json(change: AlertHistory) -> dict[str, Any]:
     }
 
 
-def show_alert(session: Session, *, alert_id: int) -> dict[str, Any]:
-    """The alert as JSON with ``history``: its changes, oldest first (two queries)."""
+def get_alert(session: Session, *, alert_id: int, customer_id: str | None = None) -> Alert:
+    """The alert; :class:`AlertNotFound` when it does not exist or (with ``customer_id``)
+    belongs to another customer: the two are told apart by nobody."""
     alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise AlertActionError(f"alert {alert_id} does not exist")
+    if alert is None or (customer_id is not None and alert.customer_id != customer_id):
+        raise AlertNotFound(f"alert {alert_id} does not exist")
+    return alert
+
+
+def show_alert(
+    session: Session, *, alert_id: int, customer_id: str | None = None
+) -> dict[str, Any]:
+    """The alert as JSON with ``history``: its changes, oldest first (two queries)."""
+    alert = get_alert(session, alert_id=alert_id, customer_id=customer_id)
     changes = session.scalars(
         select(AlertHistory).where(AlertHistory.alert_id == alert_id).order_by(AlertHistory.id)
     )
@@ -107,10 +124,16 @@ def list_alerts(
     product_id: str | None = None,
     silenced: bool | None = None,
     limit: int = 1000,
+    before: tuple[dt.datetime, int] | None = None,
 ) -> list[Alert]:
+    """Alerts, newest change first, filtered as asked (None = any).
+
+    ``status`` may also be ``active`` (open or acknowledged). ``before`` is a keyset
+    cursor: only alerts whose (``updated_at``, ``id``) sort after it, newest first.
+    """
     """Alerts, newest change first, filtered as asked (None = any)."""
     for field, value, allowed in (
-        ("status", status, ALERT_STATUSES),
+        ("status", status, (*ALERT_STATUSES, ACTIVE)),
         ("alert_type", alert_type, ALERT_TYPES),
         ("severity", severity, SEVERITIES),
     ):
@@ -121,8 +144,12 @@ def list_alerts(
     query = select(Alert).order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(limit)
     if customer_id is not None:
         query = query.where(Alert.customer_id == customer_id)
-    if status is not None:
+    if status == ACTIVE:
+        query = query.where(Alert.status.in_(ACTIVE_STATUSES))
+    elif status is not None:
         query = query.where(Alert.status == status)
+    if before is not None:
+        query = query.where(tuple_(Alert.updated_at, Alert.id) < tuple_(*before))
     if alert_type is not None:
         query = query.where(Alert.alert_type == alert_type)
     if severity is not None:
@@ -193,7 +220,7 @@ def _transition(
     if history_id is None:
         current = session.get(Alert, alert_id)
         if current is None:
-            raise AlertActionError(f"alert {alert_id} does not exist")
+            raise AlertNotFound(f"alert {alert_id} does not exist")
         raise AlertActionError(f"alert {alert_id} is {current.status}; it cannot be {to}")
     return Transition(alert_id=alert_id, history_id=int(history_id), status=to)
 

@@ -7,15 +7,20 @@ whatever its size:
 
 1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts,
    then run the findings through the muters in Python (inhibition.py, silencing.py: pure);
-2. re-open recently resolved alerts that fire again, upsert the rest, and write their
-   history (created / updated / escalated / reopened);
-3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding,
-   and resolve those clean on ``resolve_after_checks`` consecutive checks (hysteresis);
-4. create one e-mail delivery per mailed change and recipient.
+2. lock every alert row the batch may write, in key order (one index probe per SKU), so
+   two batches over the same SKUs wait for each other instead of deadlocking;
+3. re-open recently resolved alerts that fire again, upsert the rest (new keys inserted in
+   key order), and write their history (created / updated / escalated / reopened);
+4. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding
+   (picked from the rows locked in step 2, updated by id), and resolve those clean on
+   ``resolve_after_checks`` consecutive checks (hysteresis);
+5. create one e-mail delivery per mailed change and recipient.
 
 A finding identical to its active alert changes nothing, and a clean check counts once per
 ``check_id`` (the persist task's id, stable when its message is redelivered), so a
-redelivered batch writes nothing twice. Silenced changes are stored with ``silenced`` and
+redelivered batch writes nothing twice; a batch of a sweep that lost its turn writes its
+findings but counts no clean check (``count_clean_checks=False``, see
+:mod:`shelfops_alerts.sweeps.fencing`). Silenced changes are stored with ``silenced`` and
 ``published_at`` already set: the relay never publishes them and no delivery is made. The
 caller owns the transaction and queues follow-up work after commit.
 """
@@ -40,9 +45,10 @@ from shelfops_alerts.alerts.muting import judge_all
 from shelfops_alerts.alerts.silences import active_silences
 from shelfops_alerts.alerts.silencing import Silencer
 from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, LOCK_ROWS, UPSERT
+from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
-from shelfops_alerts.vocabulary import CREATED, ESCALATED, REOPENED
+from shelfops_alerts.vocabulary import ACTIVE_STATUSES, CREATED, ESCALATED, REOPENED
 
 #: History events that e-mail recipients whose minimum severity the alert meets.
 MAILED_EVENTS = (CREATED, ESCALATED, REOPENED)
@@ -90,36 +96,48 @@ class PersistResult:
 
 def _one_per_key(findings: list[Finding]) -> list[Finding]:
     """Keep the last finding per SKU and type (ON CONFLICT may touch a row only once), in
-    key order: rows are written in one order by every batch (see :func:`_lock_rows`)."""
+    key order: every batch writes its rows in one order (see :func:`_lock_rows`)."""
     by_key = {(f.store_id, f.product_id, f.alert_type): f for f in findings}
     return [by_key[key] for key in sorted(by_key)]
 
 
 def _lock_rows(
     session: Session,
-    customer_id: str,
-    keys: list[tuple[str, str, str]],
-    found: set[tuple[str, str, str]],
+    batch: BatchResult,
+    findings: list[Finding],
     policy: LifecyclePolicy,
-) -> None:
-    """Lock every alert row this batch may write, in key order, before writing any.
+) -> list[Any]:
+    """Lock every alert row this batch may write, in key order, before writing any; returns
+    them (id, key and status, once locked).
 
     Two batches over the same SKUs (a sweep and an event, two sweeps) then wait for each
     other instead of each holding rows the other needs (a deadlock, 40P01), whatever order
-    their SKUs came in and whichever of them found or cleared what.
+    their SKUs came in and whichever of them found or cleared what. One row per SKU goes to
+    the statement: the types it was evaluated or found for, and those it was found for.
     """
-    if keys:
+    types: dict[tuple[str, str], set[str]] = {}
+    found: dict[tuple[str, str], set[str]] = {}
+    for sku, kind in batch.evaluated:
+        types.setdefault((sku.store_id, sku.product_id), set()).add(kind)
+    for f in findings:
+        types.setdefault((f.store_id, f.product_id), set()).add(f.alert_type)
+        found.setdefault((f.store_id, f.product_id), set()).add(f.alert_type)
+    if not types:
+        return []
+    skus = sorted(types)
+    return list(
         session.execute(
             LOCK_ROWS,
             {
-                "customer_id": customer_id,
-                "stores": [s for s, _, _ in keys],
-                "products": [p for _, p, _ in keys],
-                "types": [t for _, _, t in keys],
-                "found": [key in found for key in keys],
+                "customer_id": batch.customer_id,
+                "stores": array_literal([s for s, _ in skus]),
+                "products": array_literal([p for _, p in skus]),
+                "types": array_literal([",".join(sorted(types[sku])) for sku in skus]),
+                "found": array_literal([",".join(sorted(found.get(sku, ()))) for sku in skus]),
                 "reopen_within": policy.reopen_within_s,
             },
-        )
+        ).all()
+    )
 
 
 def _inhibited_skus(
@@ -134,8 +152,8 @@ def _inhibited_skus(
         {
             "customer_id": customer_id,
             "inhibiting": INHIBITING_TYPE,
-            "stores": [s for s, _ in driven],
-            "products": [p for _, p in driven],
+            "stores": array_literal([s for s, _ in driven]),
+            "products": array_literal([p for _, p in driven]),
         },
     ).all()
     return {(r.store_id, r.product_id) for r in rows} | inhibiting_skus(findings)
@@ -180,9 +198,6 @@ def persist_batch(
         context=batch.context,
     )
     findings = _one_per_key(batch.findings)
-    evaluated = sorted({(sku.store_id, sku.product_id, t) for sku, t in batch.evaluated})
-    found = {(f.store_id, f.product_id, f.alert_type) for f in findings}
-    _lock_rows(session, batch.customer_id, sorted(found.union(evaluated)), found, policy)
     rows: list[Any] = []
     if findings:
         muters = (
@@ -191,32 +206,35 @@ def persist_batch(
         )
         verdicts = judge_all(findings, muters)
         findings = [verdict.finding for verdict in verdicts]
+    locked = _lock_rows(session, batch, findings, policy)
+    if findings:
         rows += _upsert(
             session,
             {
                 "customer_id": batch.customer_id,
-                "stores": [f.store_id for f in findings],
-                "products": [f.product_id for f in findings],
-                "types": [f.alert_type for f in findings],
-                "severities": [f.severity for f in findings],
-                "messages": [f.message for f in findings],
-                "metas": [json.dumps(f.metadata, sort_keys=True) for f in findings],
-                "silences": [verdict.silence_id for verdict in verdicts],
+                "stores": array_literal([f.store_id for f in findings]),
+                "products": array_literal([f.product_id for f in findings]),
+                "types": array_literal([f.alert_type for f in findings]),
+                "severities": array_literal([f.severity for f in findings]),
+                "messages": array_literal([f.message for f in findings]),
+                "metas": array_literal([json.dumps(f.metadata, sort_keys=True) for f in findings]),
+                "silences": array_literal([verdict.silence_id for verdict in verdicts]),
                 "reopen_within": policy.reopen_within_s,
                 "silence_ended": SILENCE_ENDED,
             },
         )
-    if evaluated and count_clean_checks:
+    clear = _cleared_types(batch, findings)
+    stale = [
+        int(row.id)
+        for row in locked
+        if row.status in ACTIVE_STATUSES
+        and row.alert_type in clear.get((row.store_id, row.product_id), ())
+    ]
+    if stale and count_clean_checks:
         rows += session.execute(
             CLEAR,
             {
-                "customer_id": batch.customer_id,
-                "stores": [s for s, _, _ in evaluated],
-                "products": [p for _, p, _ in evaluated],
-                "types": [t for _, _, t in evaluated],
-                "f_stores": [f.store_id for f in findings],
-                "f_products": [f.product_id for f in findings],
-                "f_types": [f.alert_type for f in findings],
+                "ids": array_literal(sorted(stale)),
                 "check_id": check_id,
                 "resolve_after": policy.resolve_after_checks,
                 "note": f"condition no longer met on {policy.resolve_after_checks}"
@@ -235,6 +253,19 @@ def persist_batch(
     return result
 
 
+def _cleared_types(batch: BatchResult, findings: list[Finding]) -> dict[tuple[str, str], list[str]]:
+    """For each SKU, the alert types evaluated without a finding: one row per SKU for the
+    statement, not one per SKU and type."""
+    found = {(f.store_id, f.product_id, f.alert_type) for f in findings}
+    types: dict[tuple[str, str], list[str]] = {}
+    for sku, kind in batch.evaluated:
+        if (sku.store_id, sku.product_id, kind) not in found:
+            listed = types.setdefault((sku.store_id, sku.product_id), [])
+            if kind not in listed:
+                listed.append(kind)
+    return types
+
+
 def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
     """One pending delivery per mailed change and matching recipient (never two).
 
@@ -244,8 +275,8 @@ def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
     delivered = session.execute(
         DELIVERIES,
         {
-            "history_ids": history_ids,
-            "events": list(MAILED_EVENTS),
+            "history_ids": array_literal(history_ids),
+            "events": array_literal(MAILED_EVENTS),
             "silence_ended": SILENCE_ENDED,
         },
     ).scalars()

@@ -3,6 +3,11 @@
 Kept apart from the flow in persist.py so each reads on its own. Statuses, events and the
 order of severities come from :mod:`shelfops_alerts.vocabulary` (``_RANK`` orders severities
 inside SQL: low 1 < medium 2 < high 3 < critical 4).
+
+Arrays arrive as one literal each (``shelfops_alerts.db.array_literal``). Alerts are looked
+up by index, SKU by SKU, in ``LATERAL`` subqueries the planner cannot flatten: during the
+first sweep after an import the alerts table has no statistics yet, and a flattened join
+could read all the customer's alerts once per batch, or once per SKU.
 """
 
 from __future__ import annotations
@@ -37,21 +42,33 @@ UPSERT = text(
             CAST(:silences AS bigint[])
         ) AS t(store_id, product_id, alert_type, severity, message, metadata, silence_id)
     ),
+    -- Each finding looks up its alerts one index probe at a time (LATERAL ... LIMIT 1 is
+    -- never flattened into a join): hashing all the customer's alerts per batch costs more.
     prev AS (
         SELECT a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.message,
                a.metadata, a.silence_id
-        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status IN {_ACTIVE}
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT a.* FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = i.store_id
+              AND a.product_id = i.product_id AND a.alert_type = i.alert_type
+              AND a.status IN {_ACTIVE}
+            LIMIT 1) a
     ),
     recent AS (
-        SELECT DISTINCT ON (a.store_id, a.product_id, a.alert_type) a.id
-        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status = {_RESOLVED}
-          AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
-          AND NOT EXISTS (
-              SELECT 1 FROM prev p WHERE p.store_id = a.store_id
-                 AND p.product_id = a.product_id AND p.alert_type = a.alert_type)
-        ORDER BY a.store_id, a.product_id, a.alert_type, a.resolved_at DESC, a.id DESC
+        SELECT a.id
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = i.store_id
+              AND a.product_id = i.product_id AND a.alert_type = i.alert_type
+              AND a.status = {_RESOLVED}
+              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+            ORDER BY a.resolved_at DESC, a.id DESC
+            LIMIT 1) a
+        WHERE NOT EXISTS (
+            SELECT 1 FROM prev p WHERE p.store_id = i.store_id
+               AND p.product_id = i.product_id AND p.alert_type = i.alert_type)
     ),
     reopened AS (
         UPDATE alerts a
@@ -63,7 +80,9 @@ UPSERT = text(
         FROM recent r, input i
         -- status is re-checked on the locked row: of two workers racing to re-open one
         -- alert, the second finds it open, skips it, and its insert meets the conflict.
-        WHERE a.id = r.id AND a.status = {_RESOLVED}
+        -- (The ids by primary key: on a young table the planner would rather scan.)
+        WHERE a.id = ANY(ARRAY(SELECT id FROM recent))
+          AND a.id = r.id AND a.status = {_RESOLVED}
           AND i.store_id = a.store_id AND i.product_id = a.product_id
           AND i.alert_type = a.alert_type
         RETURNING a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.status,
@@ -129,45 +148,57 @@ UPSERT = text(
     """
 )
 
-# Every alert row a batch may write, locked first and in one order (the key, then the id),
-# so two batches over the same SKUs queue behind each other instead of deadlocking: the
-# active alerts of every evaluated (SKU, type), and the recently resolved ones a finding
-# may re-open. Later statements of the batch find these rows already locked.
+# Every alert row a batch may write, locked before any is written and in one order (the
+# key, then the id), so two batches over the same SKUs queue behind each other instead of
+# deadlocking (40P01): the active alerts of the types each SKU was evaluated or found for,
+# and the recently resolved ones a finding may re-open (a comma-separated list of types per
+# SKU each). The rows are found with index probes per SKU (LATERAL ... OFFSET 0 is never
+# flattened into a join, which on a young table, as in the first sweep after an import,
+# could read all the customer's alerts once per SKU), then locked by primary key: with
+# ORDER BY, PostgreSQL locks the rows in that order. The rows come back with their status
+# once locked, so the caller picks the active alerts to count a clean check on from them.
 LOCK_ROWS = text(
     f"""
     WITH k AS (
         SELECT * FROM unnest(
             CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]),
-            CAST(:found AS boolean[])
-        ) AS t(store_id, product_id, alert_type, found)
+            CAST(:found AS text[])
+        ) AS t(store_id, product_id, types, found)
     ),
     candidates AS MATERIALIZED (
-        SELECT b.id FROM alerts b JOIN k USING (store_id, product_id, alert_type)
-        WHERE b.customer_id = :customer_id AND b.status IN {_ACTIVE}
+        SELECT a.id FROM k
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+              AND a.product_id = k.product_id
+              AND a.alert_type = ANY(string_to_array(k.types, ','))
+              AND a.status IN {_ACTIVE}
+            OFFSET 0) a
         UNION ALL
-        SELECT b.id FROM alerts b JOIN k USING (store_id, product_id, alert_type)
-        WHERE k.found AND b.customer_id = :customer_id AND b.status = {_RESOLVED}
-          AND b.resolved_at >= now() - make_interval(secs => :reopen_within)
+        SELECT a.id FROM k
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+              AND a.product_id = k.product_id
+              AND a.alert_type = ANY(string_to_array(k.found, ','))
+              AND a.status = {_RESOLVED}
+              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+            OFFSET 0) a
+        WHERE k.found <> ''
     )
-    SELECT a.id FROM alerts a JOIN candidates c ON c.id = a.id
+    SELECT a.id, a.store_id, a.product_id, a.alert_type, a.status
+    FROM alerts a
+    WHERE a.id = ANY(ARRAY(SELECT id FROM candidates))
     ORDER BY a.store_id, a.product_id, a.alert_type, a.id
     FOR UPDATE OF a
     """
 )
 
+# Count a clean check on those alerts (given by id, so they are read by primary key), and
+# resolve the ones clean on enough consecutive checks.
 CLEAR = text(
     f"""
-    WITH evaluated AS (
-        SELECT * FROM unnest(
-            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[])
-        ) AS e(store_id, product_id, alert_type)
-    ),
-    still AS (
-        SELECT * FROM unnest(
-            CAST(:f_stores AS text[]), CAST(:f_products AS text[]), CAST(:f_types AS text[])
-        ) AS s(store_id, product_id, alert_type)
-    ),
-    cleared AS (
+    WITH cleared AS (
         UPDATE alerts a
         SET clear_checks = a.clear_checks + 1,
             last_clear_check = CAST(:check_id AS text),
@@ -179,18 +210,11 @@ CLEAR = text(
                                THEN {sql_word(SYSTEM_ACTOR)} ELSE a.resolved_by END,
             updated_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
                               THEN now() ELSE a.updated_at END
-        FROM evaluated e
-        WHERE a.customer_id = :customer_id
-          AND a.store_id = e.store_id AND a.product_id = e.product_id
-          AND a.alert_type = e.alert_type
+        WHERE a.id = ANY(CAST(:ids AS bigint[]))
           AND a.status IN {_ACTIVE}
           -- the same check, redelivered, does not count twice
           AND (CAST(:check_id AS text) IS NULL
                OR a.last_clear_check IS DISTINCT FROM CAST(:check_id AS text))
-          AND NOT EXISTS (
-              SELECT 1 FROM still s
-              WHERE s.store_id = a.store_id AND s.product_id = a.product_id
-                AND s.alert_type = a.alert_type)
         RETURNING a.id, a.severity, a.status
     )
     INSERT INTO alert_history (alert_id, event, severity, status, note)
@@ -202,12 +226,14 @@ CLEAR = text(
 
 INHIBITORS = text(
     f"""
-    SELECT DISTINCT a.store_id, a.product_id
-    FROM alerts a
-    JOIN unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
-      ON a.store_id = k.store_id AND a.product_id = k.product_id
-    WHERE a.customer_id = :customer_id AND a.alert_type = :inhibiting
-      AND a.status IN {_ACTIVE}
+    SELECT k.store_id, k.product_id
+    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM alerts a
+        WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+          AND a.product_id = k.product_id AND a.alert_type = :inhibiting
+          AND a.status IN {_ACTIVE}
+        LIMIT 1) a
     """
 )
 

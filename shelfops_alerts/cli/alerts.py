@@ -120,15 +120,19 @@ def _alert_transition(
 ) -> int:
     import redis
 
+    from shelfops_alerts.alerts.operations import act_and_publish
     from shelfops_alerts.db import session_factory
-    from shelfops_alerts.publish.changes import publish_committed
 
-    factory = session_factory(settings)
-    with factory.begin() as session:
-        done = action(session, alert_id=args.id, actor=args.by, note=args.note, **extra)
-    with factory.begin() as session:
-        client = redis.Redis.from_url(settings.redis_url)
-        publish_committed(session, client, history_ids=[done.history_id])
+    done = act_and_publish(
+        session_factory(settings),
+        redis.Redis.from_url(settings.redis_url.reveal()),
+        action,
+        alert_id=args.id,
+        stream_maxlen=settings.stream_maxlen,
+        actor=args.by,
+        note=args.note,
+        **extra,
+    )
     if args.json:
         print_json({"alert_id": done.alert_id, "status": done.status})
     else:

@@ -19,6 +19,7 @@ FLAGS = {
     "status": "--status",
     "outcome": "--outcome",
     "reason": "--reason",
+    "name": "--name",
     "until": "--until",
 }
 

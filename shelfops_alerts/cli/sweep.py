@@ -45,7 +45,7 @@ def _outcome(settings: Settings, task_id: str) -> dict[str, Any]:
     from shelfops_alerts.outages.redis_clients import redis_client
     from shelfops_alerts.sweeps.lock import OUTCOME_KEY
 
-    client = redis_client(settings.redis_url, settings.redis_timeout_s)
+    client = redis_client(settings.redis_url.reveal(), settings.redis_timeout_s)
     waited = 0.0
     while True:
         raw = client.get(OUTCOME_KEY.format(task_id))
@@ -86,7 +86,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     from shelfops_alerts.sweeps.lock import lock_holder
     from shelfops_alerts.sweeps.runs import format_sweep
 
-    holder = lock_holder(redis_client(settings.redis_url, settings.redis_timeout_s))
+    holder = lock_holder(redis_client(settings.redis_url.reveal(), settings.redis_timeout_s))
     if holder is not None:
         raise CommandError(f"a sweep is already running (task {holder}); wait for it to finish")
     payload = {"customer_id": args.customer} if args.customer else {}

@@ -4,8 +4,10 @@ The schema itself is created by the Alembic migrations in ``shelfops_alerts/migr
 these models describe it for queries. A SKU is (customer_id, store_id, product_id).
 """
 
+from shelfops_alerts.models.access import ApiToken, LoginLink, WebSession
 from shelfops_alerts.models.alerts import Alert, AlertHistory
 from shelfops_alerts.models.base import Base
+from shelfops_alerts.models.dead_letters import DeadLetter
 from shelfops_alerts.models.email import AlertRecipient, EmailDelivery
 from shelfops_alerts.models.horizons import ForecastHorizon
 from shelfops_alerts.models.planning import (
@@ -22,17 +24,21 @@ __all__ = [
     "Alert",
     "AlertHistory",
     "AlertRecipient",
+    "ApiToken",
     "Arrival",
     "Base",
     "CustomerRuleSettings",
     "CustomerThresholds",
+    "DeadLetter",
     "EmailDelivery",
     "Forecast",
     "ForecastHorizon",
     "Inventory",
+    "LoginLink",
     "ReplenishmentPolicy",
     "Sale",
     "Silence",
     "Sweep",
     "SweepBatch",
+    "WebSession",
 ]

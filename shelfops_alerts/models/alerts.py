@@ -38,7 +38,16 @@ class Alert(Base):
             unique=True,
             postgresql_where=text(f"status IN ({sql_list(ACTIVE_STATUSES)})"),
         ),
-        Index("ix_alerts_customer_status", "customer_id", "status"),
+        # Store, product and type too, so a per-SKU lookup of active alerts is exact whichever
+        # of the two indexes the planner takes (migration 0011).
+        Index(
+            "ix_alerts_customer_status",
+            "customer_id",
+            "status",
+            "store_id",
+            "product_id",
+            "alert_type",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,13 +1,14 @@
 """Retry policy as data: how long to wait before attempt *n* of a failed delivery, and when
-to stop (too many attempts, or too old)."""
+to stop (too many attempts, or too old). No wait exceeds the cap (SHELFOPS_EMAIL_MAX_PAUSE_S,
+kept well below the broker's visibility timeout by the settings' check)."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 
-#: Upper bound of any single wait, whatever the attempt number.
-MAX_BACKOFF_S = 3600.0
+#: Upper bound of any single wait when the caller gives none (the setting's default).
+MAX_BACKOFF_S = 900.0
 
 
 def compute_backoff(
@@ -50,17 +51,18 @@ def plan_retry(
     max_age_s: float,
     base_s: float,
     retry_after_s: float | None = None,
+    cap_s: float = MAX_BACKOFF_S,
     rng: random.Random | None = None,
 ) -> RetryPlan:
     """After failed attempt ``attempt`` (from 1) of something first queued ``age_s`` ago:
-    retry after the backoff (or the provider's ``retry_after_s``, when longer), unless
-    ``max_retries`` retries were already made or the next attempt would start when it is
-    older than ``max_age_s``."""
+    retry after the backoff (or the provider's ``retry_after_s``, when longer; neither beyond
+    ``cap_s``), unless ``max_retries`` retries were already made or the next attempt would
+    start when it is older than ``max_age_s``."""
     if attempt > max_retries:
         return RetryPlan(None, f"gave up after {attempt} attempts")
-    delay = compute_backoff(attempt, base_s=base_s, rng=rng)
+    delay = compute_backoff(attempt, base_s=base_s, cap_s=cap_s, rng=rng)
     if retry_after_s:
-        delay = max(delay, retry_after_s)
+        delay = min(cap_s, max(delay, retry_after_s))
     if age_s + delay > max_age_s:
         return RetryPlan(
             None, f"gave up after {attempt} attempts: older than {max_age_s:g} s by the next one"

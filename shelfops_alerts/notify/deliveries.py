@@ -1,10 +1,11 @@
-"""The e-mail deliveries table: claiming a delivery, recording each attempt's outcome.
+"""The e-mail deliveries table: loading a claimed delivery, recording how it ended.
 
 A delivery is one alert change for one recipient. It is created pending with the change
 (see persist.py), routed once (on its own, or into a digest: ``digest_pending``, see
-digests.py), claimed before each attempt (``sending``, attempts + 1), and ends ``sent``
-with the provider's message id or ``failed`` with the reason. A delivery already sent or
-failed is never sent again by a redelivered or retried task.
+digests.py), claimed before each attempt (``sending``, attempts + 1; the statements
+deliveries share with digests are in outbox.py), and ends ``sent`` with the provider's
+message id or ``failed`` with the reason. A delivery already sent or failed is never sent
+again by a redelivered or retried task.
 
 Operators list deliveries and put failed ones back (:func:`list_deliveries`,
 :func:`requeue_failed`, behind ``shelfops-alerts deliveries``).
@@ -20,70 +21,24 @@ from sqlalchemy.orm import Session
 
 from shelfops_alerts.publish.changes import load_changes
 from shelfops_alerts.vocabulary import (
-    ATTEMPT_OUTCOMES,
     DELIVERY_STATUSES,
-    DIGEST,
     FAILED,
+    FINAL_STATUSES,
     PENDING,
-    RETRYING,
-    SENDING,
     SENT,
     sql_word,
 )
 
-_DIGEST, _FAILED, _PENDING, _RETRYING, _SENDING, _SENT = (
-    sql_word(DIGEST),
-    sql_word(FAILED),
-    sql_word(PENDING),
-    sql_word(RETRYING),
-    sql_word(SENDING),
-    sql_word(SENT),
-)
-
-
-_CLAIM = text(
-    f"""
-    UPDATE email_deliveries d
-    SET status = {_SENDING}, attempts = d.attempts + 1, updated_at = now()
-    WHERE d.id = :id
-      AND (d.status IN ({_PENDING}, {_RETRYING})
-           OR (d.status = {_SENDING}
-               AND d.updated_at < now() - make_interval(secs => :stale_after)))
-      AND d.route IS DISTINCT FROM {_DIGEST}
-    RETURNING d.id, d.recipient, d.attempts, d.history_id,
-              EXTRACT(EPOCH FROM now() - d.queued_at) AS age_s
-    """
-)
+_FAILED, _PENDING, _SENT = sql_word(FAILED), sql_word(PENDING), sql_word(SENT)
 
 _FINISH = text(
     f"""
     UPDATE email_deliveries
-    SET status = :status, updated_at = now(),
+    SET status = :status, updated_at = now(), scheduled_for = NULL,
         last_error = CASE WHEN :status = {_SENT} THEN last_error ELSE :error END,
         provider_message_id = COALESCE(:message_id, provider_message_id),
         sent_at = CASE WHEN :status = {_SENT} THEN now() ELSE sent_at END
     WHERE id = :id
-    """
-)
-
-_STALE = text(
-    f"""
-    SELECT id FROM email_deliveries
-    WHERE status IN ({_PENDING}, {_SENDING})
-      AND updated_at < now() - make_interval(secs => :older_than)
-    ORDER BY id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-    """
-)
-
-# A stuck ``sending`` row goes back to ``pending``: were it only touched, the task queued for it
-# would find it freshly updated, not stale, and skip it.
-_TOUCH = text(
-    f"""
-    UPDATE email_deliveries
-    SET updated_at = now(), status = CASE WHEN status = {_SENDING} THEN {_PENDING} ELSE status END
-    WHERE id = ANY(CAST(:ids AS bigint[]))
     """
 )
 
@@ -100,19 +55,8 @@ class DeliveryJob:
     age_s: float = 0.0
 
 
-def claim_delivery(
-    session: Session, *, delivery_id: int, stale_after_s: float
-) -> DeliveryJob | None:
-    """Mark a delivery as being sent; None when it is final, unknown, or being sent now.
-
-    A delivery left ``sending`` for longer than ``stale_after_s`` belongs to a worker that
-    died mid-send and may be claimed again.
-    """
-    claimed = session.execute(
-        _CLAIM, {"id": delivery_id, "stale_after": stale_after_s}
-    ).one_or_none()
-    if claimed is None:
-        return None
+def load_delivery(session: Session, claimed: Any) -> DeliveryJob:
+    """The job for a claimed delivery row (see ``outbox.claim``): its change, loaded."""
     (change,) = load_changes(session, history_ids=[int(claimed.history_id)])
     return DeliveryJob(
         delivery_id=int(claimed.id),
@@ -131,9 +75,10 @@ def record_outcome(
     error: str | None = None,
     provider_message_id: str | None = None,
 ) -> None:
-    """Store an attempt's outcome: ``sent``, ``retrying`` or ``failed``."""
-    if status not in ATTEMPT_OUTCOMES:
-        raise ValueError(f"unknown delivery outcome {status!r}")
+    """Store how a delivery ended: ``sent`` (with the provider's id) or ``failed`` (why);
+    a wait for another attempt is ``outbox.reschedule``'s."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"a delivery ends {' or '.join(FINAL_STATUSES)}, not {status!r}")
     session.execute(
         _FINISH,
         {
@@ -143,22 +88,6 @@ def record_outcome(
             "message_id": provider_message_id,
         },
     )
-
-
-def claim_stale(session: Session, *, older_than_s: float, limit: int) -> list[int]:
-    """Deliveries stuck pending or sending (their task was lost).
-
-    They are touched (``updated_at``) so the next relay run does not take them again at once,
-    and those stuck ``sending`` are put back to ``pending`` so the task queued for them claims
-    them.
-    """
-    ids = [
-        int(i)
-        for i in session.execute(_STALE, {"older_than": older_than_s, "limit": limit}).scalars()
-    ]
-    if ids:
-        session.execute(_TOUCH, {"ids": ids})
-    return ids
 
 
 _LIST = text(
@@ -184,7 +113,7 @@ _REQUEUE = text(
     requeued AS (
         UPDATE email_deliveries d
         SET status = {_PENDING}, attempts = 0, route = NULL, digest_id = NULL,
-            queued_at = now(), updated_at = now()
+            queued_at = now(), updated_at = now(), due_at = now(), scheduled_for = now()
         FROM wanted WHERE d.id = wanted.id AND wanted.status = {_FAILED}
         RETURNING d.id
     )
@@ -220,8 +149,8 @@ class Requeued:
 
 def requeue_failed(session: Session, *, delivery_ids: list[int]) -> Requeued:
     """Put failed deliveries back to ``pending`` (attempts and age start again), in one
-    statement. Others are refused with the reason; the caller queues the requeued ones
-    after commit."""
+    statement, marked as queued. Others are refused with the reason; the caller queues the
+    requeued ones after commit."""
     found = session.execute(_REQUEUE, {"ids": list(delivery_ids)}).all()
     done = sorted(int(r.id) for r in found if r.requeued)
     refused = {

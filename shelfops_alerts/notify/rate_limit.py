@@ -10,8 +10,10 @@ second ever holds more than ``rate`` of them.
 A caller may be granted a slot slightly in the future (at most ``max_wait`` away, a fraction
 of a second) and waits for it; a slot further away is not taken, and the caller is told how
 long until it should ask again (the e-mail task re-schedules itself with that countdown
-instead of holding a worker). Reserving the next slot instead of polling for a free one
-keeps a fleet of waiting tasks from stampeding the key.
+instead of holding a worker). Refused callers are given *turns*: each refusal books the next
+wake-up one interval after the previous one (a second key), so a thousand callers refused
+at once come back one by one, about when a slot is free for each, instead of all at the
+same instant and all but one refused again (the re-queue storm of a backlog).
 
 A provider's 429 pauses the whole fleet until its reset time (:meth:`GlobalRateLimit.pause`).
 Time is Redis's own clock (``TIME``), so machines with drifting clocks agree.
@@ -19,6 +21,7 @@ Time is Redis's own clock (``TIME``), so machines with drifting clocks agree.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -31,25 +34,34 @@ KEY_PREFIX = "shelfops:ratelimit:"
 #: its seconds now and then. One percent absorbs 10 ms of jitter per second at any rate.
 SPACING_MARGIN = 0.01
 
-# KEYS[1] = TAT key, KEYS[2] = pause key; ARGV[1] = interval (µs), ARGV[2] = max wait (µs).
-# Returns {granted (1/0), µs until the slot (granted) or until asking again makes sense,
-# Redis time now (µs)}.
+# KEYS[1] = TAT key, KEYS[2] = pause key, KEYS[3] = next wake-up key; ARGV[1] = interval
+# (µs), ARGV[2] = max wait (µs). Returns {granted (1/0), µs until the slot (granted) or until
+# this caller's turn to ask again, Redis time now (µs)}.
 _GCRA = """
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local max_wait = tonumber(ARGV[2])
+local function turn(earliest)
+  local wake = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if wake < earliest then
+    wake = earliest
+  end
+  redis.call('SET', KEYS[3], string.format('%d', wake + interval), 'PX',
+             math.ceil((wake + interval - now) / 1000) + 1000)
+  return {0, wake - now, now}
+end
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then
-  return {0, paused - now, now}
+  return turn(paused)
 end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then
   tat = now
 end
 if tat - now > max_wait then
-  return {0, tat - now - max_wait, now}
+  return turn(tat - max_wait)
 end
 local new_tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX',
@@ -75,7 +87,8 @@ return until_
 class Slot:
     """An answer of the limiter: a granted slot ``wait_s`` from now, or none for ``wait_s``.
 
-    ``at_s`` is the slot's time on Redis's clock (epoch seconds) when granted.
+    ``at_s`` is the slot's time on Redis's clock (epoch seconds) when granted, else the time of
+    asking (so ``at_s + wait_s`` is a refused caller's turn).
     """
 
     granted: bool
@@ -103,11 +116,12 @@ class GlobalRateLimit:
 
     @property
     def _keys(self) -> list[str]:
-        return [f"{KEY_PREFIX}{self.name}:tat", f"{KEY_PREFIX}{self.name}:pause"]
+        return [f"{KEY_PREFIX}{self.name}:{key}" for key in ("tat", "pause", "wake")]
 
     def reserve(self, max_wait_s: float = 0.0) -> Slot:
         """Take the next slot if it is at most ``max_wait_s`` away (the caller then waits
-        ``wait_s`` before sending); otherwise take nothing and say how long to stay away."""
+        ``wait_s`` before sending); otherwise take nothing and give the caller its turn to
+        ask again, ``wait_s`` from now (turns are one interval apart)."""
         granted, wait_us, now_us = self._acquire(
             keys=self._keys, args=[self.interval_us, max(0, int(max_wait_s * 1_000_000))]
         )
@@ -133,6 +147,6 @@ class GlobalRateLimit:
         return 0.0
 
     def pause(self, seconds: float) -> None:
-        """Hold every sender back for ``seconds`` (the provider said 429)."""
-        if seconds > 0:
+        """Hold every sender back for ``seconds`` (the provider said 429); callers cap it."""
+        if 0 < seconds < math.inf:
             self._pause(keys=[self._keys[1]], args=[int(seconds * 1_000_000)])

@@ -1,14 +1,17 @@
 """Publishing alert changes on Redis pub/sub, for live dashboards.
 
 Each change goes to ``alerts:{customer_id}`` as one JSON object (the fields DESIGN.md
-lists). Changes are read in one query, sent through one Redis pipeline, and marked
-published in one statement. Pub/sub delivers at most once to whoever listens; a change
-whose publishing was interrupted is published again by the relay, so a listener may see a
-change twice but never misses one that was committed (``alert_id`` + ``updated_at`` and
-``history_id`` identify a change).
+lists), and the same JSON is appended to the customer's Redis Stream
+``alerts-stream:{customer_id}`` (capped at about ``SHELFOPS_STREAM_MAXLEN`` entries), from
+which the web service's WebSocket replays what a reconnecting client missed. Changes are
+read in one query, sent through one Redis pipeline, and marked published in one statement.
+Pub/sub delivers at most once to whoever listens; a change whose publishing was
+interrupted is published again by the relay, so a listener may see a change twice but
+never misses one that was committed (``alert_id`` + ``updated_at`` and ``history_id``
+identify a change).
 
 :func:`publish_committed` is the one publish-after-commit sequence (load → publish → mark),
-used by operators' actions, the publish task and the relay alike.
+used by operators' actions (CLI and web), the publish task and the relay alike.
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.vocabulary import CHANNEL_PREFIX
+from shelfops_alerts.db import array_literal
+from shelfops_alerts.vocabulary import CHANNEL_PREFIX, STREAM_PREFIX
+
+#: The field of a stream entry that holds the change's JSON.
+STREAM_FIELD = "change"
+#: Entries a stream keeps when the caller does not say (the setting's default).
+DEFAULT_STREAM_MAXLEN = 10000
 
 _READ_CHANGES = text(
     """
@@ -58,6 +67,11 @@ def channel_for(customer_id: str) -> str:
     return f"{CHANNEL_PREFIX}{customer_id}"
 
 
+def stream_for(customer_id: str) -> str:
+    """The Redis Stream holding a customer's recent alert changes, for replay."""
+    return f"{STREAM_PREFIX}{customer_id}"
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -89,18 +103,31 @@ def load_changes(
     ``unpublished_only``), in order, in one query."""
     if not history_ids:
         return []
-    params = {"ids": list(history_ids), "unpublished_only": unpublished_only}
+    params = {"ids": array_literal(history_ids), "unpublished_only": unpublished_only}
     rows = session.execute(_READ_CHANGES, params).all()
     return [change_message(row) for row in rows]
 
 
-def publish_changes(client: redis.Redis, messages: Sequence[dict[str, Any]]) -> int:
-    """PUBLISH every message on its customer's channel through one pipeline."""
+def publish_changes(
+    client: redis.Redis,
+    messages: Sequence[dict[str, Any]],
+    *,
+    stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+) -> int:
+    """PUBLISH every message on its customer's channel and append it to the customer's
+    stream (trimmed to about ``stream_maxlen`` entries), all through one pipeline."""
     if not messages:
         return 0
     pipe = client.pipeline(transaction=False)
     for message in messages:
-        pipe.publish(channel_for(message["customer_id"]), json.dumps(message, sort_keys=True))
+        data = json.dumps(message, sort_keys=True)
+        pipe.publish(channel_for(message["customer_id"]), data)
+        pipe.xadd(
+            stream_for(message["customer_id"]),
+            {STREAM_FIELD: data},
+            maxlen=stream_maxlen,
+            approximate=True,
+        )
     pipe.execute()
     return len(messages)
 
@@ -108,7 +135,7 @@ def publish_changes(client: redis.Redis, messages: Sequence[dict[str, Any]]) -> 
 def mark_published(session: Session, *, history_ids: Sequence[int]) -> None:
     """Record that these changes went out (the outbox mark)."""
     if history_ids:
-        session.execute(_MARK_PUBLISHED, {"ids": list(history_ids)})
+        session.execute(_MARK_PUBLISHED, {"ids": array_literal(history_ids)})
 
 
 def claim_unpublished(session: Session, *, older_than_s: float, limit: int) -> list[int]:
@@ -121,9 +148,16 @@ def claim_unpublished(session: Session, *, older_than_s: float, limit: int) -> l
     return [int(i) for i in rows.scalars()]
 
 
-def publish_committed(session: Session, client: redis.Redis, *, history_ids: Sequence[int]) -> int:
-    """Announce committed changes: load them, PUBLISH each on its customer's channel (one
-    pipeline), and mark them published in ``session``'s transaction; returns how many.
+def publish_committed(
+    session: Session,
+    client: redis.Redis,
+    *,
+    history_ids: Sequence[int],
+    stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+) -> int:
+    """Announce committed changes: load them, PUBLISH each on its customer's channel and
+    append it to the customer's stream (one pipeline), and mark them published in
+    ``session``'s transaction; returns how many.
 
     Changes already marked published are left out, so a retried or redelivered publish
     sends only what did not go out. A crash after the PUBLISH and before the caller commits
@@ -132,16 +166,21 @@ def publish_committed(session: Session, client: redis.Redis, *, history_ids: Seq
     """
     if not history_ids:
         return 0
-    messages = load_changes(session, history_ids=history_ids, unpublished_only=True)
-    sent = publish_changes(client, messages)
+    changes = load_changes(session, history_ids=history_ids, unpublished_only=True)
+    sent = publish_changes(client, changes, stream_maxlen=stream_maxlen)
     mark_published(session, history_ids=history_ids)
     return sent
 
 
 def publish_unpublished(
-    session: Session, client: redis.Redis, *, older_than_s: float, limit: int
+    session: Session,
+    client: redis.Redis,
+    *,
+    older_than_s: float,
+    limit: int,
+    stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
 ) -> int:
     """The relay's catch-up: publish changes committed more than ``older_than_s`` ago and
     never published (at most ``limit``; rows locked so two relays never share them)."""
     history_ids = claim_unpublished(session, older_than_s=older_than_s, limit=limit)
-    return publish_committed(session, client, history_ids=history_ids)
+    return publish_committed(session, client, history_ids=history_ids, stream_maxlen=stream_maxlen)

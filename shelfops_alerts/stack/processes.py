@@ -17,6 +17,9 @@ from pathlib import Path
 
 #: Seconds a process gets to stop after SIGTERM before it is killed.
 STOP_GRACE_S = 15.0
+#: Tasks Flower keeps in memory and lists (its default is 100,000): the newest ones, so the
+#: list stays quick to load and Flower's memory bounded.
+FLOWER_MAX_TASKS = 10_000
 
 
 @dataclass
@@ -70,8 +73,13 @@ class ServiceProcess:
         self.process.wait()
 
 
-def celery_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "workers", *args]
+def celery_command(*args: str, quiet: bool = False) -> list[str]:
+    """``celery -A workers ARGS``; ``quiet`` leaves out the start-up banner (not a log line)."""
+    return [sys.executable, "-m", "celery", "-A", "workers", *(["-q"] if quiet else []), *args]
+
+
+def _json_logs(env: dict[str, str]) -> bool:
+    return env.get("SHELFOPS_LOG_FORMAT", "").strip().lower() == "json"
 
 
 def worker(
@@ -116,19 +124,64 @@ def beat(*, env: dict[str, str], state_dir: Path, log_dir: Path) -> ServiceProce
             "INFO",
             "-s",
             str(state_dir / "celerybeat-schedule"),
+            quiet=_json_logs(env),
         ),
         env=env,
         log_path=log_dir / "beat.log",
     )
 
 
-def flower(*, env: dict[str, str], port: int, log_dir: Path) -> ServiceProcess:
-    """Flower on 127.0.0.1 only; its HTTP API is open there, as a local dev tool."""
+def flower(
+    *, env: dict[str, str], port: int, log_dir: Path, basic_auth: str | None = None
+) -> ServiceProcess:
+    """Flower on 127.0.0.1 only, keeping the newest :data:`FLOWER_MAX_TASKS` tasks.
+
+    Without ``basic_auth`` its HTTP API is open there, as a local dev tool; with it
+    (``user:password``) every page and the API ask for it. The password goes in Flower's
+    environment (``FLOWER_BASIC_AUTH``), not on its command line, where ``ps`` shows it.
+    """
+    auth = (
+        {"FLOWER_BASIC_AUTH": basic_auth} if basic_auth else {"FLOWER_UNAUTHENTICATED_API": "true"}
+    )
     return ServiceProcess(
         name="flower",
-        args=celery_command("flower", "--address=127.0.0.1", f"--port={port}"),
-        env={"FLOWER_UNAUTHENTICATED_API": "true", **env},
+        args=celery_command(
+            "flower", "--address=127.0.0.1", f"--port={port}", f"--max_tasks={FLOWER_MAX_TASKS}"
+        ),
+        env={**env, **auth},
         log_path=log_dir / "flower.log",
+    )
+
+
+def web(*, env: dict[str, str], port: int, log_dir: Path) -> ServiceProcess:
+    """The web service (``shelfops-alerts serve``) on 127.0.0.1:port."""
+    return ServiceProcess(
+        name="web",
+        args=[sys.executable, "-m", "shelfops_alerts", "serve", "--port", str(port)],
+        env=env,
+        log_path=log_dir / "web.log",
+    )
+
+
+def wait_for_web(service: ServiceProcess, port: int, timeout_s: float = 30.0) -> None:
+    """Block until the web service answers /healthz; RuntimeError (pointing at its log) if
+    it exits or stays silent."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not service.running():
+            raise RuntimeError(
+                f"the web service stopped at start (is port {port} free?); see {service.log_path}"
+            )
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(
+        f"the web service did not answer within {timeout_s:.0f} s; see {service.log_path}"
     )
 
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,10 +41,10 @@ def clean_env() -> dict[str, str]:
 
 
 def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
-    port = free_port()
+    port, web_port = free_port(), free_port()
     # Given a user who chose where e-mails go (a relative folder, as in a .env)
     dev = subprocess.Popen(
-        [SCRIPT, "dev", "--flower-port", str(port)],
+        [SCRIPT, "dev", "--flower-port", str(port), "--web-port", str(web_port)],
         cwd=folder,
         env={**clean_env(), "SHELFOPS_OUTBOX_DIR": "mail"},
         stdout=subprocess.PIPE,
@@ -54,9 +55,25 @@ def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
     reader = threading.Thread(target=lambda: lines.extend(iter(dev.stdout.readline, "")))
     reader.start()
     try:
-        # Then the demo's five at-risk SKUs are printed as they are published
-        wait_until(lambda: sum(" created " in f" {ln}" for ln in lines) >= 5, 90, "5 alerts")
+        # Then the demo's nine alerts (five stockouts, a reorder, a sales spike, phantom
+        # inventory, an inaccurate forecast) are printed as they are published
+        wait_until(lambda: sum(" created " in f" {ln}" for ln in lines) >= 9, 90, "9 alerts")
+        created = [ln for ln in lines if ln.startswith("created ")]
+        assert len(created) == 9, created
         assert any("CRITICAL" in ln and "S01/P001" in ln for ln in lines)
+        for what in ("S02/P008", "S02/P010", "S01/P012", "S03/P015"):
+            assert any(what in ln for ln in created), what
+
+        # And the demo customer's dashboard link logs in
+        [link] = [ln.split(": ", 1)[1].strip() for ln in lines if ln.startswith("dashboard of")]
+        assert link.startswith(f"http://localhost:{web_port}/login?code=")
+        opener = urllib.request.build_opener(NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            opener.open(link.replace("localhost", "127.0.0.1"), timeout=5)
+        assert (
+            redirect.value.code == 303
+            and "shelfops_session=" in redirect.value.headers["set-cookie"]
+        )
 
         # And the critical and high ones are e-mailed to the user's outbox, not dev's default:
         # for each of the two recipients the first at once, the rest in one digest when the
@@ -95,7 +112,7 @@ def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
         )
         assert status.returncode == 0, status.stdout + status.stderr
         assert "healthy" in status.stdout
-        assert len(started_here(folder)) >= 6  # servers, two workers, beat, Flower
+        assert len(started_here(folder)) >= 7  # servers, two workers, beat, Flower, web
     finally:
         # When the user presses Ctrl-C
         dev.send_signal(signal.SIGINT)
@@ -106,3 +123,8 @@ def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
     assert not (folder / ".shelfops" / "stack.env").exists()
     time.sleep(0.5)
     assert started_here(folder) == [], "processes still running after Ctrl-C"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # keep the 303 (and its cookie) to look at
+        return None

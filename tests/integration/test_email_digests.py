@@ -7,7 +7,9 @@ recipient and sent when the window closes.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections import Counter
 
 import pytest
@@ -22,6 +24,7 @@ from tests.support.waiting import wait_until
 API_KEY = "SG.digest-test-key"
 CUSTOMER = "burstco"
 RECIPIENTS = ("ops@burstco.example", "buyer@burstco.example")
+WINDOW_S = 2
 LISTED = re.compile(r"^\d+\. Alert #(\d+) ", re.MULTILINE)
 
 
@@ -34,7 +37,7 @@ def sendgrid(pipeline, email_workers):
             SHELFOPS_EMAIL_BACKEND="sendgrid",
             SENDGRID_API_KEY=API_KEY,
             SHELFOPS_SENDGRID_HOST=fake.url,
-            SHELFOPS_DIGEST_WINDOW_S="2",
+            SHELFOPS_DIGEST_WINDOW_S=str(WINDOW_S),
         )
         yield pipeline, fake
     email_workers.use()
@@ -57,6 +60,7 @@ def test_a_burst_of_200_critical_alerts_becomes_a_handful_of_mails_per_recipient
     put_recipients(db, CUSTOMER, {r: "critical" for r in RECIPIENTS})
 
     # When one forecast event raises all 200 alerts at once
+    started = time.monotonic()
     notify_forecast_complete(CUSTOMER, settings=settings)
     wait_until(
         lambda: (
@@ -65,6 +69,7 @@ def test_a_burst_of_200_critical_alerts_becomes_a_handful_of_mails_per_recipient
         60,
         "all 400 deliveries to be sent",
     )
+    elapsed = time.monotonic() - started
     wait_idle(settings)
 
     alert_ids = {r.id for r in rows(db, "SELECT id FROM alerts WHERE customer_id = :c", c=CUSTOMER)}
@@ -73,8 +78,10 @@ def test_a_burst_of_200_critical_alerts_becomes_a_handful_of_mails_per_recipient
         mails = [
             r for r in fake.accepted if r.json["personalizations"][0]["to"][0]["email"] == recipient
         ]
-        # Then each recipient got the first alert at once and the rest in a few digests
-        assert 2 <= len(mails) <= 5, f"{recipient} got {len(mails)} e-mails"
+        # Then each recipient got the first alert at once and the rest in a few digests: at
+        # most one per window that the burst took to route (a loaded machine routes slower)
+        most = 2 + math.ceil(elapsed / WINDOW_S)
+        assert 2 <= len(mails) <= min(most, 20), f"{recipient} got {len(mails)} e-mails"
         assert "alert_id" in mails[0].json["custom_args"]
         assert all("digest_id" in m.json["custom_args"] for m in mails[1:])
         # And every alert is listed for them exactly once, none missing

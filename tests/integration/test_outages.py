@@ -32,7 +32,7 @@ def outage(pipeline, settings):
     """The pipeline, with no sweep rows and no sweep lock."""
     with pipeline.begin() as session:
         session.execute(text("TRUNCATE sweeps, sweep_batches RESTART IDENTITY CASCADE"))
-    redis.Redis.from_url(settings.redis_url).delete(LOCK_KEY)
+    redis.Redis.from_url(settings.redis_url.reveal()).delete(LOCK_KEY)
     return pipeline
 
 
@@ -75,7 +75,7 @@ def sweep(db, settings) -> object:
     task_id = send_event(
         "shelfops.sweep_all_skus", {"customer_id": C, "batch_size": 10}, settings=settings
     )
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     started = json.loads(
         wait_until(lambda: client.get(OUTCOME_KEY.format(task_id)), 30, "the sweep to start")
     )
@@ -152,7 +152,7 @@ def test_a_persist_whose_connection_is_lost_is_retried_and_counts_once(
         holder.close()
 
     # Then the persist was retried, and the sweep finished with its one batch done, not failed
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     sweep_id = json.loads(client.get(OUTCOME_KEY.format(task_id)))["sweep_id"]
     second = wait_until(
         lambda: rows(db, "SELECT * FROM sweeps WHERE id = :i AND status = 'finished'", i=sweep_id),

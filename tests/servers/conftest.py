@@ -11,6 +11,6 @@ def tasks_app(cli_env, settings):
     with ``task.apply()`` (no worker process), exactly as a worker would run them."""
     from workers.app import app
 
-    assert app.conf.shelfops_settings == settings, "workers.app was imported with other settings"
+    assert app.shelfops_settings == settings, "workers.app was imported with other settings"
     app.loader.import_default_modules()  # the task modules, as a worker imports them at start
     return app

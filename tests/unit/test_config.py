@@ -22,8 +22,8 @@ def _empty_folder(tmp_path, monkeypatch):
 def test_defaults_with_only_the_two_urls():
     settings = load_settings(GOOD)
     assert settings.email_backend == "file"
-    assert settings.batch_size == 2000
-    assert settings.sqlalchemy_url == "postgresql+psycopg2://u@localhost/db"
+    assert settings.batch_size == 5000
+    assert settings.sqlalchemy_url.reveal() == "postgresql+psycopg2://u@localhost/db"
 
 
 @pytest.mark.parametrize(
@@ -45,11 +45,32 @@ def test_defaults_with_only_the_two_urls():
         ({"SHELFOPS_EMAIL_TIMEOUT_S": "90"}, "SHELFOPS_EMAIL_TIMEOUT_S .* must be below"),
         ({"SHELFOPS_RESOLVE_AFTER_CHECKS": "0"}, "SHELFOPS_RESOLVE_AFTER_CHECKS"),
         ({"SHELFOPS_DIGEST_WINDOW_S": "-5"}, "SHELFOPS_DIGEST_WINDOW_S"),
+        ({"SHELFOPS_LOG_FORMAT": "yaml"}, "SHELFOPS_LOG_FORMAT must be one of text, json"),
+        ({"SHELFOPS_EMAIL_MAX_PAUSE_S": "0"}, "SHELFOPS_EMAIL_MAX_PAUSE_S must be greater"),
+        ({"SHELFOPS_EMAIL_MAX_PAUSE_S": "inf"}, "SHELFOPS_EMAIL_MAX_PAUSE_S must be greater"),
     ],
 )
 def test_a_bad_setting_names_itself(override, named):
     with pytest.raises(ConfigError, match=named):
         load_settings({**GOOD, **override})
+
+
+def test_the_longest_wait_must_be_well_below_the_visibility_timeout():
+    # Given the defaults: pauses of at most 15 min against a one-hour visibility timeout
+    settings = load_settings(GOOD)
+    assert (settings.email_max_pause_s, settings.visibility_timeout_s) == (900.0, 3600)
+    assert settings.max_countdown_s == 1800
+    # When the visibility timeout is shortened below twice the longest wait, Then the
+    # settings are refused, naming both variables
+    with pytest.raises(ConfigError) as refused:
+        load_settings({**GOOD, "SHELFOPS_VISIBILITY_TIMEOUT_S": "1200"})
+    assert "SHELFOPS_EMAIL_MAX_PAUSE_S (900)" in str(refused.value)
+    assert "SHELFOPS_VISIBILITY_TIMEOUT_S (1200)" in str(refused.value)
+    # And a shorter maximum pause makes it acceptable again
+    tuned = load_settings(
+        {**GOOD, "SHELFOPS_VISIBILITY_TIMEOUT_S": "1200", "SHELFOPS_EMAIL_MAX_PAUSE_S": "600"}
+    )
+    assert tuned.max_countdown_s == 600
 
 
 def test_dot_env_supplies_what_the_environment_does_not(tmp_path):
@@ -58,8 +79,8 @@ def test_dot_env_supplies_what_the_environment_does_not(tmp_path):
         "SHELFOPS_REDIS_URL=redis://from-dotenv:6379/0\n"
     )
     settings = load_settings({"SHELFOPS_REDIS_URL": "redis://from-env:6379/0"})
-    assert settings.database_url == "postgresql://from-dotenv/db"
-    assert settings.redis_url == "redis://from-env:6379/0"
+    assert settings.database_url.reveal() == "postgresql://from-dotenv/db"
+    assert settings.redis_url.reveal() == "redis://from-env:6379/0"
 
 
 def test_dot_env_is_read_as_python_dotenv_reads_it(tmp_path):
@@ -103,4 +124,4 @@ def test_stack_env_is_read_only_while_dev_runs(tmp_path):
     import os
 
     config.STACK_ENV.write_text(stack + f"SHELFOPS_DEV_PID={os.getpid()}\n")
-    assert load_settings({}).database_url == "postgresql://dev/db"
+    assert load_settings({}).database_url.reveal() == "postgresql://dev/db"

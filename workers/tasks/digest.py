@@ -1,11 +1,11 @@
 """``shelfops.send_digest`` and ``shelfops.flush_digests``: e-mail a recipient's grouped changes.
 
 ``send_digest`` is queued (with a countdown) by the delivery that opened the digest, for when
-its window closes; it goes through the same rate limit, claim, retry policy and recording as
+its window closes; it goes through the same claim, rate limit, retry policy and recording as
 a single e-mail (:func:`shelfops_alerts.notify.sending.send_digest`). ``flush_digests`` runs
-on the beat schedule and re-queues digests that are due but were never sent, or stuck
-``sending`` because their worker died: membership lives in PostgreSQL, so nothing pending is
-lost with a worker.
+on the beat schedule and re-queues digests that are due with no message out (a window too
+long to hand to the broker, a lost message), or stuck ``sending`` because their worker died:
+membership lives in PostgreSQL, so nothing pending is lost with a worker.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def send_digest(self: Any, digest_id: int) -> dict[str, Any]:
 @shared_task(name=FLUSH_DIGESTS_TASK, acks_late=True)
 def flush_digests() -> dict[str, int]:
     """Queue every digest whose window closed, or whose sender died, to be sent."""
-    due = due_digest_ids(context.sessions(), context.settings(), limit=FLUSH_LIMIT)
+    backlog = int(context.redis_client().llen(EMAIL_QUEUE))
+    due = due_digest_ids(context.sessions(), context.settings(), backlog=backlog, limit=FLUSH_LIMIT)
     for digest_id in due:
         send_digest.apply_async((digest_id,), queue=EMAIL_QUEUE)
     return {"digests_queued": len(due)}

@@ -3,7 +3,7 @@
 Changes are committed with their deliveries before anything is published or mailed. If a
 worker dies in between, the change stays unpublished (or the delivery pending) in the
 database; this periodic task publishes and re-queues what has waited too long (deliveries,
-and digests whose sender died: ``shelfops.flush_digests`` does the latter more often).
+and digests that are due or whose sender died).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ RELAY_LIMIT = 5000
 
 @shared_task(name=RELAY_TASK, base=RetriesFaults, acks_late=True)
 def relay_outbox() -> dict[str, int]:
-    """Publish changes never published, and re-queue deliveries stuck pending or sending
-    and digests due or stuck sending."""
+    """Publish changes never published; re-queue deliveries and digests that are due with
+    no message out, or stuck sending; fail those with no attempt left."""
     settings = context.settings()
     with context.sessions().begin() as session:
         published = publish_unpublished(
@@ -33,8 +33,10 @@ def relay_outbox() -> dict[str, int]:
             context.redis_client(),
             older_than_s=settings.outbox_relay_after_s,
             limit=RELAY_LIMIT,
+            stream_maxlen=settings.stream_maxlen,
         )
-    overdue = overdue_mail(context.sessions(), settings, limit=RELAY_LIMIT)
+    backlog = int(context.redis_client().llen(EMAIL_QUEUE))
+    overdue = overdue_mail(context.sessions(), settings, backlog=backlog, limit=RELAY_LIMIT)
     for delivery_id in overdue.delivery_ids:
         send_alert_email.apply_async((delivery_id,), queue=EMAIL_QUEUE)
     for digest_id in overdue.digest_ids:
@@ -43,4 +45,5 @@ def relay_outbox() -> dict[str, int]:
         "published": published,
         "deliveries_requeued": len(overdue.delivery_ids),
         "digests_requeued": len(overdue.digest_ids),
+        "failed": overdue.failed,
     }

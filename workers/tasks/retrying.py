@@ -1,6 +1,9 @@
 """The one place where the alerts tasks turn transient faults into Celery retries.
 
-Tasks declare ``base=RetriesFaults``; their bodies stay unaware of faults. Which faults are
+Tasks declare ``base=RetriesFaults``; their bodies stay unaware of faults. It is a kind of
+the app's :class:`~workers.redeliveries.CountedTask`, so these tasks count their deliveries
+(and park a message that keeps killing its worker) like every other; a retry ends its
+delivery, so it is never counted as a crash. Which faults are
 transient is the core's (:mod:`shelfops_alerts.outages.faults`), how often and how long it
 retries too (:mod:`shelfops_alerts.outages.retries`, from the settings); this class only
 adds Celery's own transient faults and maps the verdict onto ``task.retry``. A retried task
@@ -12,12 +15,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from shelfops_alerts.outages.faults import transient_reason
 from shelfops_alerts.outages.retries import FaultRetryPolicy, RetryFault, after_fault
+from workers.redeliveries import CountedTask
 from workers.tasks import context
 
 logger = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ def fault_reason(exc: BaseException) -> str | None:
     return transient_reason(exc)
 
 
-class RetriesFaults(Task):
+class RetriesFaults(CountedTask):
     """A task that retries transient database, Redis and broker faults with backoff."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

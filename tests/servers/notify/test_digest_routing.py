@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from shelfops_alerts.notify import outbox
 from shelfops_alerts.notify.deliveries import requeue_failed
-from shelfops_alerts.notify.digests import (
-    claim_digest,
-    finish_digest,
-    route_delivery,
-    seconds_until_due,
-)
+from shelfops_alerts.notify.digests import finish_digest, load_digest, route_delivery
 
 WINDOW_S = 60.0
 
@@ -42,6 +38,10 @@ def deliveries(db):
         return db, sorted(int(i) for i in ids)
 
 
+def claim(session, digest_id):
+    return outbox.claim(session, outbox.DIGESTS, digest_id, stale_after_s=60, max_attempts=5)
+
+
 def route(db, delivery_id, window_s=WINDOW_S):
     with db.begin() as session:
         return route_delivery(session, delivery_id=delivery_id, window_s=window_s)
@@ -60,8 +60,7 @@ def test_the_first_goes_alone_and_the_rest_of_the_window_join_one_digest(deliver
     # And routing again changes nothing: the decision is made once
     assert route(db, first).route == "single"
     assert route(db, second) is None  # waiting in its digest: nothing left to route
-    with db() as session:
-        wait = seconds_until_due(session, digest_id=routes[1].digest_id)
+    wait = routes[1].due_in_s
     assert wait is not None and 0 < wait <= WINDOW_S
 
 
@@ -77,12 +76,14 @@ def test_a_sent_digest_marks_its_deliveries_sent_and_opens_the_next_window(deliv
     route(db, third)
     with db.begin() as session:
         # Not due yet: nobody may claim it
-        assert claim_digest(session, digest_id=digest_id, stale_after_s=60) is None
+        early = claim(session, digest_id)
+        assert isinstance(early, outbox.NotDue) and 0 < early.wait_s <= WINDOW_S
         session.execute(text("UPDATE email_digests SET due_at = now() - interval '1 second'"))
     # When the due digest is claimed and sent
     with db.begin() as session:
-        job = claim_digest(session, digest_id=digest_id, stale_after_s=60)
-        assert job is not None
+        claimed = claim(session, digest_id)
+        assert claimed is not None and not isinstance(claimed, outbox.NotDue)
+        job = load_digest(session, claimed)
         assert job.delivery_ids == [second, third]
         assert [a["alert_id"] for a in job.alerts] == sorted(a["alert_id"] for a in job.alerts)
         assert len(job.alerts) == 2
@@ -95,7 +96,7 @@ def test_a_sent_digest_marks_its_deliveries_sent_and_opens_the_next_window(deliv
         found = session.execute(
             text("SELECT id, status, provider_message_id FROM email_deliveries ORDER BY id")
         ).all()
-        assert claim_digest(session, digest_id=digest_id, stale_after_s=60) is None
+        assert claim(session, digest_id) is None
     assert [(r.status, r.provider_message_id) for r in found[1:3]] == [("sent", "m1")] * 2
     # And the next change joins a new digest (the window was opened again by the send)
     nxt = route(db, fourth)
@@ -131,3 +132,18 @@ def test_a_change_routed_after_the_window_expired_joins_the_still_open_digest(de
     late = route(db, third)
     # Then it joins that digest instead of going out alone
     assert (late.route, late.digest_id, late.created) == ("digest", digest_id, False)
+
+
+def test_a_change_routed_while_the_digest_is_being_sent_opens_the_next_digest(deliveries):
+    db, (first, second, third, _) = deliveries
+    route(db, first)
+    digest_id = route(db, second).digest_id
+    # Given the window expired and its digest is being sent right now (claimed, not yet sent)
+    with db.begin() as session:
+        session.execute(text("UPDATE email_windows SET open_until = now() - interval '1 second'"))
+        session.execute(text("UPDATE email_digests SET status = 'sending'"))
+    # When the next change is routed
+    late = route(db, third)
+    # Then it is not mailed alone: it opens the next digest, due a whole window from now
+    assert late.route == "digest" and late.created and late.digest_id != digest_id
+    assert late.due_in_s is not None and WINDOW_S - 5 < late.due_in_s <= WINDOW_S

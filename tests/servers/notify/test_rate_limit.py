@@ -14,7 +14,7 @@ from shelfops_alerts.notify.rate_limit import GlobalRateLimit
 
 @pytest.fixture()
 def limiter_for(settings):
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     name = f"test-{uuid.uuid4().hex}"  # a key of its own: tests never share a budget
 
     def make(rate: float) -> GlobalRateLimit:
@@ -74,7 +74,8 @@ def test_processes_sharing_one_key_share_one_budget(settings):
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_grab, args=(settings.redis_url, name, rate, 1.5, out)) for _ in range(4)
+        ctx.Process(target=_grab, args=(settings.redis_url.reveal(), name, rate, 1.5, out))
+        for _ in range(4)
     ]
     for p in procs:
         p.start()
@@ -90,3 +91,30 @@ def test_processes_sharing_one_key_share_one_budget(settings):
     assert min(gaps) >= 1 / rate - 1e-6
     # And no window of one second holds more than the rate
     assert max(sum(1 for t in slots if s <= t < s + 1) for s in slots) <= rate
+
+
+def test_refused_callers_get_turns_one_interval_apart(limiter_for):
+    limiter = limiter_for(10)  # one slot every ~100 ms
+    # Given the next two seconds of slots are taken
+    granted = [limiter.reserve(2.0) for _ in range(20)]
+    assert all(s.granted for s in granted)
+    # When five callers are refused at once
+    refused = [limiter.reserve(0.0) for _ in range(5)]
+    # Then each is told a different time to come back, one interval after the other,
+    # starting about when the taken slots run out
+    assert not any(s.granted for s in refused)
+    turns = [s.at_s + s.wait_s for s in refused]  # on Redis's clock (at_s: when asked)
+    gaps = [b - a for a, b in zip(turns, turns[1:], strict=False)]
+    assert gaps == pytest.approx([limiter.interval_us / 1e6] * 4, abs=1e-5)
+    assert 1.7 < refused[0].wait_s <= 2.1
+
+
+def test_callers_refused_during_a_pause_come_back_one_by_one_after_it(limiter_for):
+    limiter = limiter_for(20)
+    limiter.pause(3)
+    refused = [limiter.reserve(0.25) for _ in range(4)]
+    # Then not all at the pause's end: the first then, the others an interval apart
+    assert 2.5 < refused[0].wait_s <= 3.0
+    turns = [s.at_s + s.wait_s for s in refused]
+    gaps = [b - a for a, b in zip(turns, turns[1:], strict=False)]
+    assert gaps == pytest.approx([limiter.interval_us / 1e6] * 3, abs=1e-5)

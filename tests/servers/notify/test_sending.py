@@ -80,14 +80,31 @@ def test_the_last_allowed_attempt_fails_for_good(mail, db, fake):
     assert row(db, "email_deliveries", delivery_id).status == "failed"
 
 
-def test_no_rate_slot_soon_means_come_back_later_without_sending(db, settings, fake):
+def test_no_rate_slot_soon_gives_the_claim_back_and_comes_back_at_its_turn(db, settings, fake):
     (delivery_id,) = put_deliveries(db, 1)
     env = notifier_for(settings, db, fake, rate=0.5, digest_window_s=0.0)
     env.limit.reserve(0.0)  # someone else took the only slot of the next two seconds
     outcome = send_delivery(env, delivery_id)
-    assert isinstance(outcome, RetryIn) and 1.0 < outcome.delay_s <= 2.5
+    # Then nothing is sent; the task comes back a little after the slot frees up
+    assert isinstance(outcome, RetryIn) and 1.5 < outcome.delay_s <= 2.5
     assert fake.requests == []
-    assert row(db, "email_deliveries", delivery_id).status == "pending"
+    # And the claim was given back: still pending, no attempt counted, due then, scheduled
+    waiting = row(db, "email_deliveries", delivery_id)
+    assert (waiting.status, waiting.attempts) == ("pending", 0)
+    assert waiting.scheduled_for is not None
+    due_in = (waiting.due_at - waiting.updated_at).total_seconds()
+    assert due_in == pytest.approx(outcome.delay_s, abs=0.01)
+
+
+def test_a_duplicate_message_of_a_sent_delivery_takes_no_rate_slot(db, settings, fake):
+    (delivery_id,) = put_deliveries(db, 1)
+    env = notifier_for(settings, db, fake, rate=0.5, digest_window_s=0.0)
+    assert isinstance(send_delivery(env, delivery_id), Sent)  # took the slot of 2 s
+    # When a second message for the same delivery comes (the relay, a redelivery)
+    again = send_delivery(env, delivery_id)
+    # Then it finds the delivery sent before asking the limiter: done, not re-scheduled
+    assert isinstance(again, Skipped)
+    assert len(fake.requests) == 1
 
 
 def test_a_busy_recipient_gets_one_digest_sent_when_its_window_closes(db, settings, fake):
@@ -102,9 +119,15 @@ def test_a_busy_recipient_gets_one_digest_sent_when_its_window_closes(db, settin
     assert outcomes[2].digest_id == digest_id
     assert outcomes[1].due_in_s is not None and 55 < outcomes[1].due_in_s <= 60
     assert outcomes[2].due_in_s is None  # already scheduled by the one that opened it
-    # And sending the digest early is told to come back when the window closes
+    # And a message for the digest that comes early does nothing: its own is scheduled
+    assert row(db, "email_digests", digest_id).scheduled_for is not None
+    assert isinstance(send_digest(env, digest_id), Skipped)
+    # While one for a digest with no message out comes back when the window closes
+    with db.begin() as session:
+        session.execute(text("UPDATE email_digests SET scheduled_for = NULL"))
     early = send_digest(env, digest_id)
     assert isinstance(early, RetryIn) and 55 < early.delay_s <= 60
+    assert row(db, "email_digests", digest_id).scheduled_for is not None
     # When it is due, it is sent once, and its deliveries with it
     with db.begin() as session:
         session.execute(text("UPDATE email_digests SET due_at = now() - interval '1 second'"))

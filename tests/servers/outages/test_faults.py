@@ -23,7 +23,7 @@ from tests.support.stalls import stopped
 @pytest.fixture()
 def engine(settings):
     """A private engine, so broken connections never reach the shared pool."""
-    made = create_engine(settings.sqlalchemy_url, pool_pre_ping=True)
+    made = create_engine(settings.sqlalchemy_url.reveal(), pool_pre_ping=True)
     with made.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS fault_probe"))
         connection.execute(text("CREATE TABLE fault_probe (id int PRIMARY KEY, n int)"))
@@ -150,7 +150,7 @@ def test_bad_data_and_bad_sql_are_never_retried(engine):
 
 
 def test_a_database_that_does_not_exist_is_never_retried(settings):
-    wrong = create_engine(settings.sqlalchemy_url.replace("/shelfops?", "/no_such_db?"))
+    wrong = create_engine(settings.sqlalchemy_url.reveal().replace("/shelfops?", "/no_such_db?"))
     with pytest.raises(DBAPIError) as raised:
         wrong.connect()
     wrong.dispose()
@@ -159,7 +159,7 @@ def test_a_database_that_does_not_exist_is_never_retried(settings):
 
 def test_a_stalled_redis_times_out_as_a_transient_fault(stack, settings):
     # Given the tasks' Redis client with a 0.5 s timeout, connected
-    client = redis_client(settings.redis_url, 0.5)
+    client = redis_client(settings.redis_url.reveal(), 0.5)
     assert client.ping()
 
     # When Redis stops answering (stopped, its socket open)

@@ -20,10 +20,13 @@ RETRYING = (CHECK_TASK, PERSIST_TASK, PUBLISH_TASK, SWEEP_TASK, RELAY_TASK)
 def test_check_persist_publish_sweep_and_relay_retry_transient_faults(tasks_app):
     from celery.exceptions import SoftTimeLimitExceeded
 
+    from workers.redeliveries import CountedTask
     from workers.tasks.retrying import RetriesFaults, fault_reason
 
     for name in RETRYING:
         assert isinstance(tasks_app.tasks[name], RetriesFaults), name
+        # and, like every task, counts its deliveries (a message that kills workers is parked)
+        assert isinstance(tasks_app.tasks[name], CountedTask), name
     assert fault_reason(SoftTimeLimitExceeded()) == "soft time limit"
     assert fault_reason(BrokerUnreachable("connection refused")) == "broker unreachable"
     assert fault_reason(ValueError("bad input")) is None

@@ -64,7 +64,7 @@ def sweep(settings, token: str) -> tuple[dict, Queue]:
     queue = Queue()
     started = run_sweep(
         session_factory(settings, worker=True),
-        redis.Redis.from_url(settings.redis_url),
+        redis.Redis.from_url(settings.redis_url.reveal()),
         token=token,
         customer_id=C,
         batch_size=2,
@@ -84,7 +84,7 @@ def sweep_status(db, sweep_id: int) -> str:
 
 def test_a_sweep_that_lost_its_turn_counts_no_clean_check(cleared, settings):
     db = cleared
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     # Given sweep A, whose first batch ran while it held the lock
     first, a_queue = sweep(settings, "sweep-A")
     run_batch(*a_queue.batches[0])

@@ -47,7 +47,7 @@ class Broker:
 def sweep(settings, token: str, broker: Broker) -> dict:
     return run_sweep(
         session_factory(settings, worker=True),
-        redis.Redis.from_url(settings.redis_url),
+        redis.Redis.from_url(settings.redis_url.reveal()),
         token=token,
         customer_id=None,
         batch_size=2,
@@ -78,7 +78,7 @@ def test_a_sweep_task_run_again_continues_after_the_last_batch_it_queued(catalog
     (row,) = rows(db, "SELECT id, status, batches_queued, skus_total FROM sweeps")
     assert (row.status, row.batches_queued, row.skus_total) == ("running", 5, 8)
     assert result == {"sweep_id": row.id, "batches": 5, "skus_total": 8}
-    assert lock_holder(redis.Redis.from_url(settings.redis_url)) == "sweep-task-1"
+    assert lock_holder(redis.Redis.from_url(settings.redis_url.reveal())) == "sweep-task-1"
 
 
 def test_a_sweep_task_delivered_again_after_queueing_everything_queues_nothing_more(
@@ -135,7 +135,7 @@ def test_another_sweep_is_still_refused_while_one_runs(catalogue, settings):
 def test_the_sweep_task_retried_by_celery_continues_its_sweep(catalogue, settings, tasks_app):
     from workers.tasks.sweep import sweep_all_skus
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     # Given the sweep task ran (its batch chains wait on the alerts queue)
     first = sweep_all_skus.apply(kwargs={"batch_size": 2}, task_id="sweep-task-5").get()
     waiting = client.llen("alerts")

@@ -47,8 +47,17 @@ def test_gives_up_after_the_last_retry():
 
 def test_gives_up_when_the_next_attempt_would_come_after_the_maximum_age():
     # Given a delivery 23.5 h old with a 24 h limit, and the provider asking for an hour
-    plan = plan_retry(1, age_s=84600, max_retries=8, max_age_s=86400, base_s=1, retry_after_s=3600)
+    plan = plan_retry(
+        1, age_s=84600, max_retries=8, max_age_s=86400, base_s=1, retry_after_s=3600, cap_s=3600
+    )
     # Then it is not retried
     assert plan.give_up and "older than 86400 s" in plan.reason
     # While a younger one is
     assert not plan_retry(1, age_s=60, max_retries=8, max_age_s=86400, base_s=1).give_up
+
+
+def test_the_providers_wait_is_held_to_the_cap():
+    plan = plan_retry(
+        1, age_s=0, max_retries=4, max_age_s=1e6, base_s=1, retry_after_s=1e9, cap_s=900
+    )
+    assert plan.delay_s == 900

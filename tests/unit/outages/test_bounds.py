@@ -43,7 +43,7 @@ def test_the_default_timeouts_fit_below_the_time_limits():
     assert settings.email_timeout_s < MAIL_SOFT_LIMIT_S
     assert answer_deadline_s(settings) == 35
     assert answer_deadline_s(settings) < min(limit.soft_s for limit in TIME_LIMITS.values())
-    assert settings.fault_retry_cap_s < settings.visibility_timeout_s
+    assert settings.fault_retry_cap_s <= settings.max_countdown_s < settings.visibility_timeout_s
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,10 @@ def test_the_default_timeouts_fit_below_the_time_limits():
         ),
         ({"SHELFOPS_DB_STATEMENT_TIMEOUT_S": "116"}, "SHELFOPS_DB_STATEMENT_TIMEOUT_S"),
         ({"SHELFOPS_FAULT_RETRY_CAP_S": "3600"}, "SHELFOPS_FAULT_RETRY_CAP_S"),
+        (
+            {"SHELFOPS_FAULT_RETRY_CAP_S": "1001", "SHELFOPS_VISIBILITY_TIMEOUT_S": "2000"},
+            "SHELFOPS_FAULT_RETRY_CAP_S",
+        ),
         ({"SHELFOPS_DB_LOCK_TIMEOUT_S": "0"}, "SHELFOPS_DB_LOCK_TIMEOUT_S"),
         ({"SHELFOPS_REDIS_TIMEOUT_S": "-1"}, "SHELFOPS_REDIS_TIMEOUT_S"),
         ({"SHELFOPS_FAULT_MAX_RETRIES": "many"}, "SHELFOPS_FAULT_MAX_RETRIES"),

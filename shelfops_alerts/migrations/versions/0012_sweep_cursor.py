@@ -4,16 +4,17 @@ sweep task continues from there instead of starting over or being refused.
 ``cursor_batches`` counts the batches queued so far; ``cursor_customer_id``,
 ``cursor_store_id`` and ``cursor_product_id`` are the last SKU key queued.
 
-Revision ID: 0013
-Revises: 0006
+Revision ID: 0012_sweep_cursor
+Revises: 0011
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0006"
+revision = "0012_sweep_cursor"
+# main's head, 0011_fast_forecast_horizons.py (its revision id is "0011")
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
