@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from kombu import Queue
 
 from shelfops_alerts.config import Settings, load_settings
 from shelfops_alerts.db import dispose_engines
 from shelfops_alerts.health.presence import REFRESH_S
+from shelfops_alerts.outages.postgres import guard_waits
+from shelfops_alerts.outages.redis_clients import redis_options
+from shelfops_alerts.outages.time_limits import TIME_LIMITS, celery_annotations
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
 from workers import logs
 from workers.presence import Presence
@@ -49,6 +52,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # sweep (10 s x throttle 10) would leave them for over a minute and a half.
             "unacked_restore_interval": max(1, min(60, settings.visibility_timeout_s // 10)),
             "unacked_restore_throttle": 1,
+            # A stalled or half-open broker connection fails instead of hanging the worker.
+            **redis_options(settings.redis_timeout_s),
         },
         "result_backend": None,
         "task_ignore_result": True,
@@ -58,6 +63,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # Each task kind's limits (outages/time_limits.py); a task not listed gets the longest.
+        "task_annotations": celery_annotations(),
+        "task_soft_time_limit": max(limit.soft_s for limit in TIME_LIMITS.values()),
+        "task_time_limit": max(limit.hard_s for limit in TIME_LIMITS.values()),
         # A child that grew past this (a leak, or one unusually large task) is replaced once
         # its task is done; Celery counts KiB.
         "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024,
@@ -91,10 +100,17 @@ def create_app(settings: Settings | None = None) -> Celery:
     return celery_app
 
 
+@worker_init.connect
+def _bounded_waits(**_: Any) -> None:
+    # Every wait on PostgreSQL in this worker (and its forked pool processes) has a deadline.
+    guard_waits(app.shelfops_settings)
+
+
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_: Any) -> None:
     # A forked pool process must not share the parent's pooled database connections.
     dispose_engines()
+    guard_waits(app.shelfops_settings)
 
 
 app = create_app()

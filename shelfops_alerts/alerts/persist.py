@@ -7,16 +7,20 @@ whatever its size:
 
 1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts,
    then run the findings through the muters in Python (inhibition.py, silencing.py: pure);
-2. re-open recently resolved alerts that fire again, upsert the rest, and write their
-   history (created / updated / escalated / reopened);
-3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding
-   (found with one index probe per SKU, then updated by id), and resolve those clean on
+2. lock every alert row the batch may write, in key order (one index probe per SKU), so
+   two batches over the same SKUs wait for each other instead of deadlocking;
+3. re-open recently resolved alerts that fire again, upsert the rest (new keys inserted in
+   key order), and write their history (created / updated / escalated / reopened);
+4. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding
+   (picked from the rows locked in step 2, updated by id), and resolve those clean on
    ``resolve_after_checks`` consecutive checks (hysteresis);
-4. create one e-mail delivery per mailed change and recipient.
+5. create one e-mail delivery per mailed change and recipient.
 
 A finding identical to its active alert changes nothing, and a clean check counts once per
 ``check_id`` (the persist task's id, stable when its message is redelivered), so a
-redelivered batch writes nothing twice. Silenced changes are stored with ``silenced`` and
+redelivered batch writes nothing twice; a batch of a sweep that lost its turn writes its
+findings but counts no clean check (``count_clean_checks=False``, see
+:mod:`shelfops_alerts.sweeps.fencing`). Silenced changes are stored with ``silenced`` and
 ``published_at`` already set: the relay never publishes them and no delivery is made. The
 caller owns the transaction and queues follow-up work after commit.
 """
@@ -40,11 +44,11 @@ from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
 from shelfops_alerts.alerts.muting import judge_all
 from shelfops_alerts.alerts.silences import active_silences
 from shelfops_alerts.alerts.silencing import Silencer
-from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, TO_CLEAR, UPSERT
+from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, LOCK_ROWS, UPSERT
 from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
-from shelfops_alerts.vocabulary import CREATED, ESCALATED, REOPENED
+from shelfops_alerts.vocabulary import ACTIVE_STATUSES, CREATED, ESCALATED, REOPENED
 
 #: History events that e-mail recipients whose minimum severity the alert meets.
 MAILED_EVENTS = (CREATED, ESCALATED, REOPENED)
@@ -91,9 +95,49 @@ class PersistResult:
 
 
 def _one_per_key(findings: list[Finding]) -> list[Finding]:
-    """Keep the last finding per SKU and type: ON CONFLICT may touch a row only once."""
+    """Keep the last finding per SKU and type (ON CONFLICT may touch a row only once), in
+    key order: every batch writes its rows in one order (see :func:`_lock_rows`)."""
     by_key = {(f.store_id, f.product_id, f.alert_type): f for f in findings}
-    return list(by_key.values())
+    return [by_key[key] for key in sorted(by_key)]
+
+
+def _lock_rows(
+    session: Session,
+    batch: BatchResult,
+    findings: list[Finding],
+    policy: LifecyclePolicy,
+) -> list[Any]:
+    """Lock every alert row this batch may write, in key order, before writing any; returns
+    them (id, key and status, once locked).
+
+    Two batches over the same SKUs (a sweep and an event, two sweeps) then wait for each
+    other instead of each holding rows the other needs (a deadlock, 40P01), whatever order
+    their SKUs came in and whichever of them found or cleared what. One row per SKU goes to
+    the statement: the types it was evaluated or found for, and those it was found for.
+    """
+    types: dict[tuple[str, str], set[str]] = {}
+    found: dict[tuple[str, str], set[str]] = {}
+    for sku, kind in batch.evaluated:
+        types.setdefault((sku.store_id, sku.product_id), set()).add(kind)
+    for f in findings:
+        types.setdefault((f.store_id, f.product_id), set()).add(f.alert_type)
+        found.setdefault((f.store_id, f.product_id), set()).add(f.alert_type)
+    if not types:
+        return []
+    skus = sorted(types)
+    return list(
+        session.execute(
+            LOCK_ROWS,
+            {
+                "customer_id": batch.customer_id,
+                "stores": array_literal([s for s, _ in skus]),
+                "products": array_literal([p for _, p in skus]),
+                "types": array_literal([",".join(sorted(types[sku])) for sku in skus]),
+                "found": array_literal([",".join(sorted(found.get(sku, ()))) for sku in skus]),
+                "reopen_within": policy.reopen_within_s,
+            },
+        ).all()
+    )
 
 
 def _inhibited_skus(
@@ -138,11 +182,14 @@ def persist_batch(
     batch: BatchResult,
     policy: LifecyclePolicy | None = None,
     check_id: str | None = None,
+    count_clean_checks: bool = True,
 ) -> PersistResult:
     """Write a checked batch: upsert findings, count clean checks, queue deliveries.
 
-    ``check_id`` identifies this check (the persist task's id): a clean check with the same
-    id counts once however often it is delivered. Without it every call counts.
+    ``check_id`` identifies this check (the persist task's id, or the sweep's): a clean
+    check with the same id counts once however often it is delivered. Without it every call
+    counts. ``count_clean_checks=False`` (a batch of a sweep that lost its turn) writes the
+    findings but counts no clean check, so it resolves nothing.
     """
     policy = policy or LifecyclePolicy()
     result = PersistResult(
@@ -159,6 +206,8 @@ def persist_batch(
         )
         verdicts = judge_all(findings, muters)
         findings = [verdict.finding for verdict in verdicts]
+    locked = _lock_rows(session, batch, findings, policy)
+    if findings:
         rows += _upsert(
             session,
             {
@@ -175,22 +224,13 @@ def persist_batch(
             },
         )
     clear = _cleared_types(batch, findings)
-    stale = (
-        session.execute(
-            TO_CLEAR,
-            {
-                "customer_id": batch.customer_id,
-                "stores": array_literal([s for s, _ in clear]),
-                "products": array_literal([p for _, p in clear]),
-                "types": array_literal([",".join(types) for types in clear.values()]),
-            },
-        )
-        .scalars()
-        .all()
-        if clear
-        else []
-    )
-    if stale:
+    stale = [
+        int(row.id)
+        for row in locked
+        if row.status in ACTIVE_STATUSES
+        and row.alert_type in clear.get((row.store_id, row.product_id), ())
+    ]
+    if stale and count_clean_checks:
         rows += session.execute(
             CLEAR,
             {

@@ -97,6 +97,8 @@ UPSERT = text(
         WHERE NOT EXISTS (
             SELECT 1 FROM reopened r WHERE r.store_id = i.store_id
                AND r.product_id = i.product_id AND r.alert_type = i.alert_type)
+        -- new keys are inserted (and wait on a racing insert of the same key) in key order
+        ORDER BY i.store_id, i.product_id, i.alert_type
         ON CONFLICT (customer_id, store_id, product_id, alert_type)
             WHERE status IN {_ACTIVE}
         DO UPDATE SET
@@ -146,22 +148,49 @@ UPSERT = text(
     """
 )
 
-# The active alerts of the types each SKU was evaluated for without a finding (a comma-
-# separated list per SKU): one probe of the active-alerts index per SKU. LATERAL ... OFFSET 0
-# is never flattened into a join, which on a young table (no statistics yet, as in the first
-# sweep after an import) could read all the customer's alerts once per SKU.
-TO_CLEAR = text(
+# Every alert row a batch may write, locked before any is written and in one order (the
+# key, then the id), so two batches over the same SKUs queue behind each other instead of
+# deadlocking (40P01): the active alerts of the types each SKU was evaluated or found for,
+# and the recently resolved ones a finding may re-open (a comma-separated list of types per
+# SKU each). The rows are found with index probes per SKU (LATERAL ... OFFSET 0 is never
+# flattened into a join, which on a young table, as in the first sweep after an import,
+# could read all the customer's alerts once per SKU), then locked by primary key: with
+# ORDER BY, PostgreSQL locks the rows in that order. The rows come back with their status
+# once locked, so the caller picks the active alerts to count a clean check on from them.
+LOCK_ROWS = text(
     f"""
-    SELECT a.id
-    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]))
-         AS c(store_id, product_id, types)
-    CROSS JOIN LATERAL (
-        SELECT a.id FROM alerts a
-        WHERE a.customer_id = :customer_id AND a.store_id = c.store_id
-          AND a.product_id = c.product_id
-          AND a.alert_type = ANY(string_to_array(c.types, ','))
-          AND a.status IN {_ACTIVE}
-        OFFSET 0) a
+    WITH k AS (
+        SELECT * FROM unnest(
+            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]),
+            CAST(:found AS text[])
+        ) AS t(store_id, product_id, types, found)
+    ),
+    candidates AS MATERIALIZED (
+        SELECT a.id FROM k
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+              AND a.product_id = k.product_id
+              AND a.alert_type = ANY(string_to_array(k.types, ','))
+              AND a.status IN {_ACTIVE}
+            OFFSET 0) a
+        UNION ALL
+        SELECT a.id FROM k
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+              AND a.product_id = k.product_id
+              AND a.alert_type = ANY(string_to_array(k.found, ','))
+              AND a.status = {_RESOLVED}
+              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+            OFFSET 0) a
+        WHERE k.found <> ''
+    )
+    SELECT a.id, a.store_id, a.product_id, a.alert_type, a.status
+    FROM alerts a
+    WHERE a.id = ANY(ARRAY(SELECT id FROM candidates))
+    ORDER BY a.store_id, a.product_id, a.alert_type, a.id
+    FOR UPDATE OF a
     """
 )
 

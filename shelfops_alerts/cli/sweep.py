@@ -42,11 +42,10 @@ def draw(line: str, stream: TextIO = sys.stderr) -> None:
 
 
 def _outcome(settings: Settings, task_id: str) -> dict[str, Any]:
-    import redis
-
+    from shelfops_alerts.outages.redis_clients import redis_client
     from shelfops_alerts.sweeps.lock import OUTCOME_KEY
 
-    client = redis.Redis.from_url(settings.redis_url.reveal())
+    client = redis_client(settings.redis_url.reveal(), settings.redis_timeout_s)
     waited = 0.0
     while True:
         raw = client.get(OUTCOME_KEY.format(task_id))
@@ -82,13 +81,12 @@ def _follow(settings: Settings, sweep_id: int, *, quiet: bool) -> dict[str, Any]
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
-    import redis
-
     from shelfops_alerts.intake.client import send_event
+    from shelfops_alerts.outages.redis_clients import redis_client
     from shelfops_alerts.sweeps.lock import lock_holder
     from shelfops_alerts.sweeps.runs import format_sweep
 
-    holder = lock_holder(redis.Redis.from_url(settings.redis_url.reveal()))
+    holder = lock_holder(redis_client(settings.redis_url.reveal(), settings.redis_timeout_s))
     if holder is not None:
         raise CommandError(f"a sweep is already running (task {holder}); wait for it to finish")
     payload = {"customer_id": args.customer} if args.customer else {}

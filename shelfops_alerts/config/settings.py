@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from shelfops_alerts import logs
+from shelfops_alerts.config.bounds import check_bounds
 from shelfops_alerts.config.environment import gather_environment
 from shelfops_alerts.config.readers import (
     ConfigError,
@@ -110,6 +111,19 @@ class Settings:
     reopen_within_s: float = 86400.0
     #: ``text`` or ``json`` (one JSON object per line), for workers, beat and the CLI.
     log_format: str = "text"
+    #: Workers' PostgreSQL ``statement_timeout``; a worker also gives up on a server that does
+    #: not answer within this plus at most 5 s (see ``outages/postgres.py``).
+    db_statement_timeout_s: float = 30.0
+    #: Workers' PostgreSQL ``lock_timeout``: a statement waiting this long for a row lock fails
+    #: (and is retried) instead of queueing behind a stuck transaction.
+    db_lock_timeout_s: float = 10.0
+    #: Socket and connect timeout of every Redis client of the workers and of the broker.
+    redis_timeout_s: float = 10.0
+    #: Retries of a transient database or Redis fault by the alerts tasks, the first after
+    #: ``fault_retry_backoff_s``, doubling, each wait at most ``fault_retry_cap_s``.
+    fault_max_retries: int = 10
+    fault_retry_backoff_s: float = 1.0
+    fault_retry_cap_s: float = 60.0
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -255,6 +269,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         reopen_within_s=positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
         log_format=log_format,
+        db_statement_timeout_s=positive_float(
+            env, "SHELFOPS_DB_STATEMENT_TIMEOUT_S", Settings.db_statement_timeout_s
+        ),
+        db_lock_timeout_s=positive_float(
+            env, "SHELFOPS_DB_LOCK_TIMEOUT_S", Settings.db_lock_timeout_s
+        ),
+        redis_timeout_s=positive_float(env, "SHELFOPS_REDIS_TIMEOUT_S", Settings.redis_timeout_s),
+        fault_max_retries=positive_int(
+            env, "SHELFOPS_FAULT_MAX_RETRIES", Settings.fault_max_retries
+        ),
+        fault_retry_backoff_s=positive_float(
+            env, "SHELFOPS_FAULT_RETRY_BACKOFF_S", Settings.fault_retry_backoff_s
+        ),
+        fault_retry_cap_s=positive_float(
+            env, "SHELFOPS_FAULT_RETRY_CAP_S", Settings.fault_retry_cap_s
+        ),
     )
     if settings.batch_size > settings.max_batch_size:
         raise ConfigError(
@@ -276,6 +306,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f" {SAFE_COUNTDOWN_FRACTION:g} x SHELFOPS_VISIBILITY_TIMEOUT_S"
             f" ({settings.visibility_timeout_s}), i.e. {longest:g}"
         )
+    check_bounds(settings)
     for value in settings.secrets():
         logs.register_secret(value)
     return settings

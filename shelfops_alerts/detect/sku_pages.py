@@ -27,10 +27,15 @@ _CUSTOMERS = text(
 
 
 def sku_pages(
-    factory: sessionmaker[Session], *, customer_id: str, page_size: int
+    factory: sessionmaker[Session],
+    *,
+    customer_id: str,
+    page_size: int,
+    after: Sku | None = None,
 ) -> Iterator[list[Sku]]:
-    """Pages of at most ``page_size`` SKU keys, in key order, each read in its own query."""
-    after = Sku("", "")
+    """Pages of at most ``page_size`` SKU keys, in key order, each read in its own query;
+    only keys after ``after`` (a walk that continues where it stopped)."""
+    after = after or Sku("", "")
     while True:
         with factory() as session:
             rows = session.execute(
@@ -51,9 +56,9 @@ def sku_pages(
         after = page[-1]
 
 
-def customers(factory: sessionmaker[Session]) -> Iterator[str]:
-    """Every customer that has inventory, one index probe each (a loose index scan)."""
-    after = ""
+def customers(factory: sessionmaker[Session], *, after: str = "") -> Iterator[str]:
+    """Every customer that has inventory (after ``after``), in order, one index probe each
+    (a loose index scan)."""
     while True:
         with factory() as session:
             found = session.execute(_CUSTOMERS, {"after": after}).scalar_one_or_none()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from shelfops_alerts.config import Settings, load_settings
 from shelfops_alerts.intake.events import forecast_complete, sales_recorded
+from shelfops_alerts.outages.redis_clients import redis_options
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, FORECAST_COMPLETED_TASK, SALES_RECORDED_TASK
 
 if TYPE_CHECKING:
@@ -22,18 +23,24 @@ if TYPE_CHECKING:
 
 
 @lru_cache(maxsize=4)
-def _producer(broker_url: str) -> Celery:
+def _producer(broker_url: str, timeout_s: float = Settings.redis_timeout_s) -> Celery:
     from celery import Celery
 
     producer = Celery("shelfops-producer", broker=broker_url)
-    producer.conf.update(task_serializer="json", accept_content=["json"], result_backend=None)
+    producer.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        # A stalled broker fails the send instead of hanging the producer.
+        broker_transport_options=redis_options(timeout_s),
+    )
     return producer
 
 
 def send_event(task_name: str, kwargs: dict[str, Any], *, settings: Settings | None = None) -> str:
     """Queue ``task_name`` with a JSON payload on the alerts queue; returns the task id."""
     settings = settings or load_settings()
-    result = _producer(settings.redis_url.reveal()).send_task(
+    result = _producer(settings.redis_url.reveal(), settings.redis_timeout_s).send_task(
         task_name, kwargs=kwargs, queue=ALERTS_QUEUE, ignore_result=True
     )
     return str(result.id)

@@ -39,6 +39,12 @@ class Sweep(Base):
     alerts_updated: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     alerts_escalated: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     alerts_resolved: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    #: How far the walk got: batches queued so far and the last SKU key queued, so a sweep
+    #: task delivered again (retried, or its worker died) continues from there.
+    cursor_batches: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    cursor_customer_id: Mapped[str | None] = mapped_column(String(64))
+    cursor_store_id: Mapped[str | None] = mapped_column(String(64))
+    cursor_product_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class SweepBatch(Base):

@@ -41,6 +41,7 @@ _READ_CHANGES = text(
            a.severity, a.status, a.message, a.metadata, a.created_at, a.updated_at
     FROM alert_history h JOIN alerts a ON a.id = h.alert_id
     WHERE h.id = ANY(CAST(:ids AS bigint[]))
+      AND (NOT CAST(:unpublished_only AS boolean) OR h.published_at IS NULL)
     ORDER BY h.id
     """
 )
@@ -95,11 +96,15 @@ def change_message(row: Any) -> dict[str, Any]:
     }
 
 
-def load_changes(session: Session, *, history_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The messages for the given history rows, in order, in one query."""
+def load_changes(
+    session: Session, *, history_ids: Sequence[int], unpublished_only: bool = False
+) -> list[dict[str, Any]]:
+    """The messages for the given history rows (those not yet published, with
+    ``unpublished_only``), in order, in one query."""
     if not history_ids:
         return []
-    rows = session.execute(_READ_CHANGES, {"ids": array_literal(history_ids)}).all()
+    params = {"ids": array_literal(history_ids), "unpublished_only": unpublished_only}
+    rows = session.execute(_READ_CHANGES, params).all()
     return [change_message(row) for row in rows]
 
 
@@ -154,12 +159,14 @@ def publish_committed(
     append it to the customer's stream (one pipeline), and mark them published in
     ``session``'s transaction; returns how many.
 
-    A crash after the PUBLISH and before the caller commits leaves them unpublished in the
-    database: the relay publishes them again (at least once, never lost).
+    Changes already marked published are left out, so a retried or redelivered publish
+    sends only what did not go out. A crash after the PUBLISH and before the caller commits
+    leaves them unpublished in the database: the relay publishes them again (at least once,
+    never lost).
     """
     if not history_ids:
         return 0
-    changes = load_changes(session, history_ids=history_ids)
+    changes = load_changes(session, history_ids=history_ids, unpublished_only=True)
     sent = publish_changes(client, changes, stream_maxlen=stream_maxlen)
     mark_published(session, history_ids=history_ids)
     return sent

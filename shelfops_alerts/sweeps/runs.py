@@ -10,12 +10,13 @@ finish a sweep that is still being queued. The caller owns the transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from shelfops_alerts.skus import Sku
 from shelfops_alerts.vocabulary import (
     ABANDONED,
     CREATED,
@@ -42,7 +43,32 @@ _START = text(
 )
 
 # Only the lock holder starts a sweep, so a sweep still "running" then has lost its lock.
-_ABANDON = text(f"UPDATE sweeps SET status = {sql_word(ABANDONED)} WHERE status = {_RUNNING}")
+# FOR UPDATE waits for the old sweep's batches that are persisting (they hold the row FOR KEY
+# SHARE, see fencing.py): each of them counted while its sweep was current, and every later
+# one finds it abandoned.
+_ABANDON = text(
+    f"""
+    WITH old AS (SELECT id FROM sweeps WHERE status = {_RUNNING} FOR UPDATE)
+    UPDATE sweeps s SET status = {sql_word(ABANDONED)} FROM old WHERE s.id = old.id
+    """
+)
+
+_OWN = text(
+    """
+    SELECT id, status, skus_total, batch_size, queued_at, cursor_batches,
+           cursor_customer_id, cursor_store_id, cursor_product_id
+    FROM sweeps WHERE task_id = :task_id
+    FOR UPDATE
+    """
+)
+
+_PROGRESS = text(
+    """
+    UPDATE sweeps SET cursor_batches = :batches, cursor_customer_id = :customer_id,
+        cursor_store_id = :store_id, cursor_product_id = :product_id
+    WHERE id = :sweep_id
+    """
+)
 
 _QUEUED = text(
     f"""
@@ -97,11 +123,30 @@ _LAST = text(f"SELECT {_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT 1")
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """How far a sweep's walk got: batches queued, and the last SKU key queued (if any)."""
+
+    batches: int = 0
+    customer_id: str | None = None
+    sku: Sku | None = None
+
+
+@dataclass(frozen=True)
 class Started:
-    """A new sweep's id and how many SKUs it is about to check."""
+    """A sweep's id, how many SKUs it checks, and where its walk stands.
+
+    A new sweep starts at an empty cursor; one opened again by the same task (retried, or
+    redelivered after its worker died) continues from its cursor, or has nothing left to
+    queue (``queued``) or to do at all (``status`` no longer running).
+    """
 
     sweep_id: int
     skus_total: int
+    batch_size: int = 0
+    cursor: Cursor = field(default_factory=Cursor)
+    status: str = RUNNING
+    queued: bool = False
+    resumed: bool = False
 
 
 def start_sweep(
@@ -112,7 +157,43 @@ def start_sweep(
     row = session.execute(
         _START, {"task_id": task_id, "customer_id": customer_id, "batch_size": batch_size}
     ).one()
-    return Started(sweep_id=int(row.id), skus_total=int(row.skus_total))
+    return Started(sweep_id=int(row.id), skus_total=int(row.skus_total), batch_size=batch_size)
+
+
+def open_sweep(
+    session: Session, *, task_id: str, customer_id: str | None, batch_size: int
+) -> Started:
+    """The sweep of this task: the one it already started (it runs again after a retry or a
+    redelivery: same task id), with its cursor, or a new one (:func:`start_sweep`)."""
+    row = session.execute(_OWN, {"task_id": task_id}).one_or_none()
+    if row is None:
+        return start_sweep(session, task_id=task_id, customer_id=customer_id, batch_size=batch_size)
+    last = (
+        Sku(row.cursor_store_id, row.cursor_product_id) if row.cursor_store_id is not None else None
+    )
+    return Started(
+        sweep_id=int(row.id),
+        skus_total=int(row.skus_total),
+        batch_size=int(row.batch_size),
+        cursor=Cursor(int(row.cursor_batches), row.cursor_customer_id, last),
+        status=str(row.status),
+        queued=row.queued_at is not None,
+        resumed=True,
+    )
+
+
+def record_progress(session: Session, *, sweep_id: int, cursor: Cursor) -> None:
+    """Remember how far the walk got (after each queued batch)."""
+    session.execute(
+        _PROGRESS,
+        {
+            "sweep_id": sweep_id,
+            "batches": cursor.batches,
+            "customer_id": cursor.customer_id,
+            "store_id": cursor.sku.store_id if cursor.sku else None,
+            "product_id": cursor.sku.product_id if cursor.sku else None,
+        },
+    )
 
 
 def mark_queued(session: Session, *, sweep_id: int, batches: int) -> bool:

@@ -36,6 +36,15 @@ TEST_WORKER_ENV = {
     "SHELFOPS_EMAIL_MAX_PAUSE_S": "4",
     # One e-mail per change unless a test turns digests on (test_email_digests.py).
     "SHELFOPS_DIGEST_WINDOW_S": "0",
+    # Faults retried fast: 0.2 s apart, doubling up to 1 s.
+    "SHELFOPS_FAULT_RETRY_BACKOFF_S": "0.2",
+    "SHELFOPS_FAULT_RETRY_CAP_S": "1",
+}
+#: The alerts workers give up on a silent PostgreSQL within 4 s (test_outages.py): a 2 s
+#: statement and lock timeout, with 2 s grace. Long enough for a loaded test machine.
+ALERTS_WORKER_ENV = {
+    "SHELFOPS_DB_STATEMENT_TIMEOUT_S": "2",
+    "SHELFOPS_DB_LOCK_TIMEOUT_S": "2",
 }
 
 
@@ -81,7 +90,7 @@ def alerts_workers(
     settings: Settings, base_env: dict[str, str], worker_logs: Path
 ) -> Iterator[list[processes.ServiceProcess]]:
     """Two alerts workers, one process each, for the whole session."""
-    env = worker_env(base_env)
+    env = worker_env(base_env, **ALERTS_WORKER_ENV)
     started = [
         processes.worker(
             name=f"alerts{n}", queues="alerts", concurrency=1, env=env, log_dir=worker_logs

@@ -15,11 +15,12 @@ from shelfops_alerts.skus import Sku
 from shelfops_alerts.vocabulary import CHECK_TASK
 from workers.tasks import context as task_context
 from workers.tasks.answers import log_refused_skus, refuse
+from workers.tasks.retrying import RetriesFaults
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name=CHECK_TASK, acks_late=True)
+@shared_task(name=CHECK_TASK, base=RetriesFaults, acks_late=True)
 def check_stockout_risk(
     customer_id: Any,
     skus: Any,

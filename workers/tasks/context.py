@@ -13,6 +13,7 @@ from shelfops_alerts.db import session_factory
 from shelfops_alerts.notify.email import backend_for
 from shelfops_alerts.notify.rate_limit import GlobalRateLimit
 from shelfops_alerts.notify.sending import Notifier
+from shelfops_alerts.outages.redis_clients import redis_client as bounded_redis_client
 
 
 def settings() -> Settings:
@@ -23,27 +24,31 @@ def settings() -> Settings:
 
 
 def sessions() -> sessionmaker[Session]:
-    """A session factory on the configured database (engines are per process)."""
-    return session_factory(settings())
+    """A session factory on the configured database (engines are per process), with the
+    workers' timeouts and keepalives."""
+    return session_factory(settings(), worker=True)
 
 
 @lru_cache(maxsize=1)
-def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
+def _redis(url: str, timeout_s: float) -> redis.Redis:
+    return bounded_redis_client(url, timeout_s)
 
 
 def redis_client() -> redis.Redis:
-    return _redis(settings().redis_url.reveal())
+    """The tasks' Redis client (socket timeouts, keepalives, health checks); the e-mail rate
+    limit, the sweep lock and the delivery counter use it too."""
+    return _redis(settings().redis_url.reveal(), settings().redis_timeout_s)
 
 
 def email_rate_limit() -> GlobalRateLimit:
     """The fleet-wide e-mail budget (SHELFOPS_EMAIL_RATE per second)."""
-    return _limit(settings().redis_url.reveal(), settings().email_rate)
+    current = settings()
+    return _limit(current.redis_url.reveal(), current.redis_timeout_s, current.email_rate)
 
 
 @lru_cache(maxsize=1)
-def _limit(url: str, rate: float) -> GlobalRateLimit:
-    return GlobalRateLimit(_redis(url), rate)
+def _limit(url: str, timeout_s: float, rate: float) -> GlobalRateLimit:
+    return GlobalRateLimit(_redis(url, timeout_s), rate)
 
 
 def notifier() -> Notifier:

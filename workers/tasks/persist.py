@@ -10,12 +10,14 @@ from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
 from shelfops_alerts.alerts.persist import persist_batch
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.chain import read_batch
+from shelfops_alerts.sweeps.fencing import fence_batch
 from shelfops_alerts.vocabulary import PERSIST_TASK
 from workers.tasks import context
 from workers.tasks.answers import refuse
+from workers.tasks.retrying import RetriesFaults
 
 
-@shared_task(name=PERSIST_TASK, acks_late=True, bind=True)
+@shared_task(name=PERSIST_TASK, base=RetriesFaults, acks_late=True, bind=True)
 def dedup_and_persist(self: Any, batch: dict[str, Any]) -> dict[str, Any]:
     """Upsert findings, resolve cleared alerts, create deliveries; commit, then pass on.
 
@@ -25,12 +27,15 @@ def dedup_and_persist(self: Any, batch: dict[str, Any]) -> dict[str, Any]:
     except InvalidPayload as exc:
         refuse("checked batch", exc)
     with context.sessions().begin() as session:
+        # A chain fixes its tasks' ids when it is queued, so this id stays the same when the
+        # message is retried or redelivered: the check counts once. A sweep's batches count
+        # once per sweep, and only while their sweep is the current one.
+        fence = fence_batch(session, context=checked.context, task_id=self.request.id)
         result = persist_batch(
             session,
             batch=checked,
             policy=LifecyclePolicy.from_settings(context.settings()),
-            # A chain fixes its tasks' ids when it is queued, so this id stays the same
-            # when the message (or the check before it) is redelivered: the check counts once.
-            check_id=self.request.id,
+            check_id=fence.check_id,
+            count_clean_checks=fence.count_clean_checks,
         )
     return result.to_json()

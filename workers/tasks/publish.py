@@ -21,11 +21,12 @@ from shelfops_alerts.vocabulary import EMAIL_QUEUE, PUBLISH_TASK, SWEEP_BATCH_FA
 from workers.tasks import context as task_context
 from workers.tasks.answers import refuse
 from workers.tasks.email import send_alert_email
+from workers.tasks.retrying import RetriesFaults
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name=PUBLISH_TASK, acks_late=True)
+@shared_task(name=PUBLISH_TASK, base=RetriesFaults, acks_late=True)
 def publish_alerts(persisted: dict[str, Any]) -> dict[str, int]:
     """PUBLISH each change on ``alerts:{customer_id}`` and queue its e-mail deliveries.
 

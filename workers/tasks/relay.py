@@ -16,12 +16,13 @@ from shelfops_alerts.vocabulary import EMAIL_QUEUE, RELAY_TASK
 from workers.tasks import context
 from workers.tasks.digest import send_digest
 from workers.tasks.email import send_alert_email
+from workers.tasks.retrying import RetriesFaults
 
 #: Most rows one relay run takes; the next run takes the rest.
 RELAY_LIMIT = 5000
 
 
-@shared_task(name=RELAY_TASK, acks_late=True)
+@shared_task(name=RELAY_TASK, base=RetriesFaults, acks_late=True)
 def relay_outbox() -> dict[str, int]:
     """Publish changes never published; re-queue deliveries and digests that are due with
     no message out, or stuck sending; fail those with no attempt left."""

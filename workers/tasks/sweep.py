@@ -21,9 +21,10 @@ from shelfops_alerts.sweeps.runner import run_sweep
 from shelfops_alerts.vocabulary import SWEEP_TASK
 from workers.tasks import context as task_context
 from workers.tasks.batches import queue_batch_checks
+from workers.tasks.retrying import RetriesFaults
 
 
-@shared_task(name=SWEEP_TASK, bind=True, acks_late=True)
+@shared_task(name=SWEEP_TASK, base=RetriesFaults, bind=True, acks_late=True)
 def sweep_all_skus(self: Any, customer_id: Any = None, batch_size: Any = None) -> dict[str, Any]:
     """Check every SKU of every customer (or of ``customer_id``), batch by batch.
 
