@@ -188,6 +188,12 @@ class Settings:
     reopen_within_s: float = 86400.0
     #: ``text`` or ``json`` (one JSON object per line), for workers, beat and the CLI.
     log_format: str = "text"
+    #: Days kept by ``shelfops.prune`` (README "Retention"): resolved alerts, alert history,
+    #: silences and sweeps; sent or failed e-mails; past forecasts; sales and past arrivals.
+    retain_history_days: int = 90
+    retain_deliveries_days: int = 30
+    retain_forecast_days: int = 90
+    retain_sales_days: int = 90
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -302,6 +308,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         reopen_within_s=_positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
         log_format=log_format,
+        retain_history_days=_positive_int(
+            env, "SHELFOPS_RETAIN_HISTORY_DAYS", Settings.retain_history_days
+        ),
+        retain_deliveries_days=_positive_int(
+            env, "SHELFOPS_RETAIN_DELIVERIES_DAYS", Settings.retain_deliveries_days
+        ),
+        retain_forecast_days=_positive_int(
+            env, "SHELFOPS_RETAIN_FORECAST_DAYS", Settings.retain_forecast_days
+        ),
+        retain_sales_days=_positive_int(
+            env, "SHELFOPS_RETAIN_SALES_DAYS", Settings.retain_sales_days
+        ),
     )
     if settings.email_timeout_s >= settings.outbox_relay_after_s:
         # Otherwise the relay would take a slow but live send for a dead one and send it again.

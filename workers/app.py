@@ -30,6 +30,7 @@ TASK_MODULES = [
     "workers.tasks.digest",
     "workers.tasks.relay",
     "workers.tasks.sweep",
+    "workers.tasks.prune",
 ]
 
 

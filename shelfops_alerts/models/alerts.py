@@ -21,7 +21,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
-from shelfops_alerts.vocabulary import ACTIVE_STATUSES, OPEN, SYSTEM_ACTOR, sql_list
+from shelfops_alerts.vocabulary import (
+    ACTIVE_STATUSES,
+    OPEN,
+    RESOLVED,
+    SYSTEM_ACTOR,
+    sql_list,
+    sql_word,
+)
 
 
 class Alert(Base):
@@ -39,6 +46,12 @@ class Alert(Base):
             postgresql_where=text(f"status IN ({sql_list(ACTIVE_STATUSES)})"),
         ),
         Index("ix_alerts_customer_status", "customer_id", "status"),
+        # Resolved alerts by age, for the prune (migration 0015).
+        Index(
+            "ix_alerts_resolved_at",
+            "resolved_at",
+            postgresql_where=text(f"status = {sql_word(RESOLVED)}"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -89,6 +102,7 @@ class AlertHistory(Base):
             "changed_at",
             postgresql_where=text("published_at IS NULL"),
         ),
+        Index("ix_alert_history_changed_at", "changed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
