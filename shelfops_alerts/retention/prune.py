@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, TextClause, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.metrics.database import fold_counts
@@ -98,8 +98,7 @@ def prune(
         except _OutOfBudget:
             pass
         finally:
-            with conn.begin():
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PRUNE_LOCK_KEY})
+            _unlock(conn)
     report.seconds = clock() - started
     logger.info(
         "prune: %d rows in %.1f s %s%s",
@@ -109,6 +108,15 @@ def prune(
         f"; unfinished: {', '.join(report.unfinished)}" if report.unfinished else "",
     )
     return report
+
+
+def _unlock(conn: Connection) -> None:
+    try:
+        with conn.begin():
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PRUNE_LOCK_KEY})
+    except DBAPIError:
+        # Closing the connection releases the lock: a pooled connection must never keep it.
+        conn.invalidate()
 
 
 def _run(
