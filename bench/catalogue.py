@@ -1,30 +1,53 @@
-"""Synthetic SKUs for the benchmarks, loaded with COPY in chunks (with a progress bar).
+"""Synthetic SKUs for the benchmarks, written as the CSV files a user imports.
 
 Realistic enough to exercise every path: 500 products per store; demand levels mixed (30 %
 slow movers at 0.2-2 units/day, 50 % at 2-20, 20 % fast at 20-200), a weekly pattern on a
-14-day forecast, 28 days of sales (when the ``sales`` table exists), and stock for 7-60 days
-of cover except a few percent at risk (under 3 days, some at zero).
+14-day forecast, 28 days of sales, and stock for 7-60 days of cover except a few percent at
+risk (under 3 days, some at zero). ``past_days`` adds the forecasts a daily forecasting job
+leaves for the days before today (so the anomaly and accuracy rules judge every SKU);
+``policies`` gives every SKU a replenishment policy (so the reorder rule judges it).
+
+:func:`write_files` writes the files; :func:`import_files` loads them with
+``shelfops-alerts import`` (the command a user runs, one process per file), so the
+benchmarks measure the product as a user meets it: no hand-made COPY, no manual VACUUM.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import io
+import json
+import os
 import random
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import Engine, text
-
-from shelfops_alerts.cli.sweep import draw, progress_line
+import psutil
 
 PRODUCTS_PER_STORE = 500
 FORECAST_DAYS = 14
 SALES_DAYS = 28
 #: Share of SKUs whose stock lasts under 3 days (so they are alerted).
 AT_RISK = 0.04
-CHUNK = 20_000
 WEEKLY = (1.0, 0.9, 0.9, 1.0, 1.1, 1.3, 1.2)
+#: SKUs generated between two writes of the files.
+CHUNK = 10_000
+#: The order in which a user imports the files (stock first, forecasts, then the rest).
+KINDS = ("inventory", "forecasts", "sales", "policies")
+HEADERS = {
+    "inventory": "customer_id,store_id,product_id,on_hand\n",
+    "forecasts": "customer_id,store_id,product_id,date,forecasted_demand\n",
+    "sales": "customer_id,store_id,product_id,date,units\n",
+    "policies": "customer_id,store_id,product_id,lead_time_days\n",
+}
+
+
+def sku_key(n: int) -> tuple[str, str]:
+    """The store and product of the catalogue's n-th SKU (in key order)."""
+    return f"ST{n // PRODUCTS_PER_STORE:05d}", f"PR{n % PRODUCTS_PER_STORE:04d}"
 
 
 def _demand(rng: random.Random) -> float:
@@ -42,91 +65,117 @@ def _on_hand(rng: random.Random, demand: float) -> float:
     return round(demand * rng.uniform(7.0, 60.0), 1)
 
 
-def has_table(engine: Engine, name: str) -> bool:
-    with engine.connect() as connection:
-        found = connection.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar()
-    return found is not None
-
-
-def load(
-    engine: Engine,
+def write_files(
+    folder: Path,
     *,
     customer_id: str,
     skus: int,
     today: dt.date,
     seed: int = 5,
     past_days: int = 0,
-    on_chunk: Callable[[int], None] | None = None,
-) -> dict[str, int]:
-    """COPY ``skus`` SKUs with forecasts (and sales if that table exists); returns row counts.
+    policies: bool = False,
+    forecast_days: int = FORECAST_DAYS,
+    only: tuple[str, ...] = KINDS,
+) -> dict[str, Path]:
+    """Write the catalogue's CSV files into ``folder``; returns kind → path (import order).
 
-    ``past_days`` adds the forecasts made for that many days before today (as a daily
-    forecasting job leaves them): the anomaly and accuracy rules compare them with sales.
+    ``forecast_days`` from today (plus ``past_days`` before it); ``only`` limits the files.
     """
     rng = random.Random(seed)
-    with_sales = has_table(engine, "sales")
-    counts = {"inventory": 0, "forecasts": 0, "sales": 0}
-    raw = engine.raw_connection()
+    folder.mkdir(parents=True, exist_ok=True)
+    kinds = [kind for kind in KINDS if (kind != "policies" or policies) and kind in only]
+    paths = {kind: folder / f"{kind}.csv" for kind in kinds}
+    files = {
+        kind: open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        for kind, path in paths.items()
+    }
+    forecast_dates = [today + dt.timedelta(days=d) for d in range(-past_days, forecast_days)]
+    sales_days = [today - dt.timedelta(days=d) for d in range(SALES_DAYS, 0, -1)]
     try:
-        cursor = raw.cursor()
+        for kind, out in files.items():
+            out.write(HEADERS[kind])
         for start in range(0, skus, CHUNK):
-            inventory, forecasts, sales = io.StringIO(), io.StringIO(), io.StringIO()
+            parts: dict[str, list[str]] = {kind: [] for kind in kinds}
             for n in range(start, min(start + CHUNK, skus)):
-                store = f"ST{n // PRODUCTS_PER_STORE:05d}"
-                product = f"PR{n % PRODUCTS_PER_STORE:04d}"
-                key = f"{customer_id}\t{store}\t{product}"
+                store, product = sku_key(n)
+                key = f"{customer_id},{store},{product}"
                 demand = _demand(rng)
-                inventory.write(f"{key}\t{_on_hand(rng, demand)}\n")
-                for day in range(-past_days, FORECAST_DAYS):
-                    date = today + dt.timedelta(days=day)
-                    value = demand * WEEKLY[date.weekday()]
-                    forecasts.write(f"{key}\t{date.isoformat()}\t{value:.3f}\n")
-                if with_sales:
-                    for day in range(1, SALES_DAYS + 1):
-                        date = today - dt.timedelta(days=day)
-                        units = max(
-                            0, round(demand * WEEKLY[date.weekday()] * rng.uniform(0.6, 1.4))
-                        )
-                        sales.write(f"{key}\t{date.isoformat()}\t{units}\n")
-            for name, buffer, columns in (
-                ("inventory", inventory, "customer_id, store_id, product_id, on_hand"),
-                (
-                    "forecasts",
-                    forecasts,
-                    "customer_id, store_id, product_id, forecast_date, demand",
-                ),
-                ("sales", sales, "customer_id, store_id, product_id, sale_date, units"),
-            ):
-                if name == "sales" and not with_sales:
-                    continue
-                buffer.seek(0)
-                cursor.copy_expert(f"COPY {name} ({columns}) FROM STDIN", buffer)
-                counts[name] += cursor.rowcount
-            raw.commit()
-            if on_chunk is not None:
-                on_chunk(min(start + CHUNK, skus))
-        # A freshly bulk-loaded table is what autovacuum visits next, in the middle of the
-        # sweep being timed; a production database has been vacuumed. Do it now, for both
-        # the sweep and the floor.
-        raw.commit()
-        raw.driver_connection.autocommit = True
-        cursor.execute("VACUUM (ANALYZE)")
+                on_hand = _on_hand(rng, demand)  # (drawn whether written or not: same data)
+                if "inventory" in parts:
+                    parts["inventory"].append(f"{key},{on_hand}\n")
+                if "forecasts" in parts:
+                    for date in forecast_dates:
+                        value = demand * WEEKLY[date.weekday()]
+                        parts["forecasts"].append(f"{key},{date.isoformat()},{value:.3f}\n")
+                for date in sales_days:
+                    units = max(0, round(demand * WEEKLY[date.weekday()] * rng.uniform(0.6, 1.4)))
+                    if "sales" in parts:
+                        parts["sales"].append(f"{key},{date.isoformat()},{units}\n")
+                if policies:
+                    lead_time = rng.choice((2, 3, 5, 7, 10))
+                    if "policies" in parts:
+                        parts["policies"].append(f"{key},{lead_time}\n")
+            for kind, lines in parts.items():
+                files[kind].write("".join(lines))
     finally:
-        raw.close()
-    return counts
+        for out in files.values():
+            out.close()
+    return paths
 
 
-def load_with_progress(
-    engine: Engine, *, customer_id: str, skus: int, today: dt.date, past_days: int = 0
-) -> float:
-    """:func:`load` with a progress bar on stderr; returns the seconds it took."""
+@dataclass(frozen=True)
+class Imported:
+    """One ``shelfops-alerts import`` run: rows, seconds, the process's peak RSS."""
+
+    kind: str
+    rows: int
+    seconds: float
+    peak_rss: int
+    size: int
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+
+def cli_import(env: dict[str, str], kind: str, path: Path) -> Imported:
+    """Run ``shelfops-alerts import KIND PATH`` as a user does; time it and sample its RSS."""
+    command = [
+        str(Path(sys.executable).with_name("shelfops-alerts")),
+        "import",
+        kind,
+        str(path),
+        "--json",
+    ]
     began = time.perf_counter()
-    load(
-        engine,
-        customer_id=customer_id,
-        skus=skus,
-        today=today,
-        past_days=past_days,
-        on_chunk=lambda done: draw(progress_line(done, skus, time.perf_counter() - began)),
-    )
-    return time.perf_counter() - began
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, watched.memory_info().rss)
+        time.sleep(0.05)
+    seconds = time.perf_counter() - began
+    out = process.stdout.read() if process.stdout else ""
+    if process.returncode != 0:
+        raise SystemExit(f"import {kind} failed ({process.returncode}): {out}")
+    rows = int(json.loads(out)["rows"])
+    return Imported(kind, rows, seconds, peak, path.stat().st_size)
+
+
+def import_files(env: dict[str, str], paths: dict[str, Path]) -> list[Imported]:
+    """Import every file with the CLI, in the order a user would."""
+    done = []
+    for kind, path in paths.items():
+        done.append(cli_import(env, kind, path))
+        print(
+            f"imported {kind}: {done[-1].rows:,} rows in {done[-1].seconds:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    return done
+
+
+def environment(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment with ``extra`` on top (the stack's settings)."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("SHELFOPS_")}, **extra}

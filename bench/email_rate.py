@@ -87,9 +87,9 @@ def main() -> int:
                         name=name, queues="email", concurrency=1, env=env, log_dir=folder / "logs"
                     ).start()
                 )
-            processes.wait_for_workers(settings.redis_url, names)
+            processes.wait_for_workers(settings.redis_url.reveal(), names)
 
-            producer = _producer(settings.redis_url)
+            producer = _producer(settings.redis_url.reveal())
             started = time.monotonic()
             for delivery_id in ids:
                 producer.send_task("shelfops.send_alert_email", args=[delivery_id], queue="email")

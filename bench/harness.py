@@ -68,7 +68,7 @@ def bench_stack(workers: int, **extra_env: str) -> Iterator[Bench]:
                     log_dir=folder / "logs",
                 ).start()
             )
-        processes.wait_for_workers(settings.redis_url, [w.name for w in started])
+        processes.wait_for_workers(settings.redis_url.reveal(), [w.name for w in started])
         yield Bench(folder, stack, env, settings, started)
     finally:
         for worker in started:
@@ -116,6 +116,100 @@ class RssSampler:
                     self.peak[key] = max(self.peak.get(key, 0), proc.memory_info().rss)
             except psutil.Error:
                 continue
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process and all its descendants have used so far,
+    exited ones included (as far as they were waited for)."""
+    try:
+        root = psutil.Process(pid)
+        total = sum(root.cpu_times()[:4])
+        for child in root.children(recursive=True):
+            try:
+                total += sum(child.cpu_times()[:2])
+            except psutil.Error:
+                continue
+        return float(total)
+    except psutil.Error:
+        return 0.0
+
+
+def postgres_pid(bench: Bench) -> int:
+    """The postmaster of the bench's PostgreSQL (first line of postmaster.pid)."""
+    pid_file = bench.stack.postgres.folder / "postmaster.pid"
+    return int(pid_file.read_text().split()[0])
+
+
+class CpuMeter:
+    """CPU seconds used during a ``with`` block by the workers and by PostgreSQL (its
+    backends, and its own autovacuum and background processes apart): a measure of the work
+    done that does not depend on how busy the machine is otherwise. Processes are sampled
+    every 0.2 s, so one that starts and ends between two samples is missed."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.roots = {"workers": [w.pid for w in bench.workers], "postgres": [postgres_pid(bench)]}
+        self._first: dict[int, tuple[str, float]] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        for group, roots in self.roots.items():
+            for root in roots:
+                try:
+                    family = [psutil.Process(root)]
+                    family += family[0].children(recursive=True)
+                except psutil.Error:
+                    continue
+                for proc in family:
+                    try:
+                        used = sum(proc.cpu_times()[:2])
+                        kind = group
+                        if group == "postgres":
+                            title = " ".join(proc.cmdline())
+                            kind = (
+                                "postgres autovacuum"
+                                if "autovacuum" in title
+                                else (
+                                    "postgres backends"
+                                    if "postgres:" in title
+                                    and "@" not in title
+                                    and any(
+                                        w in title
+                                        for w in (
+                                            "idle",
+                                            "SELECT",
+                                            "INSERT",
+                                            "UPDATE",
+                                            "COMMIT",
+                                            "BEGIN",
+                                            "shelfops",
+                                        )
+                                    )
+                                    else "postgres other"
+                                )
+                            )
+                        self._first.setdefault(proc.pid, (kind, used))
+                        self._last[proc.pid] = (kind, used)
+                    except psutil.Error:
+                        continue
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds: dict[str, float] = {}
+        for pid, (kind, used) in self._last.items():
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + used - self._first[pid][1]
 
 
 def machine() -> str:

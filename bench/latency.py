@@ -1,8 +1,9 @@
 """Benchmark one SKU's event path: ``python bench/latency.py [--workers 2] [--repeat 500]``.
 
-On an idle system with a catalogue loaded, the same SKU's forecast-complete event is sent
-again and again; between two events its stock alternates (5 and 6 units on hand at 10 a
-day: a critical alert, then the same alert updated), so every event makes one change.
+On an idle system with a catalogue imported (``shelfops-alerts import``), the same SKU's
+forecast-complete event is sent again and again; between two events its stock alternates
+(5 and 6 units on hand at 10 a day: a critical alert, then the same alert updated), so
+every event makes one change.
 Measured: from ``notify_forecast_complete`` until a subscriber on ``alerts:{customer}``
 receives that change. Prints p50/p95/p99.
 """
@@ -13,10 +14,12 @@ import argparse
 import datetime as dt
 import json
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import redis
-from catalogue import load_with_progress
+from catalogue import environment, import_files, write_files
 from harness import bench_stack, machine, note, table
 from sqlalchemy import text
 
@@ -45,7 +48,15 @@ def main() -> None:
     today = dt.datetime.now(dt.UTC).date()
     with bench_stack(args.workers) as bench:
         engine = get_engine(bench.settings)
-        load_with_progress(engine, customer_id=CUSTOMER, skus=args.skus, today=today)
+        folder = Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))
+        paths = write_files(
+            folder,
+            customer_id=CUSTOMER,
+            skus=args.skus,
+            today=today,
+            only=("inventory", "forecasts"),
+        )
+        import_files(environment(bench.env), paths)
         with engine.begin() as connection:
             connection.execute(
                 text(
@@ -54,7 +65,7 @@ def main() -> None:
                 ),
                 {"c": CUSTOMER, "s": STORE, "p": PRODUCT},
             )
-        pubsub = redis.Redis.from_url(bench.settings.redis_url).pubsub(
+        pubsub = redis.Redis.from_url(bench.settings.redis_url.reveal()).pubsub(
             ignore_subscribe_messages=True
         )
         pubsub.subscribe(channel_for(CUSTOMER))

@@ -125,7 +125,7 @@ def main() -> None:
         engine = get_engine(bench.settings)
         note(f"loading {args.skus:,} SKUs and {args.alerts:,} active alerts ...")
         seconds = load(engine, args.skus, args.alerts)
-        fill_redis(bench.settings.redis_url)
+        fill_redis(bench.settings.redis_url.reveal())
         with engine.connect() as connection:
             sizes = {
                 name: connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()

@@ -79,7 +79,7 @@ def produce(env: dict[str, str], plan: list[tuple[str, int]], rate: float, out: 
     factory = session_factory(settings)
     import redis
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     sent = []
     began = time.perf_counter()
     for n, (customer, alert_id) in enumerate(plan):

@@ -1,9 +1,12 @@
-"""Benchmark one full sweep: ``python bench/sweep.py --skus 100000 [--workers 2]``.
+"""Benchmark a sweep right after an import: ``python bench/sweep.py --skus 100000``.
 
-Loads N synthetic SKUs (see catalogue.py), starts its own stack and K ``alerts`` worker
-processes, runs one sweep exactly as beat does, and prints tables: SKUs/s end to end (the
-sweep row's start until its last batch is published), alerts by type and severity, peak
-RSS per worker process, and the same work as one SQL statement (the floor) as a ratio.
+As a user meets the product: the catalogue's CSV files (catalogue.py) are imported with
+``shelfops-alerts import``, then ``shelfops-alerts sweep --wait`` runs at once — no manual
+VACUUM or ANALYZE in between. Each run starts its own PostgreSQL, Redis and K ``alerts``
+worker processes; ``--runs N`` repeats the whole thing (fresh stack, import, sweep) and
+prints each run and the median. Timed: the sweep row's start until its last batch is
+published. Then the floor (floor.py) computes the stockout alerts from the same stored
+inputs inside PostgreSQL; the pipeline must find exactly the same alerts.
 """
 
 from __future__ import annotations
@@ -11,74 +14,42 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import time
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-import redis
-from catalogue import load_with_progress
-from floor import run_floor
-from harness import RssSampler, Timer, bench_stack, machine, note, table
+from catalogue import environment, import_files, write_files
+from floor import compare_with_pipeline, run_floor, run_row_floor
+from harness import CpuMeter, RssSampler, bench_stack, machine, note, table
 from sqlalchemy import text
 
-from shelfops_alerts.cli.sweep import draw, progress_line
-from shelfops_alerts.db import get_engine, session_factory
-from shelfops_alerts.intake.client import send_event
-from shelfops_alerts.publish.changes import channel_for
-from shelfops_alerts.sweeps.lock import OUTCOME_KEY
-from shelfops_alerts.sweeps.runs import sweep_by_id
+from shelfops_alerts.db import get_engine
 
 CUSTOMER = "bench"
 MB = 2**20
 
 
-def run_sweep(bench, skus: int) -> dict:
-    """Start a sweep by task name, follow it with a progress bar; returns its row."""
-    client = redis.Redis.from_url(bench.settings.redis_url)
-    task_id = send_event("shelfops.sweep_all_skus", {}, settings=bench.settings)
-    while (raw := client.get(OUTCOME_KEY.format(task_id))) is None:
-        time.sleep(0.05)
-    sweep_id = json.loads(raw)["sweep_id"]
-    factory = session_factory(bench.settings)
-    began = time.perf_counter()
-    while True:
-        with factory() as session:
-            sweep = sweep_by_id(session, sweep_id=sweep_id)
-        assert sweep is not None
-        draw(progress_line(sweep["skus_checked"], skus, time.perf_counter() - began))
-        if sweep["status"] != "running":
-            return sweep
-        time.sleep(0.2)
+def cli_sweep(env: dict[str, str]) -> dict:
+    """``shelfops-alerts sweep --wait --json``, as a user runs it; returns the sweep's row."""
+    command = [str(Path(sys.executable).with_name("shelfops-alerts")), "sweep", "--wait", "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"sweep failed ({done.returncode}): {done.stdout} {done.stderr}")
+    return json.loads(done.stdout)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skus", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=2, help="alerts worker processes")
-    parser.add_argument(
-        "--past-forecasts",
-        type=int,
-        default=0,
-        metavar="DAYS",
-        help="also load the forecasts of DAYS past days (so anomaly/accuracy judge every SKU)",
-    )
-    parser.add_argument("--batch-size", type=int, default=None, help="SHELFOPS_BATCH_SIZE")
-    args = parser.parse_args()
+def one_run(args: argparse.Namespace, files: dict[str, Path], today: dt.date) -> dict:
+    """A fresh stack: import the files, sweep, the floor; returns this run's figures."""
     extra = {"SHELFOPS_BATCH_SIZE": str(args.batch_size)} if args.batch_size else {}
-    today = dt.datetime.now(dt.UTC).date()
     with bench_stack(args.workers, **extra) as bench:
-        engine = get_engine(bench.settings)
-        note(f"loading {args.skus:,} SKUs ...")
-        load_s = load_with_progress(
-            engine,
-            customer_id=CUSTOMER,
-            skus=args.skus,
-            today=today,
-            past_days=args.past_forecasts,
-        )
-        published = redis.Redis.from_url(bench.settings.redis_url).pubsub()
-        published.subscribe(channel_for(CUSTOMER))
+        env = environment(bench.env)
+        imported = import_files(env, files)
         note("sweeping ...")
-        with RssSampler(bench.workers) as rss, Timer() as wall:
-            sweep = run_sweep(bench, args.skus)
+        with RssSampler(bench.workers) as rss, CpuMeter(bench) as cpu:
+            sweep = cli_sweep(env)
+        engine = get_engine(bench.settings)
         with engine.connect() as connection:
             by_kind = connection.execute(
                 text(
@@ -89,62 +60,141 @@ def main() -> None:
             unpublished = connection.execute(
                 text("SELECT count(*) FROM alert_history WHERE published_at IS NULL")
             ).scalar_one()
-        note("the floor: one SQL statement ...")
+        note("the floor ...")
         floor_s, floor_alerts = run_floor(engine, today=today)
+        same = compare_with_pipeline(engine, today=today)
+        row_s = run_row_floor(engine, today=today)[0] if args.row_floor else None
+    return {
+        "sweep": sweep,
+        "imported": imported,
+        "by_kind": by_kind,
+        "unpublished": unpublished,
+        "floor_s": floor_s,
+        "floor_alerts": floor_alerts,
+        "same": same,
+        "row_floor_s": row_s,
+        "peak_rss": max(rss.peak.values()),
+        "cpu": cpu.seconds,
+    }
 
-    seconds = float(sweep["duration_s"])
-    peak_mb = max(rss.peak.values()) / MB
-    print(f"\nmachine: {machine()}")
-    if args.past_forecasts:
-        print(f"with {args.past_forecasts} days of past forecasts (history rules judge them)")
-    print(
-        f"sweep #{sweep['id']} {sweep['status']}, {sweep['batches_failed']} batch(es) failed,"
-        f" {unpublished} change(s) unpublished\n"
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skus", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2, help="alerts worker processes")
+    parser.add_argument("--runs", type=int, default=1, help="fresh stack, import, sweep N times")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="28 days of past forecasts and a policy per SKU (every rule judges every SKU)",
     )
-    print(
-        table(
-            [
-                "SKUs",
-                "workers",
-                "batch",
-                "load s",
-                "sweep s",
-                "SKUs/s",
-                "floor s",
-                "× floor",
-                "peak RSS MB",
-            ],
-            [
-                [
-                    f"{args.skus:,}",
-                    args.workers,
-                    sweep["batch_size"],
-                    f"{load_s:.1f}",
-                    f"{seconds:.2f}",
-                    f"{args.skus / seconds:,.0f}",
-                    f"{floor_s:.2f}",
-                    f"{seconds / floor_s:.1f}",
-                    f"{peak_mb:.0f}",
-                ]
-            ],
+    parser.add_argument("--batch-size", type=int, default=None, help="SHELFOPS_BATCH_SIZE")
+    parser.add_argument(
+        "--row-floor", action="store_true", help="also time the old row-based floor statement"
+    )
+    parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
+    args = parser.parse_args()
+    today = dt.datetime.now(dt.UTC).date()
+    past = 28 if args.history else 0
+    folder = args.files or Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))
+    folder = folder / f"{args.skus}-{'history' if args.history else 'plain'}-{today}"
+    paths = {kind: folder / f"{kind}.csv" for kind in ("inventory", "forecasts", "sales")}
+    if args.history:
+        paths["policies"] = folder / "policies.csv"
+    if not all(path.exists() for path in paths.values()):
+        note(f"writing {args.skus:,} SKUs to {folder} ...")
+        paths = write_files(
+            folder,
+            customer_id=CUSTOMER,
+            skus=args.skus,
+            today=today,
+            past_days=past,
+            policies=args.history,
         )
-    )
-    queued_s = (
-        dt.datetime.fromisoformat(sweep["queued_at"])
-        - dt.datetime.fromisoformat(sweep["started_at"])
-    ).total_seconds()
+    runs = []
+    for n in range(args.runs):
+        note(f"run {n + 1} of {args.runs} ...")
+        runs.append(one_run(args, paths, today))
+
+    print(f"\nmachine: {machine()}")
     print(
-        f"\nqueueing took {queued_s:.2f} s;"
-        f" wall clock from send until seen finished {wall.seconds:.2f} s"
+        f"{args.skus:,} SKUs, {args.workers} alerts worker(s),"
+        f" {'28 days of past forecasts and a policy per SKU' if args.history else 'no history'}"
     )
-    print(f"alerts: pipeline {sum(r[2] for r in by_kind):,}, floor {floor_alerts:,}\n")
-    print(table(["alert type", "severity", "alerts"], [[r[0], r[1], f"{r[2]:,}"] for r in by_kind]))
+    for run in runs:
+        sweep = run["sweep"]
+        print(
+            f"sweep #{sweep['id']} {sweep['status']} in {sweep['duration_s']:.2f} s,"
+            f" {sweep['batches_failed']} batch(es) failed, {run['unpublished']} unpublished;"
+            f" stockout alerts: pipeline {run['same']['pipeline']:,},"
+            f" floor {run['same']['floor']:,}, same: {run['same']['same']}"
+        )
+    kinds = sorted({k for run in runs for k in run["cpu"]})
+    cpu = {k: statistics.median(run["cpu"].get(k, 0.0) for run in runs) for k in kinds}
+    print(
+        "CPU seconds during the sweep (medians): "
+        + ", ".join(f"{k} {v:.1f} ({v * 1e6 / args.skus:.0f} µs/SKU)" for k, v in cpu.items())
+    )
+    seconds = [float(run["sweep"]["duration_s"]) for run in runs]
+    floors = [run["floor_s"] for run in runs]
+    median = statistics.median(seconds)
+    floor = statistics.median(floors)
+    shown = ", ".join(f"{s:.2f}" for s in seconds)
+    row = [
+        f"{args.skus:,}",
+        args.workers,
+        runs[0]["sweep"]["batch_size"],
+        f"{median:.2f} ({shown})" if len(runs) > 1 else f"{median:.2f}",
+        f"{args.skus / median:,.0f}",
+        f"{floor:.2f}",
+        f"{median / floor:.1f}",
+        f"{max(run['peak_rss'] for run in runs) / MB:.0f}",
+        f"{cpu.get('workers', 0) * 1e6 / args.skus:.0f}",
+        f"{cpu.get('postgres backends', 0) * 1e6 / args.skus:.0f}",
+    ]
+    headers = [
+        "SKUs",
+        "workers",
+        "batch",
+        "sweep s",
+        "SKUs/s",
+        "floor s",
+        "× floor",
+        "peak RSS MB",
+        "worker CPU µs/SKU",
+        "PostgreSQL CPU µs/SKU",
+    ]
+    if args.row_floor:
+        row_floor = statistics.median(run["row_floor_s"] for run in runs)
+        headers += ["row floor s", "× row floor"]
+        row += [f"{row_floor:.2f}", f"{median / row_floor:.1f}"]
+    print()
+    print(table(headers, [row]))
     print()
     print(
         table(
-            ["process", "peak RSS MB"], [[k, f"{v / MB:.0f}"] for k, v in sorted(rss.peak.items())]
+            ["import", "rows", "s", "rows/s", "peak RSS MB"],
+            [
+                [
+                    i.kind,
+                    f"{i.rows:,}",
+                    f"{i.seconds:.1f}",
+                    f"{i.rate:,.0f}",
+                    f"{i.peak_rss / MB:.0f}",
+                ]
+                for i in runs[-1]["imported"]
+            ],
         )
     )
+    print()
+    print(
+        table(
+            ["alert type", "severity", "alerts"],
+            [[r[0], r[1], f"{r[2]:,}"] for r in runs[-1]["by_kind"]],
+        )
+    )
+    if not all(run["same"]["same"] for run in runs):
+        raise SystemExit("the pipeline's stockout alerts differ from the floor's")
 
 
 if __name__ == "__main__":

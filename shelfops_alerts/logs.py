@@ -9,7 +9,8 @@ them from Celery's task signals (``workers/logs.py``); nothing here imports Cele
 
 No secret reaches a line in either format: :class:`RedactFilter` masks the password of any
 URL, SendGrid API keys, bearer tokens and the secret values registered with
-:func:`register_secret` (the configured SendGrid key), in the message and in tracebacks.
+:func:`register_secret` (every secret setting, as ``load_settings`` reads it), in the message
+and in tracebacks, with ``**********``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from shelfops_alerts.config.secrets import MASK, Secret, mask_urls
+
 #: Fields bound while a task runs (or a command works), merged into every JSON line.
 _CONTEXT: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "shelfops_log_context", default=None
@@ -35,25 +38,24 @@ ID_FIELDS = ("customer_id", "run_id", "sweep_id", "delivery_id", "digest_id")
 #: The format Celery uses for its own text lines (kept for the CLI's text lines too).
 TEXT_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s"
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s:/@]*):[^\s@/]+@")
 _SENDGRID_KEY = re.compile(r"SG\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 #: Literal secret values (long enough not to be ordinary words), masked wherever they appear.
 _SECRETS: set[str] = set()
-MASK = "***"
 
 
-def register_secret(value: str | None) -> None:
-    """Mask ``value`` in every line from now on (values under 8 characters are ignored: a
-    short password would mask ordinary words; URL passwords are masked by pattern anyway)."""
-    if value and len(value) >= 8:
-        _SECRETS.add(value)
+def register_secret(value: str | Secret | None) -> None:
+    """Mask ``value`` (a secret's value, a URL's password) in every line from now on (values
+    under 8 characters are ignored: a short password would mask ordinary words; URL
+    passwords are masked by pattern anyway)."""
+    values = value.concealed() if isinstance(value, Secret) else [value or ""]
+    _SECRETS.update(each for each in values if len(each) >= 8)
 
 
 def redact(text: str) -> str:
     """``text`` with passwords in URLs, SendGrid keys, bearer tokens and registered secrets
-    replaced by ``***``."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    replaced by :data:`MASK`."""
+    text = mask_urls(text)
     text = _SENDGRID_KEY.sub(f"SG.{MASK}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
     for secret in _SECRETS:
@@ -95,11 +97,17 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool)
 
 
-def _distinct_skus(rows: Any) -> int | None:
-    if not isinstance(rows, list):
-        return None
-    keys = {tuple(row[:2]) for row in rows if isinstance(row, list | tuple) and len(row) >= 2}
-    return len(keys)
+def _sku_keys(value: Any) -> set[tuple[Any, ...]]:
+    """The (store, product) keys a chain payload's list names: rows whose first two items
+    are the key, or the compact ``{"stores", "products", ...}`` form a check writes."""
+    if isinstance(value, Mapping):
+        stores, products = value.get("stores"), value.get("products")
+        if isinstance(stores, list) and isinstance(products, list):
+            return {(str(s), str(p)) for s, p in zip(stores, products, strict=False)}
+        return set()
+    if not isinstance(value, list):
+        return set()
+    return {tuple(row[:2]) for row in value if isinstance(row, list | tuple) and len(row) >= 2}
 
 
 def task_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,13 +137,14 @@ def task_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(value.get("skus_checked"), int):
                 found.setdefault("batch_size", value["skus_checked"])
             else:
-                seen = [
-                    row
-                    for key in ("evaluated", "unknown", "without_forecast", "rejected")
-                    for row in (value.get(key) or [])
-                ]
+                seen = set().union(
+                    *(
+                        _sku_keys(value.get(key))
+                        for key in ("evaluated", "unknown", "without_forecast", "rejected")
+                    )
+                )
                 if seen:
-                    found.setdefault("batch_size", _distinct_skus(seen))
+                    found.setdefault("batch_size", len(seen))
             take_context(value.get("context"))
     return found
 

@@ -20,7 +20,7 @@ _ADVISORY_LOCK_KEY = 0x5E1F0B5
 def _config(settings: Settings) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", settings.sqlalchemy_url.replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", settings.sqlalchemy_url.reveal().replace("%", "%%"))
     return config
 
 

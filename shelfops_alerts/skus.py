@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-#: Longest store or product id the database accepts.
-MAX_ID_LENGTH = 64
+from shelfops_alerts.payloads.values import check_id, shown
 
 
 class Sku(NamedTuple):
@@ -19,20 +18,24 @@ class Sku(NamedTuple):
 
 
 def parse_sku(value: object) -> Sku:
-    """Read ``"STORE/PRODUCT"`` or a ``[store, product]`` pair; ValueError says what is wrong."""
+    """Read ``"STORE/PRODUCT"`` or a ``[store, product]`` pair; ValueError says what is wrong.
+
+    Store and product ids follow the rules of every id (CSV files' too): 1 to 64
+    characters once stripped, no control characters.
+    """
     if isinstance(value, str):
         store, sep, product = value.partition("/")
         if not sep:
-            raise ValueError(f"SKU {value!r} must be written STORE/PRODUCT")
+            raise ValueError(f"SKU {shown(value)} must be written STORE/PRODUCT")
     elif isinstance(value, list | tuple) and len(value) == 2:
         store, product = value
     else:
-        raise ValueError(f"SKU {value!r} must be 'STORE/PRODUCT' or a [store, product] pair")
+        raise ValueError(f"SKU {shown(value)} must be 'STORE/PRODUCT' or a [store, product] pair")
     if not isinstance(store, str) or not isinstance(product, str):
-        raise ValueError(f"SKU {value!r}: store and product must be text")
-    store, product = store.strip(), product.strip()
-    if not store or not product:
-        raise ValueError(f"SKU {value!r} has an empty store or product")
-    if len(store) > MAX_ID_LENGTH or len(product) > MAX_ID_LENGTH:
-        raise ValueError(f"SKU {value!r}: ids are at most {MAX_ID_LENGTH} characters")
-    return Sku(store, product)
+        raise ValueError(f"SKU {shown(value)}: store and product must be text")
+    if not store.strip() or not product.strip():
+        raise ValueError(f"SKU {shown(value)} has an empty store or product")
+    try:
+        return Sku(check_id("store id", store), check_id("product id", product))
+    except ValueError as exc:
+        raise ValueError(f"SKU {shown(value)}: {exc}") from None

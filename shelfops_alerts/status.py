@@ -42,7 +42,7 @@ def _database(settings: Settings) -> dict[str, Any]:
 def _workers(settings: Settings) -> dict[str, list[str]]:
     from shelfops_alerts.intake.client import _producer
 
-    replies = _producer(settings.redis_url).control.inspect(timeout=INSPECT_TIMEOUT_S)
+    replies = _producer(settings.redis_url.reveal()).control.inspect(timeout=INSPECT_TIMEOUT_S)
     active = replies.active_queues() or {}
     per_queue: dict[str, list[str]] = {queue: [] for queue in QUEUES}
     for worker, queues in active.items():
@@ -62,15 +62,28 @@ def _last_sweep(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
+def _dead_letters(settings: Settings) -> dict[str, Any] | None:
+    from shelfops_alerts.db import session_factory
+    from shelfops_alerts.dead_letters.store import count_parked
+
+    try:
+        with session_factory(settings)() as session:
+            return {"parked": count_parked(session)}
+    except Exception:  # no dead_letters table yet (migrations behind): nothing to show
+        return None
+
+
 def collect_status(settings: Settings) -> dict[str, Any]:
-    """A JSON-able report; ``healthy`` is the verdict. ``last_sweep`` is informative only."""
+    """A JSON-able report; ``healthy`` is the verdict. ``last_sweep`` and ``dead_letters``
+    are informative only: a parked message waits for an operator, while the service runs."""
     report: dict[str, Any] = {"database": _database(settings)}
     report["last_sweep"] = _last_sweep(settings) if report["database"]["ok"] else None
+    report["dead_letters"] = _dead_letters(settings) if report["database"]["ok"] else None
     from shelfops_alerts.metrics import collect_figures
 
     figures = collect_figures(settings)
     report["metrics"] = figures.as_json()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    client = redis.Redis.from_url(settings.redis_url.reveal(), socket_timeout=2)
     try:
         client.ping()
         report["redis"] = {"ok": True}
@@ -114,5 +127,8 @@ def format_status(report: dict[str, Any]) -> str:
         lines.append(f"{mark(entry['ok'])} queue {queue:<7} depth {depth:<6} {names}")
     sweep = report.get("last_sweep")
     lines.append(format_sweep(sweep) if sweep else "no sweep yet")
+    parked = (report.get("dead_letters") or {}).get("parked")
+    if parked:
+        lines.append(f"{parked} dead letter(s) parked: see `shelfops-alerts dead-letters list`")
     lines.append("healthy" if report["healthy"] else "NOT healthy")
     return "\n".join(lines)

@@ -67,6 +67,15 @@ RUNNING = "running"
 FINISHED = "finished"
 ABANDONED = "abandoned"
 
+# --- Dead letters: messages parked after their worker died on them too often ------------
+#: Waiting for an operator (counted by ``status`` and the ``shelfops_dead_letters`` gauge).
+PARKED = "parked"
+#: Queued again, under a fresh task id, by ``dead-letters replay``.
+REPLAYED = "replayed"
+#: Put aside for good by ``dead-letters discard``, with who and why.
+DISCARDED = "discarded"
+DEAD_LETTER_STATUSES = (PARKED, REPLAYED, DISCARDED)
+
 # --- Celery task names and queues (contracts: queued messages name them) -----------------
 FORECAST_COMPLETED_TASK = "shelfops.forecast_completed"
 SALES_RECORDED_TASK = "shelfops.sales_recorded"

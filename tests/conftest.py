@@ -38,6 +38,7 @@ TABLES = (
     "web_sessions",
     "login_links",
     "api_tokens",
+    "dead_letters",
     "email_deliveries",
     "email_digests",
     "email_windows",
@@ -98,7 +99,7 @@ def db(settings: Settings) -> sessionmaker[Session]:
     factory = session_factory(settings)
     with factory.begin() as session:
         session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    redis.Redis.from_url(settings.redis_url).flushdb()
+    redis.Redis.from_url(settings.redis_url.reveal()).flushdb()
     for leftover in Path(settings.outbox_dir).glob("*.eml"):
         leftover.unlink()
     return factory

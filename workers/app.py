@@ -1,7 +1,9 @@
 """Builds the one Celery app: settings, queues and routes, beat schedule, task modules.
 
 Settings are read and validated at import, so a worker with a bad setting stops at start
-with a message naming the variable.
+with a message naming the variable. They are held beside the app (``app.shelfops_settings``),
+not in its Celery configuration: ``celery inspect conf`` and Flower's worker Config tab print
+that configuration, and the broker URL in it is masked by Celery itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from shelfops_alerts.health.presence import REFRESH_S
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
 from workers import logs
 from workers.presence import Presence
+from workers.redeliveries import CountedTask
 from workers.routing import TASK_ROUTES
 from workers.schedule import beat_schedule
 
@@ -37,7 +40,7 @@ TASK_MODULES = [
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings; JSON only, late acks, no result backend (nothing reads results)."""
     return {
-        "broker_url": settings.redis_url,
+        "broker_url": settings.redis_url.reveal(),
         "broker_connection_retry_on_startup": True,
         # Redis redelivers an unacknowledged message after this long; it must exceed the
         # longest countdown a retry uses, or a retrying task runs twice.
@@ -56,6 +59,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A child that grew past this (a leak, or one unusually large task) is replaced once
+        # its task is done; Celery counts KiB.
+        "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024,
         "task_default_queue": ALERTS_QUEUE,
         "task_queues": [Queue(ALERTS_QUEUE), Queue(EMAIL_QUEUE)],
         "task_routes": TASK_ROUTES,
@@ -74,9 +80,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from ``settings`` (read from the environment by default)."""
     settings = settings or load_settings()
-    celery_app = Celery("shelfops", include=TASK_MODULES)
+    # Every task counts its deliveries and parks a message that keeps killing its worker.
+    celery_app = Celery("shelfops", include=TASK_MODULES, task_cls=CountedTask)
     celery_app.conf.update(celery_config(settings))
-    celery_app.conf.shelfops_settings = settings
+    # Beside the app, not in app.conf (which `inspect conf` and Flower print).
+    celery_app.shelfops_settings = settings
     # Each worker node announces the queues it consumes (the metrics count consumers).
     celery_app.steps["consumer"].add(Presence)
     # Log lines in SHELFOPS_LOG_FORMAT, each task's lines with its context.

@@ -96,7 +96,8 @@ def _json_from_the_start() -> None:
 def install(settings: Settings) -> None:
     """Connect the receivers (once per process; a second call only updates the format)."""
     _FORMAT["value"] = settings.log_format
-    logs.register_secret(settings.sendgrid_api_key)
+    for secret in settings.secrets():
+        logs.register_secret(secret)
     if settings.log_format == "json":
         _json_from_the_start()
     for signal, receiver in (

@@ -33,7 +33,7 @@ def _client(url: str) -> redis.Redis:
 
 
 def _redis_url(app: Any) -> str:
-    return str(app.conf.shelfops_settings.redis_url)
+    return str(app.shelfops_settings.redis_url.reveal())
 
 
 class Presence(bootsteps.StartStopStep):

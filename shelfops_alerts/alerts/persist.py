@@ -9,8 +9,9 @@ whatever its size:
    then run the findings through the muters in Python (inhibition.py, silencing.py: pure);
 2. re-open recently resolved alerts that fire again, upsert the rest, and write their
    history (created / updated / escalated / reopened);
-3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding,
-   and resolve those clean on ``resolve_after_checks`` consecutive checks (hysteresis);
+3. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding
+   (found with one index probe per SKU, then updated by id), and resolve those clean on
+   ``resolve_after_checks`` consecutive checks (hysteresis);
 4. create one e-mail delivery per mailed change and recipient.
 
 A finding identical to its active alert changes nothing, and a clean check counts once per
@@ -39,7 +40,8 @@ from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
 from shelfops_alerts.alerts.muting import judge_all
 from shelfops_alerts.alerts.silences import active_silences
 from shelfops_alerts.alerts.silencing import Silencer
-from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, UPSERT
+from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, TO_CLEAR, UPSERT
+from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
 from shelfops_alerts.vocabulary import CREATED, ESCALATED, REOPENED
@@ -106,8 +108,8 @@ def _inhibited_skus(
         {
             "customer_id": customer_id,
             "inhibiting": INHIBITING_TYPE,
-            "stores": [s for s, _ in driven],
-            "products": [p for _, p in driven],
+            "stores": array_literal([s for s, _ in driven]),
+            "products": array_literal([p for _, p in driven]),
         },
     ).all()
     return {(r.store_id, r.product_id) for r in rows} | inhibiting_skus(findings)
@@ -161,29 +163,38 @@ def persist_batch(
             session,
             {
                 "customer_id": batch.customer_id,
-                "stores": [f.store_id for f in findings],
-                "products": [f.product_id for f in findings],
-                "types": [f.alert_type for f in findings],
-                "severities": [f.severity for f in findings],
-                "messages": [f.message for f in findings],
-                "metas": [json.dumps(f.metadata, sort_keys=True) for f in findings],
-                "silences": [verdict.silence_id for verdict in verdicts],
+                "stores": array_literal([f.store_id for f in findings]),
+                "products": array_literal([f.product_id for f in findings]),
+                "types": array_literal([f.alert_type for f in findings]),
+                "severities": array_literal([f.severity for f in findings]),
+                "messages": array_literal([f.message for f in findings]),
+                "metas": array_literal([json.dumps(f.metadata, sort_keys=True) for f in findings]),
+                "silences": array_literal([verdict.silence_id for verdict in verdicts]),
                 "reopen_within": policy.reopen_within_s,
                 "silence_ended": SILENCE_ENDED,
             },
         )
-    evaluated = list(dict.fromkeys((sku.store_id, sku.product_id, t) for sku, t in batch.evaluated))
-    if evaluated:
+    clear = _cleared_types(batch, findings)
+    stale = (
+        session.execute(
+            TO_CLEAR,
+            {
+                "customer_id": batch.customer_id,
+                "stores": array_literal([s for s, _ in clear]),
+                "products": array_literal([p for _, p in clear]),
+                "types": array_literal([",".join(types) for types in clear.values()]),
+            },
+        )
+        .scalars()
+        .all()
+        if clear
+        else []
+    )
+    if stale:
         rows += session.execute(
             CLEAR,
             {
-                "customer_id": batch.customer_id,
-                "stores": [s for s, _, _ in evaluated],
-                "products": [p for _, p, _ in evaluated],
-                "types": [t for _, _, t in evaluated],
-                "f_stores": [f.store_id for f in findings],
-                "f_products": [f.product_id for f in findings],
-                "f_types": [f.alert_type for f in findings],
+                "ids": array_literal(sorted(stale)),
                 "check_id": check_id,
                 "resolve_after": policy.resolve_after_checks,
                 "note": f"condition no longer met on {policy.resolve_after_checks}"
@@ -202,6 +213,19 @@ def persist_batch(
     return result
 
 
+def _cleared_types(batch: BatchResult, findings: list[Finding]) -> dict[tuple[str, str], list[str]]:
+    """For each SKU, the alert types evaluated without a finding: one row per SKU for the
+    statement, not one per SKU and type."""
+    found = {(f.store_id, f.product_id, f.alert_type) for f in findings}
+    types: dict[tuple[str, str], list[str]] = {}
+    for sku, kind in batch.evaluated:
+        if (sku.store_id, sku.product_id, kind) not in found:
+            listed = types.setdefault((sku.store_id, sku.product_id), [])
+            if kind not in listed:
+                listed.append(kind)
+    return types
+
+
 def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
     """One pending delivery per mailed change and matching recipient (never two).
 
@@ -211,8 +235,8 @@ def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
     delivered = session.execute(
         DELIVERIES,
         {
-            "history_ids": history_ids,
-            "events": list(MAILED_EVENTS),
+            "history_ids": array_literal(history_ids),
+            "events": array_literal(MAILED_EVENTS),
             "silence_ended": SILENCE_ENDED,
         },
     ).scalars()

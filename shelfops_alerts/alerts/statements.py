@@ -3,6 +3,11 @@
 Kept apart from the flow in persist.py so each reads on its own. Statuses, events and the
 order of severities come from :mod:`shelfops_alerts.vocabulary` (``_RANK`` orders severities
 inside SQL: low 1 < medium 2 < high 3 < critical 4).
+
+Arrays arrive as one literal each (``shelfops_alerts.db.array_literal``). Alerts are looked
+up by index, SKU by SKU, in ``LATERAL`` subqueries the planner cannot flatten: during the
+first sweep after an import the alerts table has no statistics yet, and a flattened join
+could read all the customer's alerts once per batch, or once per SKU.
 """
 
 from __future__ import annotations
@@ -37,21 +42,33 @@ UPSERT = text(
             CAST(:silences AS bigint[])
         ) AS t(store_id, product_id, alert_type, severity, message, metadata, silence_id)
     ),
+    -- Each finding looks up its alerts one index probe at a time (LATERAL ... LIMIT 1 is
+    -- never flattened into a join): hashing all the customer's alerts per batch costs more.
     prev AS (
         SELECT a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.message,
                a.metadata, a.silence_id
-        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status IN {_ACTIVE}
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT a.* FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = i.store_id
+              AND a.product_id = i.product_id AND a.alert_type = i.alert_type
+              AND a.status IN {_ACTIVE}
+            LIMIT 1) a
     ),
     recent AS (
-        SELECT DISTINCT ON (a.store_id, a.product_id, a.alert_type) a.id
-        FROM alerts a JOIN input USING (store_id, product_id, alert_type)
-        WHERE a.customer_id = :customer_id AND a.status = {_RESOLVED}
-          AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
-          AND NOT EXISTS (
-              SELECT 1 FROM prev p WHERE p.store_id = a.store_id
-                 AND p.product_id = a.product_id AND p.alert_type = a.alert_type)
-        ORDER BY a.store_id, a.product_id, a.alert_type, a.resolved_at DESC, a.id DESC
+        SELECT a.id
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = i.store_id
+              AND a.product_id = i.product_id AND a.alert_type = i.alert_type
+              AND a.status = {_RESOLVED}
+              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+            ORDER BY a.resolved_at DESC, a.id DESC
+            LIMIT 1) a
+        WHERE NOT EXISTS (
+            SELECT 1 FROM prev p WHERE p.store_id = i.store_id
+               AND p.product_id = i.product_id AND p.alert_type = i.alert_type)
     ),
     reopened AS (
         UPDATE alerts a
@@ -63,7 +80,9 @@ UPSERT = text(
         FROM recent r, input i
         -- status is re-checked on the locked row: of two workers racing to re-open one
         -- alert, the second finds it open, skips it, and its insert meets the conflict.
-        WHERE a.id = r.id AND a.status = {_RESOLVED}
+        -- (The ids by primary key: on a young table the planner would rather scan.)
+        WHERE a.id = ANY(ARRAY(SELECT id FROM recent))
+          AND a.id = r.id AND a.status = {_RESOLVED}
           AND i.store_id = a.store_id AND i.product_id = a.product_id
           AND i.alert_type = a.alert_type
         RETURNING a.id, a.store_id, a.product_id, a.alert_type, a.severity, a.status,
@@ -127,19 +146,30 @@ UPSERT = text(
     """
 )
 
+# The active alerts of the types each SKU was evaluated for without a finding (a comma-
+# separated list per SKU): one probe of the active-alerts index per SKU. LATERAL ... OFFSET 0
+# is never flattened into a join, which on a young table (no statistics yet, as in the first
+# sweep after an import) could read all the customer's alerts once per SKU.
+TO_CLEAR = text(
+    f"""
+    SELECT a.id
+    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]))
+         AS c(store_id, product_id, types)
+    CROSS JOIN LATERAL (
+        SELECT a.id FROM alerts a
+        WHERE a.customer_id = :customer_id AND a.store_id = c.store_id
+          AND a.product_id = c.product_id
+          AND a.alert_type = ANY(string_to_array(c.types, ','))
+          AND a.status IN {_ACTIVE}
+        OFFSET 0) a
+    """
+)
+
+# Count a clean check on those alerts (given by id, so they are read by primary key), and
+# resolve the ones clean on enough consecutive checks.
 CLEAR = text(
     f"""
-    WITH evaluated AS (
-        SELECT * FROM unnest(
-            CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[])
-        ) AS e(store_id, product_id, alert_type)
-    ),
-    still AS (
-        SELECT * FROM unnest(
-            CAST(:f_stores AS text[]), CAST(:f_products AS text[]), CAST(:f_types AS text[])
-        ) AS s(store_id, product_id, alert_type)
-    ),
-    cleared AS (
+    WITH cleared AS (
         UPDATE alerts a
         SET clear_checks = a.clear_checks + 1,
             last_clear_check = CAST(:check_id AS text),
@@ -151,18 +181,11 @@ CLEAR = text(
                                THEN {sql_word(SYSTEM_ACTOR)} ELSE a.resolved_by END,
             updated_at = CASE WHEN a.clear_checks + 1 >= :resolve_after
                               THEN now() ELSE a.updated_at END
-        FROM evaluated e
-        WHERE a.customer_id = :customer_id
-          AND a.store_id = e.store_id AND a.product_id = e.product_id
-          AND a.alert_type = e.alert_type
+        WHERE a.id = ANY(CAST(:ids AS bigint[]))
           AND a.status IN {_ACTIVE}
           -- the same check, redelivered, does not count twice
           AND (CAST(:check_id AS text) IS NULL
                OR a.last_clear_check IS DISTINCT FROM CAST(:check_id AS text))
-          AND NOT EXISTS (
-              SELECT 1 FROM still s
-              WHERE s.store_id = a.store_id AND s.product_id = a.product_id
-                AND s.alert_type = a.alert_type)
         RETURNING a.id, a.severity, a.status
     )
     INSERT INTO alert_history (alert_id, event, severity, status, note)
@@ -174,12 +197,14 @@ CLEAR = text(
 
 INHIBITORS = text(
     f"""
-    SELECT DISTINCT a.store_id, a.product_id
-    FROM alerts a
-    JOIN unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
-      ON a.store_id = k.store_id AND a.product_id = k.product_id
-    WHERE a.customer_id = :customer_id AND a.alert_type = :inhibiting
-      AND a.status IN {_ACTIVE}
+    SELECT k.store_id, k.product_id
+    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM alerts a
+        WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+          AND a.product_id = k.product_id AND a.alert_type = :inhibiting
+          AND a.status IN {_ACTIVE}
+        LIMIT 1) a
     """
 )
 

@@ -17,6 +17,7 @@ from shelfops_alerts import logs
 from shelfops_alerts.cli import (
     alerts,
     db,
+    dead_letters,
     deliveries,
     dev,
     emit,
@@ -40,6 +41,7 @@ COMMAND_MODULES = (
     emit,
     alerts,
     deliveries,
+    dead_letters,
     silence,
     listen,
     sweep,

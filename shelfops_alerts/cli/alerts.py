@@ -125,7 +125,7 @@ def _alert_transition(
 
     done = act_and_publish(
         session_factory(settings),
-        redis.Redis.from_url(settings.redis_url),
+        redis.Redis.from_url(settings.redis_url.reveal()),
         action,
         alert_id=args.id,
         stream_maxlen=settings.stream_maxlen,

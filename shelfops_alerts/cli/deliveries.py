@@ -53,7 +53,7 @@ def cmd_deliveries_retry(args: argparse.Namespace, settings: Settings) -> int:
 
     with session_factory(settings).begin() as session:
         done = requeue_failed(session, delivery_ids=list(dict.fromkeys(args.ids)))
-    producer = _producer(settings.redis_url)
+    producer = _producer(settings.redis_url.reveal())
     for delivery_id in done.requeued:  # queued only after the commit
         producer.send_task(
             SEND_EMAIL_TASK, args=[delivery_id], queue=EMAIL_QUEUE, ignore_result=True

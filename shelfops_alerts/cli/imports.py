@@ -1,10 +1,16 @@
-"""``shelfops-alerts import KIND FILE``: load a CSV file with a header row, all or nothing."""
+"""``shelfops-alerts import KIND FILE``: load a CSV file with a header row, all or nothing.
+
+On a terminal it draws a progress bar on stderr while the file is read (rows, rate, ETA;
+the share done is by bytes), then says when the rows are being stored.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from shelfops_alerts.cli.common import CommandError, add_json_flag, print_json
 from shelfops_alerts.config import Settings
@@ -21,6 +27,45 @@ KINDS = (
 )
 
 
+#: Seconds between two redraws of the bar.
+REDRAW_S = 0.2
+BAR_WIDTH = 30
+
+
+def import_progress_line(done: int, total: int, rows: int, elapsed_s: float) -> str:
+    """``[#####.....] 1,234,567 rows  40.0%  250,000 rows/s  ETA 3s`` (``done`` and
+    ``total`` in bytes: the share read, from which the ETA follows)."""
+    fraction = min(1.0, done / total) if total else 1.0
+    filled = int(round(fraction * BAR_WIDTH))
+    rate = rows / elapsed_s if elapsed_s > 0 else 0.0
+    eta = f"ETA {elapsed_s * (total - done) / done:,.0f}s" if 0 < done < total else "ETA -"
+    return (
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {rows:,} rows  {fraction * 100:5.1f}%"
+        f"  {rate:,.0f} rows/s  {eta}"
+    )
+
+
+class ImportBar:
+    """The ``progress`` callback of an import, drawn in place on a terminal."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.began = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, stage: str, done: int, total: int, rows: int) -> None:
+        now = time.monotonic()
+        if stage == "storing":
+            line = import_progress_line(done, total, rows, now - self.began)
+            self.stream.write(f"{line}\nstoring {rows:,} rows ...\n")
+        elif now - self.drawn >= REDRAW_S:
+            self.drawn = now
+            self.stream.write(import_progress_line(done, total, rows, now - self.began) + "\r")
+        else:
+            return
+        self.stream.flush()
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from shelfops_alerts.db import session_factory
     from shelfops_alerts.intake import imports
@@ -30,8 +75,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if not path.is_file():
         raise CommandError(f"{path}: no such file")
     try:
+        progress = ImportBar() if sys.stderr.isatty() else None
         with session_factory(settings).begin() as session:
-            summary = importer(session, path=path)
+            summary = importer(session, path=path, progress=progress)
     except imports.CsvImportError as exc:
         raise CommandError(f"{exc} (nothing of this file was imported)") from exc
     if args.json:

@@ -14,7 +14,9 @@ def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
 
     from shelfops_alerts.publish.changes import channel_for
 
-    pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub = redis.Redis.from_url(settings.redis_url.reveal()).pubsub(
+        ignore_subscribe_messages=True
+    )
     pubsub.subscribe(channel_for(args.customer))
     print(f"listening on {channel_for(args.customer)} (Ctrl-C to stop)", file=sys.stderr)
     try:

@@ -46,7 +46,7 @@ def _outcome(settings: Settings, task_id: str) -> dict[str, Any]:
 
     from shelfops_alerts.sweeps.lock import OUTCOME_KEY
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     waited = 0.0
     while True:
         raw = client.get(OUTCOME_KEY.format(task_id))
@@ -88,7 +88,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     from shelfops_alerts.sweeps.lock import lock_holder
     from shelfops_alerts.sweeps.runs import format_sweep
 
-    holder = lock_holder(redis.Redis.from_url(settings.redis_url))
+    holder = lock_holder(redis.Redis.from_url(settings.redis_url.reveal()))
     if holder is not None:
         raise CommandError(f"a sweep is already running (task {holder}); wait for it to finish")
     payload = {"customer_id": args.customer} if args.customer else {}

@@ -63,7 +63,7 @@ def cmd_tokens_revoke(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(in_flags(exc)) from None
     # After the commit: every web instance refuses the token from now on, not only once
     # its cached copy expires.
-    forget_token(redis.Redis.from_url(settings.redis_url), token_hash=token_hash)
+    forget_token(redis.Redis.from_url(settings.redis_url.reveal()), token_hash=token_hash)
     if args.json:
         print_json(revoked)
     else:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.rules import (
     DEFAULT_THRESHOLDS,
     Policy,
@@ -32,14 +33,24 @@ from shelfops_alerts.skus import Sku
 POLICIES, ARRIVALS, HISTORY = "policies", "arrivals", "history"
 
 _KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
-_SAME_SKU = "ON {t}.customer_id = :customer_id AND {t}.store_id = k.store_id" + (
-    " AND {t}.product_id = k.product_id"
+_SAME_SKU = (
+    "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
 )
+# Every read looks up the batch's SKUs one index probe each, in a LATERAL subquery that
+# cannot be flattened into a join (LIMIT 1, or an aggregate): left to itself the planner
+# would hash the customer's whole table for a batch — a seq scan of 100,000 rows to find
+# 2,000 — whenever it guesses that cheaper than 2,000 probes of pages that are in memory.
 
+# Also whether the customer has any policy or arrival at all: a customer with none skips
+# those reads (one index probe each here instead of a join per batch).
 _READ_SETTINGS = text(
     f"""
     SELECT t.critical_days, t.high_days, t.medium_days,
-           {", ".join(f"r.{name}" for name in FIELD_NAMES)}
+           {", ".join(f"r.{name}" for name in FIELD_NAMES)},
+           EXISTS (SELECT 1 FROM policies p WHERE p.customer_id = c.customer_id)
+               AS has_policies,
+           EXISTS (SELECT 1 FROM arrivals a WHERE a.customer_id = c.customer_id)
+               AS has_arrivals
     FROM (SELECT CAST(:customer_id AS text) AS customer_id) c
     LEFT JOIN customer_thresholds t ON t.customer_id = c.customer_id
     LEFT JOIN customer_rule_settings r ON r.customer_id = c.customer_id
@@ -52,34 +63,38 @@ _READ_SETTINGS = text(
 # forecasts the history rules compare sales with).
 _READ_STOCK = text(
     f"""
-    SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
+    SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
            greatest(h.start_date - CAST(:today AS date), 0) AS lead,
            h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,
            h.start_date < CAST(:today AS date) AS has_past
     FROM {_KEYS}
-    JOIN inventory i {_SAME_SKU.format(t="i")}
-    LEFT JOIN forecast_horizons h {_SAME_SKU.format(t="h")}
+    CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
+                        WHERE {_SAME_SKU.format(t="i")} LIMIT 1) i
+    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
+                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
     """
 )
 
 _READ_POLICIES = text(
     f"""
-    SELECT p.store_id, p.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
+    SELECT k.store_id, k.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
            p.case_pack, p.min_order_qty, p.service_level
     FROM {_KEYS}
-    JOIN policies p {_SAME_SKU.format(t="p")}
+    CROSS JOIN LATERAL (SELECT * FROM policies p WHERE {_SAME_SKU.format(t="p")} LIMIT 1) p
     """
 )
 
 _READ_ARRIVALS = text(
     f"""
-    SELECT a.store_id, a.product_id,
-           array_agg(a.arrival_date ORDER BY a.arrival_date) AS dates,
-           array_agg(a.quantity ORDER BY a.arrival_date) AS quantities
+    SELECT k.store_id, k.product_id, a.dates, a.quantities
     FROM {_KEYS}
-    JOIN arrivals a {_SAME_SKU.format(t="a")}
-     AND a.arrival_date >= :today AND a.quantity > 0
-    GROUP BY a.store_id, a.product_id
+    CROSS JOIN LATERAL (
+        SELECT array_agg(a.arrival_date ORDER BY a.arrival_date) AS dates,
+               array_agg(a.quantity ORDER BY a.arrival_date) AS quantities
+        FROM arrivals a
+        WHERE {_SAME_SKU.format(t="a")} AND a.arrival_date >= :today AND a.quantity > 0
+    ) a
+    WHERE a.dates IS NOT NULL
     """
 )
 
@@ -88,20 +103,22 @@ _READ_ARRIVALS = text(
 # accuracy judge only days that have a forecast too; only the reorder rule (a SKU with a
 # policy, ``every_day``) uses days without one.
 _READ_HISTORY = text(
-    """
-    SELECT k.store_id, k.product_id,
-           array_agg(s.sale_date - CAST(:since AS date) ORDER BY s.sale_date) AS days,
-           array_agg(s.units ORDER BY s.sale_date) AS units,
-           array_agg(h.demands[s.sale_date - h.start_date + 1] ORDER BY s.sale_date) AS forecasts
+    f"""
+    SELECT k.store_id, k.product_id, x.days, x.units, x.forecasts
     FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:every_day AS bool[]))
          AS k(store_id, product_id, every_day)
-    JOIN sales s ON s.customer_id = :customer_id
-     AND s.store_id = k.store_id AND s.product_id = k.product_id
-     AND s.sale_date >= :since AND s.sale_date < :today
-    LEFT JOIN forecast_horizons h ON h.customer_id = :customer_id
-     AND h.store_id = k.store_id AND h.product_id = k.product_id
-    WHERE k.every_day OR h.demands[s.sale_date - h.start_date + 1] IS NOT NULL
-    GROUP BY k.store_id, k.product_id
+    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
+                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
+    CROSS JOIN LATERAL (
+        SELECT array_agg(s.sale_date - CAST(:since AS date) ORDER BY s.sale_date) AS days,
+               array_agg(s.units ORDER BY s.sale_date) AS units,
+               array_agg(h.demands[s.sale_date - h.start_date + 1] ORDER BY s.sale_date)
+                   AS forecasts
+        FROM sales s
+        WHERE {_SAME_SKU.format(t="s")} AND s.sale_date >= :since AND s.sale_date < :today
+          AND (k.every_day OR h.demands[s.sale_date - h.start_date + 1] IS NOT NULL)
+    ) x
+    WHERE x.days IS NOT NULL
     """
 )
 
@@ -142,13 +159,26 @@ class BatchInputs:
 
 def read_settings(session: Session, *, customer_id: str) -> tuple[StockoutThresholds, RuleSettings]:
     """The customer's stockout thresholds and rule settings (defaults where it set none)."""
+    thresholds, settings, _ = _read_settings(session, customer_id)
+    return thresholds, settings
+
+
+def _read_settings(
+    session: Session, customer_id: str
+) -> tuple[StockoutThresholds, RuleSettings, set[str]]:
+    """Thresholds, rule settings, and the kinds of input the customer has none of."""
     row = session.execute(_READ_SETTINGS, {"customer_id": customer_id}).one()
     thresholds = DEFAULT_THRESHOLDS
     if row.critical_days is not None:
         thresholds = StockoutThresholds(
             float(row.critical_days), float(row.high_days), float(row.medium_days)
         )
-    return thresholds, RuleSettings.from_overrides(dict(row._mapping))
+    absent = {
+        kind
+        for kind, has in ((POLICIES, row.has_policies), (ARRIVALS, row.has_arrivals))
+        if not has
+    }
+    return thresholds, RuleSettings.from_overrides(dict(row._mapping)), absent
 
 
 def read_batch_inputs(
@@ -161,28 +191,29 @@ def read_batch_inputs(
 ) -> BatchInputs:
     """Read the inputs of ``skus`` in bulk: settings, stock and forecast, and ``kinds``.
 
-    SKUs without an inventory row are returned as unknown and have no inputs.
+    SKUs without an inventory row are returned as unknown and have no inputs. A kind the
+    customer has no row of at all is not read.
     """
-    thresholds, settings = read_settings(session, customer_id=customer_id)
+    thresholds, settings, absent = _read_settings(session, customer_id)
     keys: dict[str, Any] = {
         "customer_id": customer_id,
-        "stores": [sku.store_id for sku in skus],
-        "products": [sku.product_id for sku in skus],
+        "stores": array_literal([sku.store_id for sku in skus]),
+        "products": array_literal([sku.product_id for sku in skus]),
         "today": today,
     }
     found: dict[Sku, SkuInputs] = {}
     with_past: set[Sku] = set()
     for store, product, on_hand, on_order, lead, demands, has_past in session.execute(
         _READ_STOCK, keys
-    ).tuples():
+    ):
         sku = Sku(store, product)
         found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
             found[sku].demand = horizon_series(lead, demands)
         if has_past:
             with_past.add(sku)
-    if POLICIES in kinds:
-        for row in session.execute(_READ_POLICIES, keys).tuples():
+    if POLICIES in kinds and POLICIES not in absent:
+        for row in session.execute(_READ_POLICIES, keys):
             if (item := found.get(Sku(row[0], row[1]))) is not None:
                 item.policy = Policy(
                     lead_time_days=float(row[2]),
@@ -192,8 +223,8 @@ def read_batch_inputs(
                     min_order_qty=_optional(row[6]),
                     service_level=_optional(row[7]),
                 )
-    if ARRIVALS in kinds:
-        for store, product, dates, quantities in session.execute(_READ_ARRIVALS, keys).tuples():
+    if ARRIVALS in kinds and ARRIVALS not in absent:
+        for store, product, dates, quantities in session.execute(_READ_ARRIVALS, keys):
             if (item := found.get(Sku(store, product))) is not None:
                 item.arrivals = [0.0] * ((dates[-1] - today).days + 1)
                 for day, quantity in zip(dates, quantities, strict=True):
@@ -219,20 +250,22 @@ def _read_history(
         _READ_HISTORY,
         {
             **keys,
-            "stores": [item.sku.store_id for item in items],
-            "products": [item.sku.product_id for item in items],
-            "every_day": [item.policy is not None for item in items],
+            "stores": array_literal([item.sku.store_id for item in items]),
+            "products": array_literal([item.sku.product_id for item in items]),
+            "every_day": array_literal([item.policy is not None for item in items]),
             "since": since,
         },
     )
     # Days come as offsets from ``since`` and share these date objects: parsing a date per
     # sale row cost more than the rest of the row.
     window = [since + dt.timedelta(days=n) for n in range((keys["today"] - since).days)]
-    for store, product, days, units, forecasts in history.tuples():
-        by_sku[Sku(store, product)].history = [
-            SalesDay(window[day], float(sold), _optional(forecast))
-            for day, sold, forecast in zip(days, units, forecasts, strict=True)
-        ]
+    # (SalesDay._make is tuple.__new__: no Python call per day; units and forecasts come
+    # as floats, or None for a day without a forecast)
+    make, day_of = SalesDay._make, window.__getitem__
+    for store, product, days, units, forecasts in history:
+        by_sku[Sku(store, product)].history = list(
+            map(make, zip(map(day_of, days), units, forecasts, strict=True))
+        )
 
 
 def _optional(value: Any) -> float | None:

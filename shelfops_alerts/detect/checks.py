@@ -31,6 +31,8 @@ from shelfops_alerts.detect.rules import (
     check_reorder,
     check_stockout,
 )
+from shelfops_alerts.detect.rules.stockout import lasts_beyond
+from shelfops_alerts.payloads.findings import check_finding
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.vocabulary import (
     ALERT_TYPES,
@@ -49,6 +51,8 @@ INPUT_KINDS: dict[str, frozenset[str]] = {
     ANOMALY_DETECTED: frozenset({HISTORY}),
     FORECAST_ACCURACY_LOW: frozenset({HISTORY}),
 }
+#: Longest reason kept for a refused SKU (the persist task refuses longer ones).
+MAX_REASON_LENGTH = 1000
 #: Alert types that depend on sales history; what ``shelfops.sales_recorded`` checks.
 SALES_TYPES = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW)
 
@@ -79,9 +83,12 @@ class BatchResult:
         return list(dict.fromkeys(sku for sku, _ in self.evaluated))
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON; ``evaluated`` is columnar (the checked SKUs once, and per alert type
+        the ranges of their positions it was evaluated for), so a batch of thousands of SKUs
+        is a small message rather than a triple per SKU and type."""
         return {
             "customer_id": self.customer_id,
-            "evaluated": [[sku.store_id, sku.product_id, kind] for sku, kind in self.evaluated],
+            "evaluated": _evaluated_to_json(self.evaluated),
             "findings": [finding.to_json() for finding in self.findings],
             "unknown": [list(sku) for sku in self.unknown],
             "without_forecast": [list(sku) for sku in self.without_forecast],
@@ -93,13 +100,59 @@ class BatchResult:
     def from_json(cls, data: dict[str, Any]) -> BatchResult:
         return cls(
             customer_id=str(data["customer_id"]),
-            evaluated=[(Sku(str(s), str(p)), str(k)) for s, p, k in data.get("evaluated", [])],
+            evaluated=_evaluated_from_json(data.get("evaluated") or []),
             findings=[Finding.from_json(item) for item in data.get("findings", [])],
             unknown=[Sku(str(s), str(p)) for s, p in data.get("unknown", [])],
             without_forecast=[Sku(str(s), str(p)) for s, p in data.get("without_forecast", [])],
             rejected=[(Sku(str(s), str(p)), str(why)) for s, p, why in data.get("rejected", [])],
             context=dict(data.get("context") or {}),
         )
+
+
+def _evaluated_to_json(evaluated: list[tuple[Sku, str]]) -> dict[str, Any]:
+    """``{"stores": [...], "products": [...], "types": {type: [[start, stop], ...]}}``."""
+    position: dict[Sku, int] = {}
+    runs: dict[str, list[list[int]]] = {}
+    for sku, kind in evaluated:
+        at = position.get(sku)
+        if at is None:
+            at = position[sku] = len(position)
+        kind_runs = runs.setdefault(kind, [])
+        if kind_runs and kind_runs[-1][1] == at:
+            kind_runs[-1][1] = at + 1
+        else:
+            kind_runs.append([at, at + 1])
+    return {
+        "stores": [sku.store_id for sku in position],
+        "products": [sku.product_id for sku in position],
+        "types": {kind: _merged(kind_runs) for kind, kind_runs in runs.items()},
+    }
+
+
+def _merged(runs: list[list[int]]) -> list[list[int]]:
+    """Runs sorted, with overlapping and touching ones joined (a pair listed twice, or out
+    of order, still comes back once)."""
+    merged: list[list[int]] = []
+    for start, stop in sorted(runs):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    return merged
+
+
+def _evaluated_from_json(data: Any) -> list[tuple[Sku, str]]:
+    """The (SKU, type) pairs, SKU by SKU in first-seen order; also reads the earlier form (a
+    ``[store, product, type]`` triple per pair) of messages queued by an older release."""
+    if isinstance(data, list):
+        return [(Sku(str(s), str(p)), str(k)) for s, p, k in data]
+    skus = [Sku(str(s), str(p)) for s, p in zip(data["stores"], data["products"], strict=True)]
+    types_at: list[list[str]] = [[] for _ in skus]
+    for kind, runs in data["types"].items():
+        for start, stop in runs:
+            for at in range(int(start), int(stop)):
+                types_at[at].append(str(kind))
+    return [(sku, kind) for sku, kinds in zip(skus, types_at, strict=True) for kind in kinds]
 
 
 def check_batch(
@@ -118,7 +171,9 @@ def check_batch(
     inputs (stockout: a forecast from today on; reorder: that and a policy; anomaly and
     accuracy: enough recent sales days with their forecasts); pairs without them are not
     listed as evaluated, so their alerts are left alone. SKUs with no inventory row are
-    reported as unknown; SKUs with no forecast from ``today`` on as without forecast.
+    reported as unknown; SKUs with no forecast from ``today`` on as without forecast. A SKU
+    whose finding could not be stored or sent (say, an infinite number in its metadata) is
+    refused with the reason like one whose input a rule refuses.
     """
     types = set(ALERT_TYPES if only_types is None else only_types)
     if types - set(ALERT_TYPES):
@@ -131,15 +186,30 @@ def check_batch(
         session, customer_id=customer_id, skus=skus, today=today, kinds=kinds
     )
     result.unknown = inputs.unknown
+    medium_days = inputs.thresholds.medium_days
+    stockout = STOCKOUT_PREDICTED in types
     for item in inputs.skus:
         if not item.demand:
             result.without_forecast.append(item.sku)
+        elif (
+            stockout
+            and item.policy is None
+            and not item.history
+            and lasts_beyond(item.on_hand, item.demand, item.arrivals, medium_days)
+        ):
+            # Most SKUs of a sweep: only the stockout rule can judge them (no policy, no
+            # history), and their stock outlasts its thresholds — what _evaluate would say.
+            result.evaluated.append((item.sku, STOCKOUT_PREDICTED))
+            continue
         try:
             verdicts = list(_evaluate(item, inputs, types, today))
+            for _, finding in verdicts:
+                if finding is not None:
+                    check_finding(finding)  # as dedup_and_persist will, for this SKU alone
         except ValueError as exc:
             # Bad stored input for this SKU only: say why, change nothing about it.
             logger.warning("SKU %s of %s refused: %s", item.sku, customer_id, exc)
-            result.rejected.append((item.sku, str(exc)))
+            result.rejected.append((item.sku, str(exc)[:MAX_REASON_LENGTH]))
             continue
         for kind, finding in verdicts:
             result.evaluated.append((item.sku, kind))
@@ -171,19 +241,23 @@ def _evaluate(
             reorder_point = reorder.metadata["reorder_point"]
         yield REORDER_RECOMMENDED, reorder
     if STOCKOUT_PREDICTED in types and item.demand:
-        yield (
-            STOCKOUT_PREDICTED,
-            check_stockout(
-                store_id=store,
-                product_id=product,
-                on_hand=item.on_hand,
-                on_order=on_order,
-                daily_demand=item.demand,
-                daily_arrivals=item.arrivals,
-                thresholds=inputs.thresholds,
-                reorder_point=reorder_point,
-            ),
-        )
+        if lasts_beyond(item.on_hand, item.demand, item.arrivals, inputs.thresholds.medium_days):
+            # Far from a stockout, and the rule would say so (see lasts_beyond).
+            yield STOCKOUT_PREDICTED, None
+        else:
+            yield (
+                STOCKOUT_PREDICTED,
+                check_stockout(
+                    store_id=store,
+                    product_id=product,
+                    on_hand=item.on_hand,
+                    on_order=on_order,
+                    daily_demand=item.demand,
+                    daily_arrivals=item.arrivals,
+                    thresholds=inputs.thresholds,
+                    reorder_point=reorder_point,
+                ),
+            )
     if not item.history:
         # Both history rules need days with a forecast (at least one, by their settings'
         # validation): without any they cannot judge, so skip raising NotEnoughHistory.

@@ -44,7 +44,7 @@ def sku_pages(
             ).all()
         if not rows:
             return
-        page = [Sku(row.store_id, row.product_id) for row in rows]
+        page = list(map(Sku._make, rows))
         yield page
         if len(page) < page_size:
             return

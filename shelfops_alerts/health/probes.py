@@ -53,7 +53,9 @@ def probe_worker(
 
     node = name if "@" in name else f"{name}@{this_host()}"
     try:
-        replies = _producer(settings.redis_url).control.ping(destination=[node], timeout=timeout_s)
+        replies = _producer(settings.redis_url.reveal()).control.ping(
+            destination=[node], timeout=timeout_s
+        )
     except Exception as exc:  # the broker is unreachable: the worker cannot be reached either
         return ProbeResult(False, f"worker {node}: broker unreachable: {exc}")
     if any(node in reply for reply in replies or []):
@@ -67,7 +69,9 @@ def probe_beat(settings: Settings, *, host: str | None = None) -> ProbeResult:
 
     host = host or this_host()
     client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=PROBE_TIMEOUT_S
+        settings.redis_url.reveal(),
+        socket_timeout=PROBE_TIMEOUT_S,
+        socket_connect_timeout=PROBE_TIMEOUT_S,
     )
     try:
         seen = presence.last_seen(client, presence.BEAT_KEY, host)

@@ -33,7 +33,7 @@ def _producer(broker_url: str) -> Celery:
 def send_event(task_name: str, kwargs: dict[str, Any], *, settings: Settings | None = None) -> str:
     """Queue ``task_name`` with a JSON payload on the alerts queue; returns the task id."""
     settings = settings or load_settings()
-    result = _producer(settings.redis_url).send_task(
+    result = _producer(settings.redis_url.reveal()).send_task(
         task_name, kwargs=kwargs, queue=ALERTS_QUEUE, ignore_result=True
     )
     return str(result.id)

@@ -22,26 +22,28 @@ import csv
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shelfops_alerts.payloads.values import (
+    CONTROL,
+    MAX_RUN_ID_LENGTH,
+    NOT_UTF8,
+    check_id,
+    check_text,
+)
 from shelfops_alerts.vocabulary import CRITICAL, SEVERITIES
 
-#: Longest customer, store or product id: the width of the id columns in the database.
-MAX_ID_LENGTH = 64
 #: Longest e-mail address (RFC 5321 path limit), the width of ``alert_recipients.email``.
 MAX_EMAIL_LENGTH = 254
-#: Longest forecast run id, the width of ``forecasts.run_id``.
-MAX_RUN_ID_LENGTH = 128
 #: Severity a recipient gets e-mail from when the file does not say.
 DEFAULT_MIN_SEVERITY = CRITICAL
 
-# Control characters never belong in an id, and lone surrogates are bytes that were not UTF-8
-# (files are opened with errors="surrogateescape" so the bad line can be named exactly).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NOT_UTF8 = re.compile(r"[\ud800-\udfff]")
+# Ids and run ids follow the rules every input shares (payloads.values): no control
+# characters, and no lone surrogates, which are bytes that were not UTF-8 (files are opened
+# with errors="surrogateescape" so the bad line can be named exactly).
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # Joins key parts for the duplicate check; it cannot occur inside a checked value.
@@ -62,26 +64,20 @@ class InvalidValue(ValueError):
     """Raised by a column's parser; the message is the reason, naming the column."""
 
 
-def _text(name: str, raw: str, max_length: int) -> str:
-    if _NOT_UTF8.search(raw):
-        raise InvalidValue(f"{name} is not valid UTF-8 text, got {raw!r}")
-    if _CONTROL.search(raw):
-        raise InvalidValue(f"{name} must not contain control characters, got {raw!r}")
-    if len(raw) > max_length:
-        raise InvalidValue(f"{name} must be at most {max_length} characters, got {len(raw)}")
-    return raw
-
-
 def parse_id(name: str, raw: str) -> str:
     """A customer, store or product id: 1 to 64 characters, no control characters."""
-    if not raw:
-        raise InvalidValue(f"{name} must not be empty")
-    return _text(name, raw, MAX_ID_LENGTH)
+    try:
+        return check_id(name, raw)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def parse_run_id(name: str, raw: str) -> str:
     """A forecast run id: up to 128 characters, no control characters."""
-    return _text(name, raw, MAX_RUN_ID_LENGTH)
+    try:
+        return check_text(name, raw, max_length=MAX_RUN_ID_LENGTH)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def parse_quantity(name: str, raw: str) -> float:
@@ -110,8 +106,8 @@ def parse_email(name: str, raw: str) -> str:
     if (
         len(raw) > MAX_EMAIL_LENGTH
         or not _EMAIL.fullmatch(raw)
-        or _CONTROL.search(raw)
-        or _NOT_UTF8.search(raw)
+        or CONTROL.search(raw)
+        or NOT_UTF8.search(raw)
     ):
         raise InvalidValue(
             f"{name} must be an e-mail address (one @, no whitespace,"
@@ -192,8 +188,27 @@ RECIPIENTS = CsvSpec(
 )
 
 
-def _plan(spec: CsvSpec, header: list[str]) -> list[tuple[Column, int | None]]:
-    """Where each of the spec's columns sits in the header; raises the header's problem."""
+@dataclass(frozen=True)
+class Layout:
+    """Where a file's header puts the spec's columns: for each spec column, its position in
+    the header (None when an optional column is absent), and the header's width."""
+
+    spec: CsvSpec
+    positions: tuple[int | None, ...]
+    width: int
+
+    @property
+    def plan(self) -> list[tuple[Column, int | None]]:
+        return list(zip(self.spec.columns, self.positions, strict=True))
+
+    def in_header_order(self) -> list[Column]:
+        """The spec's columns present in the header, in the header's order."""
+        by_position = {at: column for column, at in self.plan if at is not None}
+        return [by_position[at] for at in sorted(by_position)]
+
+
+def read_header(spec: CsvSpec, header: list[str]) -> Layout:
+    """The layout a header row gives; raises :class:`InvalidValue` naming its problem."""
     names = [name.strip().lower() for name in header]
     names[0] = names[0].removeprefix("\ufeff").strip()
     known = {column.name for column in spec.columns}
@@ -211,7 +226,8 @@ def _plan(spec: CsvSpec, header: list[str]) -> list[tuple[Column, int | None]]:
         problems.append(f"unknown column(s): {', '.join(map(repr, unknown))}")
     if problems:
         raise InvalidValue(f"{'; '.join(problems)} (expected {spec.describe()})")
-    return [(c, names.index(c.name) if c.name in names else None) for c in spec.columns]
+    positions = tuple(names.index(c.name) if c.name in names else None for c in spec.columns)
+    return Layout(spec=spec, positions=positions, width=len(names))
 
 
 def _values(plan: list[tuple[Column, int | None]], row: list[str]) -> tuple[Any, ...]:
@@ -235,41 +251,72 @@ def read_rows(
     only names the file in errors. Raises :class:`CsvImportError` at the first bad row, so a
     caller that consumes every row before writing anything keeps nothing of a bad file.
     """
+    for _, values in read_records(lines, spec=spec, path=path):
+        yield values
+
+
+def read_records(
+    lines: Iterable[str],
+    *,
+    spec: CsvSpec,
+    path: Path | str,
+    layout: Layout | None = None,
+    first_line: int = 1,
+    check_duplicates: bool = True,
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """``(line, values)`` for each data row: :func:`read_rows` with the line numbers.
+
+    With ``layout`` the header has been read already and ``lines`` starts on line
+    ``first_line`` after it. ``check_duplicates=False`` leaves duplicate keys to the caller
+    (the import finds them in the database, so memory does not grow with the file).
+    """
     reader = csv.reader(lines, strict=True)
-    plan: list[tuple[Column, int | None]] = []
-    width = first_column = 0
+    plan = layout.plan if layout is not None else []
+    width = layout.width if layout is not None else 0
+    first_column = (plan[0][1] or 0) if plan else 0
     seen: dict[str, int] = {}  # key of each row so far -> its line, to name a duplicate's twin
-    end = 0  # the line the previous record ended on; a record may span lines (quoted newlines)
+    end = first_line - 1  # the line the previous record ended on (quoted newlines span lines)
     while True:
         line = end + 1
         try:
             row = next(reader, None)
             if row is None:
                 return
-            end = reader.line_num
+            end = first_line - 1 + reader.line_num
             # Cheap test first: a blank row has no customer_id (or the wrong width).
             if (not plan or len(row) != width or not row[first_column].strip()) and _is_blank(row):
                 continue
             if not plan:
-                plan = _plan(spec, row)
-                width, first_column = len(row), plan[0][1] or 0
+                layout = read_header(spec, row)
+                plan, width, first_column = layout.plan, layout.width, _first_column(layout)
                 continue
             if len(row) != width:
                 raise InvalidValue(f"expected {width} fields as in the header, got {len(row)}")
             values = _values(plan, row)
             if spec.check_row is not None:
                 spec.check_row(values)
-            key = _KEY_SEPARATOR.join(map(str, values[: spec.key_size]))
-            first = seen.setdefault(key, line)
-            if first != line:
-                names = ",".join(c.name for c in spec.columns[: spec.key_size])
-                shown = ",".join(map(str, values[: spec.key_size]))
-                raise InvalidValue(f"duplicate {names} {shown!r}, first given on line {first}")
+            if check_duplicates:
+                key = _KEY_SEPARATOR.join(map(str, values[: spec.key_size]))
+                first = seen.setdefault(key, line)
+                if first != line:
+                    raise InvalidValue(duplicate_reason(spec, values, first))
         except InvalidValue as exc:
             raise CsvImportError(path, line, str(exc)) from None
         except csv.Error as exc:
             raise CsvImportError(path, line, f"malformed CSV: {exc}") from None
-        yield values
+        yield line, values
+
+
+def _first_column(layout: Layout) -> int:
+    """The header position of the spec's first column (the customer id)."""
+    return layout.positions[0] or 0
+
+
+def duplicate_reason(spec: CsvSpec, key: Sequence[Any], first_line: int) -> str:
+    """The error for a row whose key (the spec's first ``key_size`` values) came before."""
+    names = ",".join(c.name for c in spec.columns[: spec.key_size])
+    shown = ",".join(map(str, key[: spec.key_size]))
+    return f"duplicate {names} {shown!r}, first given on line {first_line}"
 
 
 def read_file(path: Path, *, spec: CsvSpec) -> Iterator[tuple[Any, ...]]:

@@ -1,14 +1,21 @@
 """Importing inventory, forecasts, recipients and planning data from CSV files, in bulk.
 
-Each import reads and checks the whole file first (:mod:`shelfops_alerts.intake.csv_rows`), writing
-the clean rows to a buffer; only then does it touch the database, with a constant number of
-statements whatever the file's size: a temporary table, ``COPY`` of the buffer into it, one
-``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` into the real table, and dropping the
-temporary table. A bad row therefore changes nothing, and since the caller owns the
-transaction (``with factory.begin() as session:``), neither does a database error.
+An import streams the file into the database while checking it
+(:mod:`shelfops_alerts.intake.csv_stream`): ``COPY`` into a temporary table, then one
+statement moves the rows into the real table. Memory stays bounded whatever the file's
+size, and the number of statements does not grow with it. It is all or nothing: a bad row
+(named by its line) or a key given twice stops it, and since the caller owns the
+transaction (``with factory.begin() as session:``) nothing of the file is kept.
 
-Rows are upserted in key order, so two imports of overlapping files running at once lock
-rows in the same order and wait for each other rather than deadlock.
+* Rows of customers the table has no row of yet (a first import) go in with a plain
+  ``INSERT``, far cheaper than an upsert; everything else goes through ``INSERT ... ON
+  CONFLICT DO UPDATE`` in key order. Either way a key given twice in the file is found by
+  the database, not by keeping every key in memory, and reported with both its lines.
+* Imports of one kind run one after the other (a transaction-level advisory lock), so two
+  imports of overlapping files never deadlock.
+* Afterwards the table's planner statistics are refreshed (``ANALYZE``, inside the same
+  transaction) when the import changed a good part of it, so the very next sweep is
+  planned for the data it will read — no manual ``VACUUM``/``ANALYZE`` needed.
 
 The latest import wins per key: a SKU's stock, a SKU's forecast, sales or arrival for one day,
 a recipient's minimum severity, a SKU's policy, a customer's rule settings. Days a file does
@@ -18,36 +25,25 @@ anomaly checks compare with actual sales.
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 
+from psycopg2 import errors as pg_errors
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES, INTEGER_FIELDS
-from shelfops_alerts.intake.csv_rows import (
-    FORECASTS,
-    INVENTORY,
-    RECIPIENTS,
-    CsvImportError,
-    CsvSpec,
-)
-from shelfops_alerts.intake.csv_rows import read_file as read_csv_file
-from shelfops_alerts.intake.planning_rows import (
-    ARRIVALS,
-    POLICIES,
-    RULE_SETTINGS,
-    SALES,
-    THRESHOLDS,
-)
+from shelfops_alerts.db import array_literal
+from shelfops_alerts.intake.csv_rows import CsvImportError, duplicate_reason
+from shelfops_alerts.intake.csv_stream import CopySource
+from shelfops_alerts.intake.import_targets import TARGETS, Target
 
 __all__ = [
     "CsvImportError",
     "ImportSummary",
+    "Progress",
     "import_arrivals",
     "import_forecasts",
     "import_inventory",
@@ -58,9 +54,16 @@ __all__ = [
     "import_sales",
 ]
 
-#: Size up to which the buffer of clean rows stays in memory; a larger file spills to a
-#: temporary file on disk, so a million-row import does not hold it all in RAM twice.
-BUFFER_IN_MEMORY_BYTES = 32 * 1024 * 1024
+#: ``progress(stage, bytes_read, total_bytes, rows)``: stage ``reading`` while the file is
+#: read into the database, then ``storing`` once while the rows are written to their table.
+Progress = Callable[[str, int, int, int], None]
+
+#: Statistics are refreshed when an import writes at least this share of the table's rows
+#: (PostgreSQL's own autovacuum waits for 10 % and then up to a minute).
+ANALYZE_SHARE = 0.1
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('shelfops_import'), hashtext(:kind))")
+_ESTIMATED_ROWS = text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)")
 
 
 @dataclass(frozen=True)
@@ -72,140 +75,20 @@ class ImportSummary:
     customers: list[str]
 
 
-@dataclass(frozen=True)
-class _Target:
-    """Where a kind of file goes: the temporary table's columns (in the spec's column order)
-    and the statement that moves its rows into the real table."""
-
-    spec: CsvSpec
-    staging_columns: str
-    upsert: str
-
-
-_INVENTORY = _Target(
-    spec=INVENTORY,
-    staging_columns="customer_id varchar(64), store_id varchar(64), product_id varchar(64),"
-    " on_hand float8, on_order float8",
-    upsert="""
-        INSERT INTO inventory (customer_id, store_id, product_id, on_hand, on_order, updated_at)
-        SELECT customer_id, store_id, product_id, on_hand, on_order, now() FROM {staging}
-        ORDER BY customer_id, store_id, product_id
-        ON CONFLICT (customer_id, store_id, product_id) DO UPDATE
-        SET on_hand = EXCLUDED.on_hand,
-            on_order = EXCLUDED.on_order,
-            updated_at = EXCLUDED.updated_at
-    """,
-)
-_FORECASTS = _Target(
-    spec=FORECASTS,
-    staging_columns="customer_id varchar(64), store_id varchar(64), product_id varchar(64),"
-    " forecast_date date, demand float8, run_id varchar(128)",
-    upsert="""
-        INSERT INTO forecasts
-            (customer_id, store_id, product_id, forecast_date, demand, run_id, imported_at)
-        SELECT customer_id, store_id, product_id, forecast_date, demand, run_id, now()
-        FROM {staging}
-        ORDER BY customer_id, store_id, product_id, forecast_date
-        ON CONFLICT (customer_id, store_id, product_id, forecast_date) DO UPDATE
-        SET demand = EXCLUDED.demand,
-            run_id = EXCLUDED.run_id,
-            imported_at = EXCLUDED.imported_at
-    """,
-)
-_RECIPIENTS = _Target(
-    spec=RECIPIENTS,
-    staging_columns="customer_id varchar(64), email varchar(254), min_severity varchar(16)",
-    upsert="""
-        INSERT INTO alert_recipients (customer_id, email, min_severity)
-        SELECT customer_id, email, min_severity FROM {staging}
-        ORDER BY customer_id, email
-        ON CONFLICT (customer_id, email) DO UPDATE
-        SET min_severity = EXCLUDED.min_severity
-    """,
-)
-
-
-_ID_COLUMNS = {"customer_id": "varchar(64)", "store_id": "varchar(64)", "product_id": "varchar(64)"}
-
-
-def _plain_target(
-    spec: CsvSpec, table: str, columns: dict[str, str], *, key_size: int, stamp: str | None
-) -> _Target:
-    """A target whose staging columns are the table's, the latest row per key winning.
-
-    ``stamp`` names a timestamp column set to now() on every write (None: the table has none).
-    """
-    names = ", ".join(columns)
-    key = ", ".join(list(columns)[:key_size])
-    stamped = [*columns, stamp] if stamp else list(columns)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in stamped[key_size:])
-    return _Target(
-        spec=spec,
-        staging_columns=", ".join(f"{name} {kind}" for name, kind in columns.items()),
-        upsert=f"""
-            INSERT INTO {table} ({", ".join(stamped)})
-            SELECT {names}{", now()" if stamp else ""} FROM {{staging}}
-            ORDER BY {key}
-            ON CONFLICT ({key}) DO UPDATE SET {updates}
-        """,
-    )
-
-
-_POLICIES = _plain_target(
-    POLICIES,
-    "policies",
-    {**_ID_COLUMNS, **{column.name: "float8" for column in POLICIES.columns[3:]}},
-    key_size=3,
-    stamp="updated_at",
-)
-_SALES = _plain_target(
-    SALES,
-    "sales",
-    {**_ID_COLUMNS, "sale_date": "date", "units": "float8"},
-    key_size=4,
-    stamp="imported_at",
-)
-_ARRIVALS = _plain_target(
-    ARRIVALS,
-    "arrivals",
-    {**_ID_COLUMNS, "arrival_date": "date", "quantity": "float8"},
-    key_size=4,
-    stamp="imported_at",
-)
-_RULE_SETTINGS = _plain_target(
-    RULE_SETTINGS,
-    "customer_rule_settings",
-    {
-        "customer_id": "varchar(64)",
-        **{name: "int4" if name in INTEGER_FIELDS else "float8" for name in FIELD_NAMES},
-    },
-    key_size=1,
-    stamp="updated_at",
-)
-_THRESHOLDS = _plain_target(
-    THRESHOLDS,
-    "customer_thresholds",
-    {
-        "customer_id": "varchar(64)",
-        "critical_days": "float8",
-        "high_days": "float8",
-        "medium_days": "float8",
-    },
-    key_size=1,
-    stamp=None,
-)
-
-
-def import_inventory(session: Session, *, path: Path) -> ImportSummary:
+def import_inventory(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert stock levels from ``customer_id,store_id,product_id,on_hand[,on_order]``.
 
     ``on_order`` defaults to 0. Each SKU's row replaces its stock and sets ``updated_at``.
     Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=_INVENTORY)
+    return _import(session, path=Path(path), target=TARGETS["inventory"], progress=progress)
 
 
-def import_forecasts(session: Session, *, path: Path) -> ImportSummary:
+def import_forecasts(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert daily forecasts from ``customer_id,store_id,product_id,date,forecasted_demand
     [,run_id]``, one row per SKU and day (``date`` as YYYY-MM-DD).
 
@@ -213,19 +96,23 @@ def import_forecasts(session: Session, *, path: Path) -> ImportSummary:
     does not cover are kept as history. Raises :class:`CsvImportError` (and writes nothing)
     if any row is bad.
     """
-    return _import(session, path=Path(path), target=_FORECASTS)
+    return _import(session, path=Path(path), target=TARGETS["forecasts"], progress=progress)
 
 
-def import_recipients(session: Session, *, path: Path) -> ImportSummary:
+def import_recipients(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert alert e-mail recipients from ``customer_id,email[,min_severity]``.
 
     ``min_severity`` (low, medium, high or critical) defaults to critical. Raises
     :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=_RECIPIENTS)
+    return _import(session, path=Path(path), target=TARGETS["recipients"], progress=progress)
 
 
-def import_policies(session: Session, *, path: Path) -> ImportSummary:
+def import_policies(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert replenishment policies from ``customer_id,store_id,product_id,lead_time_days
     [,reorder_point,order_up_to,case_pack,min_order_qty,service_level]``.
 
@@ -233,85 +120,121 @@ def import_policies(session: Session, *, path: Path) -> ImportSummary:
     point, order-up-to level), "none" (case pack, minimum order) or "the customer's default"
     (service level). Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=_POLICIES)
+    return _import(session, path=Path(path), target=TARGETS["policies"], progress=progress)
 
 
-def import_sales(session: Session, *, path: Path) -> ImportSummary:
+def import_sales(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert actual daily sales from ``customer_id,store_id,product_id,date,units``.
 
     The latest import wins per SKU and day. Raises :class:`CsvImportError` (and writes
     nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=_SALES)
+    return _import(session, path=Path(path), target=TARGETS["sales"], progress=progress)
 
 
-def import_arrivals(session: Session, *, path: Path) -> ImportSummary:
+def import_arrivals(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert confirmed arrivals from ``customer_id,store_id,product_id,date,quantity``.
 
     One row per SKU and day (add up several orders due the same day); the latest import wins,
     and a quantity of 0 cancels an arrival. Raises :class:`CsvImportError` (and writes
     nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=_ARRIVALS)
+    return _import(session, path=Path(path), target=TARGETS["arrivals"], progress=progress)
 
 
-def import_rule_settings(session: Session, *, path: Path) -> ImportSummary:
+def import_rule_settings(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert per-customer rule thresholds from ``customer_id[,service_level,history_days,...]``
     (any of :data:`~shelfops_alerts.detect.rules.rule_settings.FIELD_NAMES`).
 
     A customer's row replaces all its overrides: a column left out or empty goes back to the
     default. Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=_RULE_SETTINGS)
+    return _import(session, path=Path(path), target=TARGETS["rule-settings"], progress=progress)
 
 
-def import_thresholds(session: Session, *, path: Path) -> ImportSummary:
+def import_thresholds(
+    session: Session, *, path: Path, progress: Progress | None = None
+) -> ImportSummary:
     """Upsert per-customer stockout thresholds from ``customer_id,critical_days,high_days,
     medium_days`` (days until stockout at or below which each severity applies).
 
     Raises :class:`CsvImportError` (and writes nothing) if any row is bad, including
     thresholds out of order (0 <= critical <= high <= medium).
     """
-    return _import(session, path=Path(path), target=_THRESHOLDS)
+    return _import(session, path=Path(path), target=TARGETS["thresholds"], progress=progress)
 
 
-def _import(session: Session, *, path: Path, target: _Target) -> ImportSummary:
-    with tempfile.SpooledTemporaryFile(max_size=BUFFER_IN_MEMORY_BYTES, mode="w+b") as buffer:
-        rows, customers = _write_clean_rows(path, target.spec, buffer)
-        if rows:
-            buffer.seek(0)
-            _load(session, target, buffer)
-    return ImportSummary(kind=target.spec.kind, rows=rows, customers=sorted(customers))
+def _import(
+    session: Session, *, path: Path, target: Target, progress: Progress | None
+) -> ImportSummary:
+    def reading(done: int, total: int, rows: int) -> None:
+        if progress is not None:
+            progress("reading", done, total, rows)
+
+    with CopySource(path, target.spec, on_progress=reading) as source:
+        if not source.has_rows():  # an empty file (or a header alone) changes nothing
+            return ImportSummary(kind=target.spec.kind, rows=0, customers=[])
+        session.execute(_LOCK, {"kind": target.spec.kind})
+        session.execute(text(target.create_staging()))
+        _copy(session, target, source)
+        if progress is not None:
+            progress("storing", source.path.stat().st_size, source.path.stat().st_size, source.rows)
+        _store(session, target, source)
+        _refresh_statistics(session, target, source.rows)
+        session.execute(text(f"DROP TABLE {target.staging}"))
+    return ImportSummary(
+        kind=target.spec.kind, rows=source.rows, customers=sorted(source.customers)
+    )
 
 
-def _write_clean_rows(path: Path, spec: CsvSpec, buffer: IO[bytes]) -> tuple[int, set[str]]:
-    """Check every row of the file and write it to ``buffer`` as UTF-8 CSV for COPY."""
-    rows = 0
-    customers: set[str] = set()
-    out = io.TextIOWrapper(cast(Any, buffer), encoding="utf-8", newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    for values in read_csv_file(path, spec=spec):
-        writer.writerow(values)  # None is written unquoted, which COPY reads as NULL
-        customers.add(values[0])
-        rows += 1
-    out.flush()
-    out.detach()  # leaves the buffer open for COPY
-    return rows, customers
-
-
-def _load(session: Session, target: _Target, buffer: IO[bytes]) -> None:
-    """Move the buffered rows into the target table inside the session's transaction."""
-    staging = f"shelfops_import_{target.spec.kind.replace('-', '_')}"
-    # A temp table is private to this connection, so concurrent imports do not meet. ON COMMIT
-    # DROP means it never outlives the transaction; the explicit DROP lets one transaction
-    # import the same kind of file twice.
-    session.execute(text(f"CREATE TEMP TABLE {staging} ({target.staging_columns}) ON COMMIT DROP"))
+def _copy(session: Session, target: Target, source: CopySource) -> None:
+    """Stream the file's rows into the staging table."""
     cursor = session.connection().connection.cursor()
     try:
-        cast(Any, cursor).copy_expert(
-            f"COPY {staging} FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')", buffer
-        )
+        cast(Any, cursor).copy_expert(target.copy(source.columns), source, size=1 << 20)
+    except Exception:
+        # The driver reports a bad row as a failed COPY: raise the row's own error.
+        if source.error is not None:
+            raise source.error from None
+        raise
     finally:
         cursor.close()
-    session.execute(text(target.upsert.format(staging=staging)))
-    session.execute(text(f"DROP TABLE {staging}"))
+
+
+def _store(session: Session, target: Target, source: CopySource) -> None:
+    """Move the staged rows into the table: a plain INSERT when none of the file's customers
+    has a row there yet, else the upsert; a key given twice is reported with its lines."""
+    customers = {"customers": array_literal(sorted(source.customers))}
+    fresh = not session.execute(text(target.has_rows_of()), customers).scalar_one()
+    try:
+        with session.begin_nested():
+            session.execute(text(target.insert() if fresh else target.upsert()))
+        return
+    except DBAPIError as exc:
+        # A plain INSERT meets a key that is stored (a concurrent writer) or given twice;
+        # an upsert fails only on a key given twice ("cannot affect row a second time").
+        if not isinstance(exc.orig, (pg_errors.UniqueViolation, pg_errors.CardinalityViolation)):
+            raise
+    duplicate = session.execute(text(target.first_duplicate())).first()
+    if duplicate is not None:
+        key, (first, second) = tuple(duplicate)[:-1], duplicate.ords
+        raise CsvImportError(
+            source.path,
+            source.line_of(second),
+            duplicate_reason(target.spec, key, source.line_of(first)),
+        )
+    session.execute(text(target.upsert()))  # a concurrent writer got there first
+
+
+def _refresh_statistics(session: Session, target: Target, rows: int) -> None:
+    """ANALYZE the table (and what its triggers keep) if this import wrote a good share of it."""
+    estimated = session.execute(_ESTIMATED_ROWS, {"table": target.table}).scalar_one()
+    if estimated < 0 or rows >= ANALYZE_SHARE * estimated:  # -1: never analyzed
+        for table in (target.table, *target.also_analyze):
+            session.execute(text(f"ANALYZE {table}"))

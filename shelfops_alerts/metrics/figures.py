@@ -105,8 +105,11 @@ FAMILIES: tuple[Family, ...] = (
         "shelfops_sweep_interval_seconds",
         "Configured seconds between beat's sweeps (SHELFOPS_SWEEP_INTERVAL_S).",
     ),
-    # shelfops_dead_letters comes with dead letters (issue 10): one Family here and one
-    # entry in SOURCES that fills it.
+    Family(
+        "shelfops_dead_letters",
+        "Messages parked as dead letters (they kept killing their worker), waiting for an"
+        " operator to replay or discard them.",
+    ),
     Family(
         "shelfops_scrape_source_up",
         "1 when the source could be read during this scrape, else 0.",
@@ -167,7 +170,7 @@ def _redis(url: str) -> redis.Redis:
 
 
 def _from_redis(settings: Settings, figures: Figures) -> None:
-    found = broker.read_figures(_redis(settings.redis_url), QUEUES)
+    found = broker.read_figures(_redis(settings.redis_url.reveal()), QUEUES)
     for queue in QUEUES:
         figures.add("shelfops_queue_depth", found.depth[queue], queue)
         figures.add("shelfops_queue_consumers", found.consumers[queue], queue)
@@ -178,9 +181,11 @@ def _from_redis(settings: Settings, figures: Figures) -> None:
 
 def _from_database(settings: Settings, figures: Figures) -> None:
     from shelfops_alerts.db import session_factory
+    from shelfops_alerts.dead_letters.store import count_parked
 
     with session_factory(settings).begin() as session:
         found = database.read_figures(session)
+        parked = count_parked(session)
     for alert_type in ALERT_TYPES:
         for severity in SEVERITIES:
             count = found.active_alerts.get((alert_type, severity), 0)
@@ -195,6 +200,7 @@ def _from_database(settings: Settings, figures: Figures) -> None:
     figures.add("shelfops_sweep_last_duration_seconds", found.sweep_last_duration_s)
     figures.add("shelfops_sweep_last_skus_checked", found.sweep_last_skus_checked)
     figures.add("shelfops_sweep_last_batches_failed", found.sweep_last_batches_failed)
+    figures.add("shelfops_dead_letters", parked)
 
 
 #: Where figures come from; each is read independently, so one that is down hides only its own.

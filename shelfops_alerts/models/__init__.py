@@ -7,6 +7,7 @@ these models describe it for queries. A SKU is (customer_id, store_id, product_i
 from shelfops_alerts.models.access import ApiToken, LoginLink, WebSession
 from shelfops_alerts.models.alerts import Alert, AlertHistory
 from shelfops_alerts.models.base import Base
+from shelfops_alerts.models.dead_letters import DeadLetter
 from shelfops_alerts.models.email import AlertRecipient, EmailDelivery
 from shelfops_alerts.models.horizons import ForecastHorizon
 from shelfops_alerts.models.planning import (
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "CustomerRuleSettings",
     "CustomerThresholds",
+    "DeadLetter",
     "EmailDelivery",
     "Forecast",
     "ForecastHorizon",

@@ -45,8 +45,17 @@ class Alert(Base):
             unique=True,
             postgresql_where=text(f"status IN ({sql_list(ACTIVE_STATUSES)})"),
         ),
-        Index("ix_alerts_customer_status", "customer_id", "status"),
-        # Resolved alerts by age, for the prune (migration 0015).
+        # Store, product and type too, so a per-SKU lookup of active alerts is exact whichever
+        # of the two indexes the planner takes (migration 0011).
+        Index(
+            "ix_alerts_customer_status",
+            "customer_id",
+            "status",
+            "store_id",
+            "product_id",
+            "alert_type",
+        ),
+        # Resolved alerts by age, for the prune (migration 0012).
         Index(
             "ix_alerts_resolved_at",
             "resolved_at",

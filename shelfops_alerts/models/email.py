@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -91,7 +92,12 @@ class EmailWindow(Base):
 
 
 class EmailDigest(Base):
-    """One e-mail listing several alert changes for one recipient; one ``open`` at a time."""
+    """One e-mail listing several alert changes for one recipient.
+
+    One ``open`` digest per recipient takes new changes at a time; once it lists
+    SHELFOPS_DIGEST_MAX_CHANGES it is ``is_full`` (still open until sent, due as before) and
+    the next change opens another.
+    """
 
     __tablename__ = "email_digests"
     __table_args__ = (
@@ -100,7 +106,7 @@ class EmailDigest(Base):
             "customer_id",
             "recipient",
             unique=True,
-            postgresql_where=text(f"status = {sql_word(OPEN)}"),
+            postgresql_where=text(f"status = {sql_word(OPEN)} AND NOT is_full"),
         ),
         Index("ix_email_digests_status_due", "status", "due_at"),
     )
@@ -114,6 +120,9 @@ class EmailDigest(Base):
     #: When the task message out for it is expected to run at the latest; None: none is out.
     scheduled_for: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    #: Alert changes it lists; at SHELFOPS_DIGEST_MAX_CHANGES it is full.
+    changes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    is_full: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[dt.datetime] = mapped_column(

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from shelfops_alerts.config import Settings
 from shelfops_alerts.publish.changes import load_changes
 from shelfops_alerts.vocabulary import (
     DIGEST,
@@ -79,13 +80,16 @@ _OPEN_WINDOW = text(
     """
 )
 
+# The recipient's open digest that still takes changes, or a new one; the change that fills
+# it marks it full, which takes it out of the unique index, so the next one opens another.
 _JOIN_DIGEST = text(
     f"""
     WITH digest AS (
-        INSERT INTO email_digests AS g (customer_id, recipient, due_at)
-        VALUES (:customer_id, :recipient, :due_at)
-        ON CONFLICT (customer_id, recipient) WHERE status = {_OPEN}
-        DO UPDATE SET updated_at = now()
+        INSERT INTO email_digests AS g (customer_id, recipient, due_at, changes, is_full)
+        VALUES (:customer_id, :recipient, :due_at, 1, 1 >= :max_changes)
+        ON CONFLICT (customer_id, recipient) WHERE status = {_OPEN} AND NOT is_full
+        DO UPDATE SET updated_at = now(), changes = g.changes + 1,
+                      is_full = g.changes + 1 >= :max_changes
         RETURNING g.id, g.due_at, (g.xmax = 0) AS created,
                   EXTRACT(EPOCH FROM g.due_at - now()) AS due_in_s
     ),
@@ -158,11 +162,19 @@ class DigestJob:
     alerts: list[dict[str, Any]]
 
 
-def route_delivery(session: Session, *, delivery_id: int, window_s: float) -> Routing | None:
+def route_delivery(
+    session: Session,
+    *,
+    delivery_id: int,
+    window_s: float,
+    max_changes: int = Settings.digest_max_changes,
+) -> Routing | None:
     """Decide, once, whether a pending delivery goes out on its own or joins a digest.
 
     Returns None when the delivery is not pending (sent, failed, claimed, or unknown), and the
     earlier decision when it was already made. With ``window_s`` 0 every delivery is single.
+    A digest lists at most ``max_changes`` changes; the next one opens another digest, due
+    when the same window closes.
     """
     row = session.execute(_UNROUTED, {"id": delivery_id}).one_or_none()
     if row is None:
@@ -178,7 +190,10 @@ def route_delivery(session: Session, *, delivery_id: int, window_s: float) -> Ro
         }
         window = session.execute(_OPEN_WINDOW, params).one()
         if not window.opened:
-            digest = session.execute(_JOIN_DIGEST, {**params, "due_at": window.open_until}).one()
+            digest = session.execute(
+                _JOIN_DIGEST,
+                {**params, "due_at": window.open_until, "max_changes": max_changes},
+            ).one()
             return Routing(
                 route=DIGEST,
                 digest_id=int(digest.id),

@@ -204,7 +204,10 @@ def send_delivery(env: Notifier, delivery_id: int) -> Outcome:
     """
     with env.sessions.begin() as session:
         routing = digests.route_delivery(
-            session, delivery_id=delivery_id, window_s=env.settings.digest_window_s
+            session,
+            delivery_id=delivery_id,
+            window_s=env.settings.digest_window_s,
+            max_changes=env.settings.digest_max_changes,
         )
         if routing is not None and routing.route == DIGEST:
             assert routing.digest_id is not None

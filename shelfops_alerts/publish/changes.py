@@ -25,6 +25,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from shelfops_alerts.db import array_literal
 from shelfops_alerts.vocabulary import CHANNEL_PREFIX, STREAM_PREFIX
 
 #: The field of a stream entry that holds the change's JSON.
@@ -98,7 +99,7 @@ def load_changes(session: Session, *, history_ids: Sequence[int]) -> list[dict[s
     """The messages for the given history rows, in order, in one query."""
     if not history_ids:
         return []
-    rows = session.execute(_READ_CHANGES, {"ids": list(history_ids)}).all()
+    rows = session.execute(_READ_CHANGES, {"ids": array_literal(history_ids)}).all()
     return [change_message(row) for row in rows]
 
 
@@ -129,7 +130,7 @@ def publish_changes(
 def mark_published(session: Session, *, history_ids: Sequence[int]) -> None:
     """Record that these changes went out (the outbox mark)."""
     if history_ids:
-        session.execute(_MARK_PUBLISHED, {"ids": list(history_ids)})
+        session.execute(_MARK_PUBLISHED, {"ids": array_literal(history_ids)})
 
 
 def claim_unpublished(session: Session, *, older_than_s: float, limit: int) -> list[int]:

@@ -227,12 +227,12 @@ def run_dev(
         for service in services:
             service.start()
         _record(stack, services)
-        processes.wait_for_workers(settings.redis_url, ["alerts", "email"])
+        processes.wait_for_workers(settings.redis_url.reveal(), ["alerts", "email"])
         guarded = f" (basic auth, user {flower_auth.partition(':')[0]})" if flower_auth else ""
         print(f"workers ready; Flower on http://127.0.0.1:{flower_port}{guarded}; logs in {logs}/")
         processes.wait_for_web(services[-1], web_port)
         print(f"web service on http://127.0.0.1:{web_port} (API, stream, dashboard)")
-        feed = ChangeFeed(settings.redis_url)
+        feed = ChangeFeed(settings.redis_url.reveal())
         if with_demo:
             from shelfops_alerts.intake.client import notify_forecast_complete
 

@@ -53,23 +53,33 @@ def redis_server_binary() -> Path:
 
 @dataclass
 class EmbeddedRedis:
-    """A redis-server process listening on 127.0.0.1:port, data under ``folder``."""
+    """A redis-server process listening on 127.0.0.1:port, data under ``folder``.
+
+    With a ``password``, clients must authenticate (``requirepass``, read from a private
+    config file, so it is not on the server's command line).
+    """
 
     folder: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    password: str = field(default="", repr=False)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> EmbeddedRedis:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
+        config = self.folder / "redis.conf"
+        config.touch(mode=0o600)
+        config.write_text(f'requirepass "{self.password}"\n' if self.password else "")
         log = open(self.folder / "redis.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [
                 str(redis_server_binary()),
+                str(config.resolve()),
                 "--port",
                 str(self.port),
                 "--bind",

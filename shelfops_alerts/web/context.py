@@ -33,14 +33,14 @@ class WebContext:
 
     @classmethod
     def build(cls, settings: Settings) -> WebContext:
-        aclient = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+        aclient = aioredis.Redis.from_url(settings.redis_url.reveal(), socket_connect_timeout=5)
         return cls(
             settings=settings,
             sessions=session_factory(settings),
-            redis=redis.Redis.from_url(settings.redis_url, socket_timeout=10),
+            redis=redis.Redis.from_url(settings.redis_url.reveal(), socket_timeout=10),
             aredis=aclient,
             hub=StreamHub(aclient, buffer=settings.stream_client_buffer),
-            tasks=TaskQueue(aclient, broker_url=settings.redis_url),
+            tasks=TaskQueue(aclient, broker_url=settings.redis_url.reveal()),
         )
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from shelfops_alerts.skus import MAX_ID_LENGTH
+from shelfops_alerts.payloads.values import MAX_ID_LENGTH
 from shelfops_alerts.vocabulary import ACK_OUTCOMES, ALERT_TYPES
 
 Actor = Annotated[

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.models import LoginLink, WebSession
-from shelfops_alerts.skus import MAX_ID_LENGTH
+from shelfops_alerts.payloads.values import MAX_ID_LENGTH
 from shelfops_alerts.web.tokens import TokenError, hash_secret, new_secret
 
 _REDEEM = text(

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.models import ApiToken, WebSession
-from shelfops_alerts.skus import MAX_ID_LENGTH
+from shelfops_alerts.payloads.values import MAX_ID_LENGTH
 
 #: Every API token starts with this, so a leaked one is easy to recognise (and to scan for).
 TOKEN_PREFIX = "sho_"

@@ -28,6 +28,8 @@ TEST_WORKER_ENV = {
     "SHELFOPS_EMAIL_TIMEOUT_S": "2",
     "SHELFOPS_OUTBOX_RELAY_AFTER_S": "5",
     "SHELFOPS_BATCH_SIZE": "50",
+    # Larger messages are split (and forged ones refused) at this size, not at 10,000.
+    "SHELFOPS_MAX_BATCH_SIZE": "100",
     # A killed worker's unacknowledged messages come back after this long.
     "SHELFOPS_VISIBILITY_TIMEOUT_S": "8",
     # ... so no countdown may be longer than half of that (the settings refuse it otherwise).
@@ -86,7 +88,7 @@ def alerts_workers(
         ).start()
         for n in (1, 2)
     ]
-    processes.wait_for_workers(settings.redis_url, ["alerts1", "alerts2"])
+    processes.wait_for_workers(settings.redis_url.reveal(), ["alerts1", "alerts2"])
     yield started
     for worker in started:
         worker.stop(grace_s=5)
@@ -112,7 +114,7 @@ def wait_idle(settings: Settings, timeout: float = 60.0) -> None:
     With late acknowledgement a task's message stays unacked until it finishes, and a chain's
     next task is queued before that, so an idle broker means the pipeline has settled.
     """
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     calm = 0
     seen: dict[str, int] = {}
 

@@ -58,7 +58,7 @@ def test_a_worker_killed_mid_batch_loses_no_alert_and_duplicates_none(
         wait_idle(settings)
     finally:
         victim.start()
-        processes.wait_for_workers(settings.redis_url, [victim.name])
+        processes.wait_for_workers(settings.redis_url.reveal(), [victim.name])
 
     expected = {(s, p) for i, (s, p) in enumerate(SKUS) if at_risk(i)}
     alerts = rows(

@@ -65,7 +65,7 @@ def test_a_backlog_costs_about_one_message_per_delivery(pipeline, settings):
     put_recipients(db, CUSTOMER, {"ops@backlogco.example": "critical"})
     outbox = Path(settings.outbox_dir)
 
-    with MessageCounter(settings.redis_url) as counter:
+    with MessageCounter(settings.redis_url.reveal()) as counter:
         # When 300 critical alerts are raised at once, with the relay running every second
         notify_forecast_complete(CUSTOMER, settings=settings)
 

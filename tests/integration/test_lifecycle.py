@@ -33,7 +33,7 @@ def shop(pipeline, settings, base_env, monkeypatch):
         monkeypatch.setenv(key, value)
     put_skus(pipeline, C, SKUS)
     put_recipients(pipeline, C, {OPS: "critical"})
-    subscriber = Subscriber(settings.redis_url, C)
+    subscriber = Subscriber(settings.redis_url.reveal(), C)
     yield pipeline, subscriber
     subscriber.close()
     clear_silences(pipeline)

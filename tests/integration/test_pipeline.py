@@ -62,7 +62,7 @@ class Subscriber:
 def acme(pipeline, settings):
     put_skus(pipeline, CUSTOMER, [(s, p, h, d) for s, p, h, d, _ in catalogue()])
     put_recipients(pipeline, CUSTOMER, {"ops@acme.example": "critical"})
-    subscriber = Subscriber(settings.redis_url, CUSTOMER)
+    subscriber = Subscriber(settings.redis_url.reveal(), CUSTOMER)
     yield pipeline, subscriber
     subscriber.close()
 
@@ -261,7 +261,7 @@ def test_a_malformed_event_is_refused_with_a_clear_error_and_no_change(acme, set
 
     # Then the worker refuses it, saying why, and nothing changed
     logs = "".join(p.read_text() for p in worker_logs.glob("alerts*.log"))
-    assert "refused forecast-complete event: customer_id must be non-empty text" in logs
+    assert "refused forecast-complete event: customer_id must not be empty" in logs
     assert "refused forecast-complete event: skus must be a list" in logs
     assert rows(db, "SELECT count(*) FROM alerts")[0][0] == 0
     assert rows(db, "SELECT count(*) FROM alert_history")[0][0] == 0

@@ -51,7 +51,7 @@ def sweeps(pipeline, settings):
     """The pipeline with no sweep rows and no sweep lock."""
     with pipeline.begin() as session:
         session.execute(text("TRUNCATE sweeps, sweep_batches RESTART IDENTITY CASCADE"))
-    redis.Redis.from_url(settings.redis_url).delete(LOCK_KEY)
+    redis.Redis.from_url(settings.redis_url.reveal()).delete(LOCK_KEY)
     return pipeline
 
 
@@ -60,7 +60,7 @@ def start_sweep(settings, **payload) -> str:
 
 
 def outcome(settings, task_id: str) -> dict:
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     raw = wait_until(lambda: client.get(OUTCOME_KEY.format(task_id)), 30, "the sweep to start")
     return json.loads(raw)
 
@@ -102,7 +102,7 @@ def test_a_sweep_finds_exactly_the_at_risk_skus_and_records_itself(sweeps, setti
     assert sweep.alerts_created == 131
     assert (sweep.alerts_updated, sweep.alerts_escalated, sweep.alerts_resolved) == (0, 0, 0)
     assert sweep.finished_at >= sweep.queued_at >= sweep.started_at
-    assert lock_holder(redis.Redis.from_url(settings.redis_url)) is None
+    assert lock_holder(redis.Redis.from_url(settings.redis_url.reveal())) is None
     wait_idle(settings)
 
 
@@ -206,7 +206,7 @@ def test_a_failed_batch_is_counted_and_the_sweep_still_finishes(sweeps, settings
     assert (sweep.batches_queued, sweep.batches_done, sweep.batches_failed) == (61, 61, 1)
     assert sweep.skus_checked == 3000
     assert rows(db, "SELECT count(*) FROM alerts WHERE customer_id = 'broken'")[0][0] == 0
-    assert lock_holder(redis.Redis.from_url(settings.redis_url)) is None
+    assert lock_holder(redis.Redis.from_url(settings.redis_url.reveal())) is None
     wait_idle(settings)
 
 
@@ -221,8 +221,8 @@ def test_a_sweep_whose_holder_is_killed_releases_its_lock_by_ttl(
         name="sweeper", queues="sweeper", concurrency=1, env=env, log_dir=worker_logs
     ).start()
     try:
-        processes.wait_for_workers(settings.redis_url, ["sweeper"])
-        task = _producer(settings.redis_url).send_task(
+        processes.wait_for_workers(settings.redis_url.reveal(), ["sweeper"])
+        task = _producer(settings.redis_url.reveal()).send_task(
             SWEEP, kwargs={"batch_size": 1}, queue="sweeper", ignore_result=True
         )
         sweep_id = outcome(settings, task.id)["sweep_id"]
@@ -231,7 +231,7 @@ def test_a_sweep_whose_holder_is_killed_releases_its_lock_by_ttl(
             30,
             "the first batches to complete",
         )
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis.Redis.from_url(settings.redis_url.reveal())
         assert lock_holder(client) == task.id
 
         # When the sweeper is SIGKILLed while it is still queueing

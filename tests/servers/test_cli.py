@@ -23,7 +23,7 @@ def test_a_bad_csv_row_is_refused_with_its_line_and_nothing_is_kept(db, cli_env,
 def test_a_malformed_event_is_refused_before_it_is_queued(db, cli_env, capsys, settings):
     code, _, err = run(capsys, "emit", "forecast-complete", "--customer", "shop", "--sku", "X")
     assert code == 2 and "must be written STORE/PRODUCT" in err
-    assert redis.Redis.from_url(settings.redis_url).llen("alerts") == 0
+    assert redis.Redis.from_url(settings.redis_url.reveal()).llen("alerts") == 0
 
 
 def test_alerts_list_sizes_its_columns_to_a_long_customer_id(db, cli_env, capsys):

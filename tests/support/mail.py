@@ -68,7 +68,7 @@ def notifier_for(
         **overrides,
     )
     limit = GlobalRateLimit(
-        redis.Redis.from_url(settings.redis_url), rate, name=f"test-{uuid.uuid4().hex}"
+        redis.Redis.from_url(settings.redis_url.reveal()), rate, name=f"test-{uuid.uuid4().hex}"
     )
     backend = SendGridBackend(API_KEY, host=fake.url, timeout_s=2.0)
     return Notifier(tuned, db, limit, backend)

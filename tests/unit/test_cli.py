@@ -55,3 +55,36 @@ def test_a_refusal_is_a_json_line_when_logs_are_json(capsys, monkeypatch, tmp_pa
     assert code == 2 and out == ""
     assert line["level"] == "error" and "SHELFOPS_DATABASE_URL is not set" in line["message"]
     assert line["command"] == "alerts"
+
+
+def test_import_progress_line_shows_rows_rate_share_and_eta():
+    """Given 40 % of a file's bytes read as 1,000,000 rows in 4 s, when the line is drawn,
+    then it shows the rows, the share, 250,000 rows/s and 6 s to go."""
+    from shelfops_alerts.cli.imports import import_progress_line
+
+    line = import_progress_line(400, 1000, 1_000_000, 4.0)
+
+    assert line.startswith("[" + "#" * 12 + "." * 18 + "]")
+    assert "1,000,000 rows" in line and "40.0%" in line
+    assert "250,000 rows/s" in line and "ETA 6s" in line
+
+
+def test_import_bar_redraws_in_place_then_says_it_stores(monkeypatch):
+    """Given the import's progress callback, when reading reports twice quickly and then
+    storing begins, then one bar is drawn (throttled, in place) and then the storing line."""
+    import io
+
+    from shelfops_alerts.cli import imports
+
+    clock = iter([100.0, 100.5, 100.55, 101.0])
+    monkeypatch.setattr(imports.time, "monotonic", lambda: next(clock))
+    out = io.StringIO()
+    bar = imports.ImportBar(out)
+
+    bar("reading", 10, 100, 1000)
+    bar("reading", 11, 100, 1100)  # 0.05 s later: not redrawn
+    bar("storing", 100, 100, 9000)
+
+    lines = out.getvalue()
+    assert lines.count("\r") == 1 and "1,000 rows" in lines and "1,100 rows" not in lines
+    assert lines.endswith("storing 9,000 rows ...\n")

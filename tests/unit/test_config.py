@@ -22,8 +22,8 @@ def _empty_folder(tmp_path, monkeypatch):
 def test_defaults_with_only_the_two_urls():
     settings = load_settings(GOOD)
     assert settings.email_backend == "file"
-    assert settings.batch_size == 2000
-    assert settings.sqlalchemy_url == "postgresql+psycopg2://u@localhost/db"
+    assert settings.batch_size == 5000
+    assert settings.sqlalchemy_url.reveal() == "postgresql+psycopg2://u@localhost/db"
 
 
 @pytest.mark.parametrize(
@@ -79,8 +79,8 @@ def test_dot_env_supplies_what_the_environment_does_not(tmp_path):
         "SHELFOPS_REDIS_URL=redis://from-dotenv:6379/0\n"
     )
     settings = load_settings({"SHELFOPS_REDIS_URL": "redis://from-env:6379/0"})
-    assert settings.database_url == "postgresql://from-dotenv/db"
-    assert settings.redis_url == "redis://from-env:6379/0"
+    assert settings.database_url.reveal() == "postgresql://from-dotenv/db"
+    assert settings.redis_url.reveal() == "redis://from-env:6379/0"
 
 
 def test_dot_env_is_read_as_python_dotenv_reads_it(tmp_path):
@@ -124,4 +124,4 @@ def test_stack_env_is_read_only_while_dev_runs(tmp_path):
     import os
 
     config.STACK_ENV.write_text(stack + f"SHELFOPS_DEV_PID={os.getpid()}\n")
-    assert load_settings({}).database_url == "postgresql://dev/db"
+    assert load_settings({}).database_url.reveal() == "postgresql://dev/db"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shelfops_alerts import config
 from shelfops_alerts.config import load_settings
+from shelfops_alerts.config import settings as config_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The two settings without a default; every other one can be left out.
@@ -77,7 +77,7 @@ class _Recording(dict):
 
 def read_by_load_settings(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     recording = _Recording(REQUIRED)
-    monkeypatch.setattr(config, "gather_environment", lambda environ=None: recording)
+    monkeypatch.setattr(config_settings, "gather_environment", lambda environ=None: recording)
     load_settings()
     return recording.asked
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from celery.exceptions import Reject
 
 from shelfops_alerts.notify.outcomes import DeliveryFailed, Failed, Outcome, RetryIn, outcome_json
+
+logger = logging.getLogger(__name__)
+#: Most refused SKUs of one message named in the log, one line each; the rest are counted.
+LOGGED_REFUSALS = 10
 
 
 class NotSentYet(Exception):
@@ -22,3 +30,19 @@ def answer(task: Any, outcome: Outcome, **ids: Any) -> dict[str, Any]:
     if isinstance(outcome, Failed):
         raise DeliveryFailed(outcome.reason)
     return outcome_json(outcome, **ids)
+
+
+def refuse(what: str, exc: Exception) -> NoReturn:
+    """A message that cannot be acted on (the core said why): log the reason and drop it
+    (``Reject`` without requeue: redelivering it cannot help). Nothing was written."""
+    logger.error("refused %s: %s", what, exc)
+    raise Reject(f"invalid {what}: {exc}", requeue=False) from exc
+
+
+def log_refused_skus(what: str, customer_id: str, reasons: Sequence[str]) -> None:
+    """Say why each SKU of a message was refused alone (the rest of it goes on)."""
+    for reason in reasons[:LOGGED_REFUSALS]:
+        logger.warning("%s for %s: refused %s", what, customer_id, reason)
+    if len(reasons) > LOGGED_REFUSALS:
+        more = len(reasons) - LOGGED_REFUSALS
+        logger.warning("%s for %s: %d more SKU(s) refused", what, customer_id, more)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
-from celery.exceptions import Reject
 
 from shelfops_alerts.detect.checks import check_batch
-from shelfops_alerts.intake.events import InvalidEvent, forecast_complete
-from shelfops_alerts.vocabulary import ALERT_TYPES, CHECK_TASK
+from shelfops_alerts.intake.events import MAX_EVENT_SKUS
+from shelfops_alerts.payloads import InvalidPayload
+from shelfops_alerts.payloads.chain import check_request
+from shelfops_alerts.skus import Sku
+from shelfops_alerts.vocabulary import CHECK_TASK
 from workers.tasks import context as task_context
+from workers.tasks.answers import log_refused_skus, refuse
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name=CHECK_TASK, acks_late=True)
@@ -23,21 +29,64 @@ def check_stockout_risk(
     """Read the batch's inputs in bulk and run the rules; returns findings as JSON.
 
     ``only_types`` limits the rules (``shelfops.sales_recorded`` asks for the sales-driven
-    ones); ``context`` (JSON) is passed along the chain untouched.
+    ones); ``context`` (JSON) is passed along the chain untouched. A SKU that cannot be read
+    is refused alone (logged with the reason); a bad customer, context or size, the message.
+    A batch larger than SHELFOPS_MAX_BATCH_SIZE is never read whole: this task checks its
+    first part and queues the rest as chains of that size.
     """
     try:
-        event = forecast_complete(customer_id, None, skus)
-        if only_types is not None and not set(only_types) <= set(ALERT_TYPES):
-            raise InvalidEvent(f"only_types must be among {', '.join(ALERT_TYPES)}")
-    except InvalidEvent as exc:
-        raise Reject(f"invalid batch: {exc}", requeue=False) from exc
+        request = check_request(customer_id, skus, context, only_types, max_skus=MAX_EVENT_SKUS)
+    except InvalidPayload as exc:
+        refuse("batch check", exc)
+    log_refused_skus("batch check", request.customer_id, request.refused)
+    batch = list(request.skus)
+    limit = task_context.settings().max_batch_size
+    if len(batch) > limit:
+        batch = _split(request.customer_id, batch, limit, request.context, request.only_types)
     with task_context.sessions()() as session:
         result = check_batch(
             session,
-            customer_id=event.customer_id,
-            skus=list(event.skus or ()),
+            customer_id=request.customer_id,
+            skus=batch,
             today=task_context.today_utc(),
-            context=context,
-            only_types=only_types,
+            context=request.context,
+            only_types=request.only_types,
         )
     return result.to_json()
+
+
+def _split(
+    customer_id: str,
+    batch: list[Sku],
+    limit: int,
+    context: dict[str, Any] | None,
+    only_types: list[str] | None,
+) -> list[Sku]:
+    """Queue all but the first ``limit`` SKUs as chains of at most ``limit``; returns the
+    first part, which this task checks (so its own chain goes on as queued).
+
+    A sweep counts each of its batches once, by number: the parts queued here are checked
+    as plain batches, outside the sweep's counts. (Sweeps cut batches no larger than the
+    limit, so this happens only when workers disagree about SHELFOPS_MAX_BATCH_SIZE.) If this
+    message is redelivered, the rest is queued again: extra work, not extra alerts.
+    """
+    # Imported here: the batches module queues this very task.
+    from workers.tasks.batches import chunks, queue_batch_checks
+
+    rest_context = None if context is None or "sweep_id" in context else context
+    queued = queue_batch_checks(
+        customer_id,
+        chunks(tuple(batch[limit:]), limit),
+        context=rest_context,
+        only_types=only_types,
+    )
+    logger.warning(
+        "batch of %d SKUs for %s is over SHELFOPS_MAX_BATCH_SIZE (%d): checking the first"
+        " %d, the rest queued as %d more batch(es)",
+        len(batch),
+        customer_id,
+        limit,
+        limit,
+        queued,
+    )
+    return batch[:limit]

@@ -18,7 +18,7 @@ from shelfops_alerts.notify.sending import Notifier
 def settings() -> Settings:
     from workers.app import app
 
-    value: Settings = app.conf.shelfops_settings
+    value: Settings = app.shelfops_settings
     return value
 
 
@@ -33,12 +33,12 @@ def _redis(url: str) -> redis.Redis:
 
 
 def redis_client() -> redis.Redis:
-    return _redis(settings().redis_url)
+    return _redis(settings().redis_url.reveal())
 
 
 def email_rate_limit() -> GlobalRateLimit:
     """The fleet-wide e-mail budget (SHELFOPS_EMAIL_RATE per second)."""
-    return _limit(settings().redis_url, settings().email_rate)
+    return _limit(settings().redis_url.reveal(), settings().email_rate)
 
 
 @lru_cache(maxsize=1)

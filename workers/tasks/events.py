@@ -14,6 +14,7 @@ from shelfops_alerts.detect.sku_pages import sku_pages
 from shelfops_alerts.intake import events
 from shelfops_alerts.vocabulary import FORECAST_COMPLETED_TASK, SALES_RECORDED_TASK
 from workers.tasks import context
+from workers.tasks.answers import log_refused_skus
 from workers.tasks.batches import chunks, queue_batch_checks
 
 logger = logging.getLogger(__name__)
@@ -23,12 +24,15 @@ logger = logging.getLogger(__name__)
 def forecast_completed(
     customer_id: Any = None, run_id: Any = None, skus: Any = None
 ) -> dict[str, Any]:
-    """Split the customer's SKUs (all, or those named) into batches and check each."""
+    """Split the customer's SKUs (all, or those named) into batches and check each.
+
+    A named SKU that cannot be read is refused alone, with the reason; the rest go on."""
     try:
-        event = events.forecast_complete(customer_id, run_id, skus)
+        event = events.forecast_complete(customer_id, run_id, skus, partial=True)
     except events.InvalidEvent as exc:
         logger.error("refused forecast-complete event: %s", exc)
         raise Reject(f"invalid forecast-complete event: {exc}", requeue=False) from exc
+    log_refused_skus("forecast-complete", event.customer_id, event.refused)
     size = context.settings().batch_size
     if event.skus is not None:
         batches = queue_batch_checks(event.customer_id, chunks(event.skus, size))
@@ -49,10 +53,11 @@ def sales_recorded(customer_id: Any = None, skus: Any = None) -> dict[str, Any]:
     """Check anomalies and forecast accuracy of the customer's SKUs (all, or those named),
     one check → persist → publish chain per batch."""
     try:
-        event = events.sales_recorded(customer_id, skus)
+        event = events.sales_recorded(customer_id, skus, partial=True)
     except events.InvalidEvent as exc:
         logger.error("refused sales-recorded event: %s", exc)
         raise Reject(f"invalid sales-recorded event: {exc}", requeue=False) from exc
+    log_refused_skus("sales-recorded", event.customer_id, event.refused)
     size = context.settings().batch_size
     if event.skus is not None:
         pages = chunks(event.skus, size)

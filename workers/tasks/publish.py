@@ -12,12 +12,14 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.alerts.persist import PersistResult
 from shelfops_alerts.notify.relay import deliveries_queued
+from shelfops_alerts.payloads import InvalidPayload
+from shelfops_alerts.payloads.chain import read_persisted, read_sweep_context
 from shelfops_alerts.publish.changes import publish_committed
 from shelfops_alerts.sweeps.runner import count_batch
 from shelfops_alerts.vocabulary import EMAIL_QUEUE, PUBLISH_TASK, SWEEP_BATCH_FAILED_TASK
 from workers.tasks import context as task_context
+from workers.tasks.answers import refuse
 from workers.tasks.email import send_alert_email
 
 logger = logging.getLogger(__name__)
@@ -25,8 +27,13 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name=PUBLISH_TASK, acks_late=True)
 def publish_alerts(persisted: dict[str, Any]) -> dict[str, int]:
-    """PUBLISH each change on ``alerts:{customer_id}`` and queue its e-mail deliveries."""
-    result = PersistResult.from_json(persisted)
+    """PUBLISH each change on ``alerts:{customer_id}`` and queue its e-mail deliveries.
+
+    A payload that is not a valid persisted batch is refused whole: nothing is published."""
+    try:
+        result = read_persisted(persisted, max_skus=task_context.settings().max_batch_size)
+    except InvalidPayload as exc:
+        refuse("persisted batch", exc)
     with task_context.sessions().begin() as session:
         published = publish_committed(
             session,
@@ -52,9 +59,13 @@ def sweep_batch_failed(
 ) -> None:
     """Error callback of a sweep's batch chain: count the batch as failed, so the sweep ends.
 
-    Celery calls it in the worker whose task failed, with the failed task's request.
+    Celery calls it in the worker whose task failed, with the failed task's request; a
+    message sent by name with a context that is not a sweep batch's is refused.
     """
-    sweep = context or {}
+    try:
+        sweep = read_sweep_context(context)
+    except InvalidPayload as invalid:
+        refuse("sweep batch context", invalid)
     if "sweep_id" in sweep:
         logger.error("sweep %s batch %s failed: %r", sweep["sweep_id"], sweep.get("batch"), exc)
         _count(sweep, failed=True)

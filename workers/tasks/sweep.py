@@ -27,7 +27,8 @@ from workers.tasks.batches import queue_batch_checks
 def sweep_all_skus(self: Any, customer_id: Any = None, batch_size: Any = None) -> dict[str, Any]:
     """Check every SKU of every customer (or of ``customer_id``), batch by batch.
 
-    ``batch_size`` overrides SHELFOPS_BATCH_SIZE for this sweep (benchmarks and tests).
+    ``batch_size`` overrides SHELFOPS_BATCH_SIZE for this sweep (benchmarks and tests), up to
+    SHELFOPS_MAX_BATCH_SIZE.
     """
     try:
         if customer_id is not None:
@@ -39,12 +40,14 @@ def sweep_all_skus(self: Any, customer_id: Any = None, batch_size: Any = None) -
     except InvalidEvent as exc:
         raise Reject(f"invalid sweep: {exc}", requeue=False) from exc
     settings = task_context.settings()
+    # Never a batch above the limit a check takes whole (a larger one would be split).
+    size = min(int(batch_size or settings.batch_size), settings.max_batch_size)
     return run_sweep(
         task_context.sessions(),
         task_context.redis_client(),
         token=str(self.request.id or uuid.uuid4()),
         customer_id=customer_id,
-        batch_size=int(batch_size or settings.batch_size),
+        batch_size=size,
         lock_ttl_s=settings.sweep_lock_ttl_s,
         queue_batches=lambda customer, pages, sweep, first, after_each: queue_batch_checks(
             customer, pages, context=sweep, first_batch_no=first, after_each=after_each

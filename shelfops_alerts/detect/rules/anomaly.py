@@ -119,6 +119,10 @@ def _phantom_days(
 ) -> list[SalesDay] | None:
     """The last ``phantom_days`` days before today, if each has sales and a forecast."""
     wanted = [today - dt.timedelta(days=n) for n in range(settings.phantom_days, 0, -1)]
+    last = days[-len(wanted) :]
+    if [d.day for d in last] == wanted:
+        # The usual case, the last days are the wanted ones (each once): no lookup needed.
+        return last
     by_day = {d.day: d for d in days}
     if not all(day in by_day for day in wanted):
         return None

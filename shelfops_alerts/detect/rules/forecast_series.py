@@ -42,7 +42,10 @@ def horizon_series(lead_days: int, demands: Sequence[float | None]) -> list[floa
     if not demands:
         return []
     if None not in demands:
-        # The common case, a forecast for every day: no per-day Python work.
+        # The common case, a forecast for every day: no per-day Python work (and no copy of
+        # a list that need not grow).
+        if lead_days == 0 and type(demands) is list:
+            return cast("list[float]", demands)
         series = list(cast("Sequence[float]", demands))
     else:
         current = next(float(value) for value in demands if value is not None)

@@ -5,25 +5,31 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 
 class NotEnoughHistory(Exception):
     """A rule cannot judge a SKU from the days it was given; its alerts are left alone."""
 
 
-@dataclass(frozen=True)
-class SalesDay:
-    """One past day of one SKU: units sold, and the forecast stored for that day (if any)."""
+class SalesDay(NamedTuple):
+    """One past day of one SKU: units sold, and the forecast stored for that day (if any).
+
+    A named tuple (immutable, and made in a fraction of a frozen dataclass's time: a batch
+    reads a month of days for thousands of SKUs)."""
 
     day: dt.date
     units: float
     forecast: float | None = None
 
 
+_BY_DAY = attrgetter("day")
+
+
 def forecast_days(history: Sequence[SalesDay]) -> list[SalesDay]:
     """The days that have both sales and a forecast, in date order."""
-    return sorted((d for d in history if d.forecast is not None), key=lambda d: d.day)
+    return sorted([d for d in history if d.forecast is not None], key=_BY_DAY)
 
 
 def residuals(history: Sequence[SalesDay]) -> list[float]:

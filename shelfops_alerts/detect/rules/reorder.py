@@ -21,6 +21,7 @@ an imminent empty shelf is the stockout rule's to call.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -70,6 +71,13 @@ def demand_sigma(history: Sequence[SalesDay], *, min_days: int) -> tuple[float, 
     return 0.0, "none", 0
 
 
+@functools.lru_cache(maxsize=256)
+def z_score(service_level: float) -> float:
+    """The standard normal quantile of ``service_level`` (cached: a batch asks for the same
+    few service levels thousands of times)."""
+    return statistics.NormalDist().inv_cdf(service_level)
+
+
 def order_quantity(needed: float, *, case_pack: float | None, min_order_qty: float | None) -> float:
     """``needed`` raised to the minimum order, then rounded up to whole case packs (or units)."""
     quantity = max(needed, min_order_qty or 0.0)
@@ -99,7 +107,7 @@ def check_reorder(
         rop, source = policy.reorder_point, "policy"
     else:
         sigma, sigma_source, sigma_days = demand_sigma(history, min_days=settings.min_history_days)
-        z = statistics.NormalDist().inv_cdf(service_level)
+        z = z_score(service_level)
         safety_stock = z * sigma * math.sqrt(lead_time)
         rop, source = ltd + safety_stock, "lead_time_demand_plus_safety_stock"
         safety = {

@@ -97,6 +97,33 @@ def days_until_stockout(
     return days + remaining / demands[-1]
 
 
+def lasts_beyond(
+    on_hand: float,
+    daily_demand: Sequence[float],
+    daily_arrivals: Sequence[float],
+    days: float,
+) -> bool:
+    """True when the stock on hand alone surely outlasts ``days``, so :func:`check_stockout`
+    with ``days`` as its medium threshold finds nothing; False when unsure.
+
+    A cheap test for the many SKUs far from a stockout: stock covering the demand of the
+    first ``floor(days) + 1`` days cannot run out within ``days``. It reads each value once
+    in C (two sums and a min), with margins that only ever answer "unsure"; inputs the rule
+    refuses (negative, NaN, infinite) and SKUs with arrivals are "unsure", so the rule
+    itself judges — and refuses — them.
+    """
+    if daily_arrivals or not daily_demand:
+        return False
+    total = sum(daily_demand)
+    if not (math.isfinite(total) and min(daily_demand) >= 0 and 0 <= on_hand < math.inf):
+        return False
+    walked = math.floor(days) + 1
+    head = daily_demand[:walked]
+    # max(d, MIN_DAILY_DEMAND) <= d + MIN_DAILY_DEMAND; past the horizon the last day repeats
+    need = sum(head) + (walked - len(head)) * daily_demand[-1] + walked * MIN_DAILY_DEMAND
+    return on_hand > need * (1 + 1e-9)
+
+
 def recommended_quantity(on_hand: float, on_order: float, daily_demand: Sequence[float]) -> int:
     """Units to order so stock plus open orders cover the next COVER_DAYS days of forecast."""
     horizon = list(daily_demand[:COVER_DAYS])

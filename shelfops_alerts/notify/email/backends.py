@@ -92,7 +92,7 @@ def backend_for(settings: Settings) -> EmailBackend:
         return ConsoleBackend()
     if settings.email_backend == "sendgrid":
         return SendGridBackend(
-            api_key=settings.sendgrid_api_key,
+            api_key=settings.sendgrid_api_key,  # a Secret: revealed only to the client
             host=settings.sendgrid_host,
             timeout_s=settings.email_timeout_s,
         )

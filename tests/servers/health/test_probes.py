@@ -21,7 +21,7 @@ from tests.support.waiting import wait_until
 
 
 def test_beat_is_alive_while_it_ticks_and_down_once_it_stops(db, settings, cli_env, capsys):
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     # Given beat on this host never ticked
     code, out, _ = run(capsys, "probe", "beat")
     assert code == 1 and "never ticked" in out

@@ -13,7 +13,7 @@ from shelfops_alerts.metrics.broker import queue_keys
 
 def test_thirty_queued_events_read_thirty_as_llen_does(db, settings):
     # Given no worker consumes the alerts queue
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     assert client.llen("alerts") == 0
     # When 30 forecast-complete events are queued
     for n in range(30):
@@ -26,8 +26,8 @@ def test_thirty_queued_events_read_thirty_as_llen_does(db, settings):
 
 
 def test_every_priority_step_and_every_taken_message_is_counted(db, settings):
-    client = redis.Redis.from_url(settings.redis_url)
-    producer = _producer(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
+    producer = _producer(settings.redis_url.reveal())
     # Given 4 plain messages and 3 sent with priority 9 (kombu keeps those in another list)
     for _ in range(4):
         producer.send_task(
@@ -40,7 +40,7 @@ def test_every_priority_step_and_every_taken_message_is_counted(db, settings):
     assert client.llen("alerts") == 4
     assert sum(client.llen(key) for key in queue_keys("alerts")) == 7
     # When a consumer takes one message without acknowledging it
-    with Connection(settings.redis_url) as connection:
+    with Connection(settings.redis_url.reveal()) as connection:
         channel = connection.default_channel
         message = channel.basic_get("alerts", no_ack=False)
         assert message is not None

@@ -14,7 +14,7 @@ from shelfops_alerts.notify.rate_limit import GlobalRateLimit
 
 @pytest.fixture()
 def limiter_for(settings):
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     name = f"test-{uuid.uuid4().hex}"  # a key of its own: tests never share a budget
 
     def make(rate: float) -> GlobalRateLimit:
@@ -74,7 +74,8 @@ def test_processes_sharing_one_key_share_one_budget(settings):
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_grab, args=(settings.redis_url, name, rate, 1.5, out)) for _ in range(4)
+        ctx.Process(target=_grab, args=(settings.redis_url.reveal(), name, rate, 1.5, out))
+        for _ in range(4)
     ]
     for p in procs:
         p.start()

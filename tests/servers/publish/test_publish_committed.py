@@ -23,7 +23,7 @@ def history_ids(db) -> list[int]:
 def test_committed_changes_are_published_on_their_channel_then_marked(db, settings):
     put_deliveries(db, 2, customer_id="C9")
     ids = history_ids(db)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     listener = client.pubsub(ignore_subscribe_messages=True)
     listener.subscribe("alerts:C9")
     wait_until(lambda: client.pubsub_numsub("alerts:C9")[0][1] == 1, 5, "the subscription")

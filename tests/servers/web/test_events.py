@@ -14,7 +14,7 @@ from tests.support.web import api, new_token
 
 def queued(settings) -> list[dict]:
     """The messages waiting on the alerts queue, oldest first, decoded."""
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     messages = []
     for raw in reversed(client.lrange("alerts", 0, -1)):
         envelope = json.loads(raw)
@@ -113,7 +113,7 @@ def test_a_known_token_whose_cache_entry_expired_is_checked_again_and_its_event_
     db, web, settings
 ):
     token = new_token(db, "acme")
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     with api(web, token) as caller:
         # Given the web service has seen the token (its owner is cached in Redis)
         assert caller.post("/v1/events/sales-recorded").status_code == 202

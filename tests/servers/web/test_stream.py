@@ -40,7 +40,7 @@ def change(customer: str, n: int, pad: int = 0) -> dict[str, Any]:
 
 
 def publish(settings, customer: str, numbers, *, pad: int = 0, maxlen: int = 10000) -> None:
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
     publish_changes(client, [change(customer, n, pad) for n in numbers], stream_maxlen=maxlen)
 
 
@@ -133,9 +133,13 @@ def test_an_idle_stream_gets_heartbeats(db, web):
 
 def test_asking_for_changes_the_stream_no_longer_holds_says_reset(db, web, settings):
     token = new_token(db, "acme")
-    redis.Redis.from_url(settings.redis_url)
+    redis.Redis.from_url(settings.redis_url.reveal())
     publish(settings, "acme", range(1))
-    first = redis.Redis.from_url(settings.redis_url).xrange("alerts-stream:acme")[0][0].decode()
+    first = (
+        redis.Redis.from_url(settings.redis_url.reveal())
+        .xrange("alerts-stream:acme")[0][0]
+        .decode()
+    )
     publish(settings, "acme", range(1, 600), maxlen=50)  # trims whole nodes: 1 is gone
 
     async def scenario() -> list[dict]:

@@ -1,5 +1,7 @@
 """The stockout rule on its own: plain numbers in, a finding (or none) out."""
 
+import random
+
 import pytest
 
 from shelfops_alerts.detect.rules import (
@@ -8,7 +10,11 @@ from shelfops_alerts.detect.rules import (
     check_stockout,
     days_until_stockout,
 )
-from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND, recommended_quantity
+from shelfops_alerts.detect.rules.stockout import (
+    MIN_DAILY_DEMAND,
+    lasts_beyond,
+    recommended_quantity,
+)
 
 
 def finding_for(on_hand, demand, on_order=0.0, thresholds=DEFAULT_THRESHOLDS):
@@ -215,3 +221,39 @@ def test_arrivals_past_the_forecast_horizon_extend_the_walk():
 def test_negative_arrival_is_a_clear_error():
     with pytest.raises(ValueError, match="an arrival must be"):
         days_until_stockout(5, [1], [-1])
+
+
+def test_lasts_beyond_is_only_true_where_the_rule_finds_nothing() -> None:
+    """Given 20,000 random SKUs (short and long horizons, demand below the 0.1 floor, stock at
+    and around the thresholds, custom thresholds), when lasts_beyond says the stock outlasts
+    the medium threshold, then check_stockout finds nothing for that SKU; and it says so for
+    most SKUs far from a stockout."""
+    rng = random.Random(12)
+    said, far = 0, 0
+    for _ in range(20_000):
+        thresholds = rng.choice(
+            [StockoutThresholds(), StockoutThresholds(0.5, 1.5, 2.5), StockoutThresholds(2, 4, 7)]
+        )
+        base = rng.choice([0.0, 0.05, 0.1, 1.0, 7.3, 120.0])
+        demand = [max(0.0, base * rng.uniform(0.5, 1.5)) for _ in range(rng.randint(1, 14))]
+        cover = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 30.0])
+        on_hand = round(sum(demand[:3]) / 3 * cover + rng.choice([-0.1, 0, 0.1]), 1)
+        on_hand = max(on_hand, 0.0)
+        kwargs = {"store_id": "S", "product_id": "P", "on_hand": on_hand, "on_order": 0.0}
+        finding = check_stockout(**kwargs, daily_demand=demand, thresholds=thresholds)
+        if lasts_beyond(on_hand, demand, (), thresholds.medium_days):
+            said += 1
+            assert finding is None, (on_hand, demand, thresholds)
+        if days_until_stockout(on_hand, demand) > 2 * thresholds.medium_days + 2:
+            far += 1
+    assert said > 0.8 * far
+
+
+def test_lasts_beyond_leaves_what_the_rule_refuses_to_the_rule() -> None:
+    """Given a NaN, infinite or negative demand, arrivals, or no forecast, when asked,
+    then lasts_beyond is unsure (so the rule itself judges, or refuses, the SKU)."""
+    for demand in ([1.0, float("nan")], [1.0, float("inf")], [1.0, -1.0], []):
+        assert not lasts_beyond(1000.0, demand, (), 3.0)
+    assert not lasts_beyond(1000.0, [1.0], [5.0], 3.0)
+    assert not lasts_beyond(float("nan"), [1.0], (), 3.0)
+    assert lasts_beyond(1000.0, [1.0], (), 3.0)

@@ -204,6 +204,8 @@ INVENTORY_HEADER = "customer_id,store_id,product_id,on_hand\nc1,s1,p0,1\n"
         ("c1,,p1,1", "store_id must not be empty"),
         ("c1,s1," + "p" * 65 + ",1", "product_id must be at most 64 characters, got 65"),
         ("c1,s1,p\t1,1", "product_id must not contain control characters, got 'p\\t1'"),
+        ("c1,s\x001,p1,1", "store_id must not contain control characters, got 's\\x001'"),
+        ("c\x1b1,s1,p1,1", "customer_id must not contain control characters, got 'c\\x1b1'"),
         ("c1,s1,p1,many", "on_hand must be a number >= 0, got 'many'"),
         ("c1,s1,p1,-0.5", "on_hand must be a number >= 0, got '-0.5'"),
         ("c1,s1,p1,nan", "on_hand must be a number >= 0, got 'nan'"),

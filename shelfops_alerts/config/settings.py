@@ -8,28 +8,37 @@ Where a value comes from, highest first:
    commands in the same folder find the embedded stack without any setting.
 
 Every variable is documented in the README. A missing or malformed value raises
-:class:`ConfigError` naming the variable, at start, before any work is done.
+:class:`ConfigError` naming the variable, at start, before any work is done; an error never
+quotes a secret (a URL's password, a key).
+
+Secret settings are :class:`~shelfops_alerts.config.secrets.Secret` values (URLs:
+:class:`~shelfops_alerts.config.secrets.SecretURL`): printed, they show ``'**********'``; the code
+that needs one calls ``.reveal()``. Once loaded, they are masked in every log line too.
 """
 
 from __future__ import annotations
 
-import io
-import math
-import os
+import functools
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
+from shelfops_alerts import logs
+from shelfops_alerts.config.environment import gather_environment
+from shelfops_alerts.config.readers import (
+    ConfigError,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    secret,
+    secret_url,
+)
+from shelfops_alerts.config.secrets import Secret, SecretURL, mask_urls
 
-#: Folder (relative to the working directory) where ``dev`` keeps its servers and state.
-STACK_DIR = Path(".shelfops")
-#: File ``dev`` writes with the URLs of the embedded stack while it runs.
-STACK_ENV = STACK_DIR / "stack.env"
 #: E-mail templates shipped inside the package (``notify/email/templates/``).
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent / "notify" / "email" / "templates"
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "notify" / "email" / "templates"
 
 EMAIL_BACKENDS = ("file", "console", "sendgrid")
 #: How every process writes its log lines: ``text`` for people, ``json`` (one object per line)
@@ -40,122 +49,29 @@ LOG_FORMATS = ("text", "json")
 SAFE_COUNTDOWN_FRACTION = 0.5
 
 
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
-
-
-def read_env_file(path: Path, *, interpolate: bool = True) -> dict[str, str]:
-    """Read a ``.env`` file as python-dotenv does; a missing file is empty.
-
-    ``KEY=value`` lines, ``export`` prefixes, quotes, ``#`` comments (whole-line and after a
-    value) and ``${VAR}`` expansion (unless ``interpolate`` is false) all follow
-    python-dotenv. A line it cannot parse, or a bare ``KEY`` without ``=``, raises
-    :class:`ConfigError` with the file and line number, instead of being skipped with a warning.
-    """
-    if not path.is_file():
-        return {}
-    text = path.read_text(encoding="utf-8")
-    for binding in parse_stream(io.StringIO(text)):
-        if binding.error or (binding.key is not None and binding.value is None):
-            line = binding.original.string.strip()
-            raise ConfigError(f"{path}:{binding.original.line}: expected KEY=value, got {line!r}")
-    values = dotenv_values(stream=io.StringIO(text), interpolate=interpolate)
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _pid_alive(raw: str) -> bool:
-    """Whether the process that wrote stack.env still runs (a stale file is ignored)."""
-    try:
-        os.kill(int(raw), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def gather_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Merge stack.env < .env < process environment (later wins)."""
-    merged: dict[str, str] = {}
-    # Written by `dev` with machine values (paths, URLs): taken literally, never expanded.
-    stack = read_env_file(STACK_ENV, interpolate=False)
-    if _pid_alive(stack.get("SHELFOPS_DEV_PID", "")):
-        merged.update(stack)
-    merged.update(read_env_file(Path(".env")))
-    merged.update(os.environ if environ is None else environ)
-    return merged
-
-
-def _float(env: Mapping[str, str], name: str, default: float, *, allow_zero: bool) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = "0 or more" if allow_zero else "greater than 0"
-        raise ConfigError(f"{name} must be {bound}, got {raw!r}")
-    return value
-
-
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    return _float(env, name, default, allow_zero=False)
-
-
-def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
-    return _float(env, name, default, allow_zero=True)
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
-    return value
-
-
-def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], hint: str) -> str:
-    raw = env.get(name, "").strip()
-    if not raw:
-        raise ConfigError(f"{name} is not set. {hint}")
-    scheme = urlparse(raw).scheme
-    if scheme not in schemes:
-        raise ConfigError(
-            f"{name} must be a URL starting with {' or '.join(schemes)}://, got {raw!r}"
-        )
-    return raw
-
-
-def _dashboard_url(env: Mapping[str, str]) -> str:
-    raw = env.get("SHELFOPS_DASHBOARD_URL", "").strip() or Settings.dashboard_url
-    parsed = urlparse(raw)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"SHELFOPS_DASHBOARD_URL must be an http(s) URL, got {raw!r}")
-    return raw.rstrip("/")
-
-
 @dataclass(frozen=True)
 class Settings:
-    """Everything the service reads from its environment, validated."""
+    """Everything the service reads from its environment, validated.
 
-    database_url: str
-    redis_url: str
+    Fields typed :class:`Secret` (or :class:`SecretURL`) print masked; a plain ``str``
+    given for one (a test's ``Settings(database_url="postgresql://…")``) is wrapped.
+    """
+
+    database_url: SecretURL
+    redis_url: SecretURL
     email_backend: str = "file"
-    sendgrid_api_key: str = ""
+    sendgrid_api_key: Secret = Secret()
     sendgrid_host: str = "https://api.sendgrid.com"
     email_from: str = "alerts@shelfops.example"
     outbox_dir: Path = Path(".shelfops/outbox")
     templates_dir: Path = DEFAULT_TEMPLATES_DIR
-    #: SKUs per batch check. Larger batches spread Celery's per-message cost over more SKUs
-    #: (bench/sweep.py at 1M SKUs: 500 → 58 s, 2000 → 31 s) at ~100 MB per worker.
-    batch_size: int = 2000
+    #: SKUs per batch check. Larger batches spread Celery's per-message cost (three tasks per
+    #: batch) over more SKUs: at 100k SKUs, 5000 costs the workers 30 % less CPU than 2000
+    #: (bench/sweep.py; see the README's Performance section), at ~100 MB per worker.
+    batch_size: int = 5000
+    #: Most SKUs one check may hold: a bigger batch message is split before anything is read
+    #: (a check needs about 7 MB per 1,000 SKUs at worst; 10,000 keep a child under ~200 MB).
+    max_batch_size: int = 10_000
     sweep_interval_s: float = 900.0
     sweep_lock_ttl_s: float = 600.0
     email_rate: float = 10.0
@@ -168,8 +84,14 @@ class Settings:
     email_max_pause_s: float = 900.0
     #: Quiet-period window for digests (seconds); 0 sends every alert change on its own.
     digest_window_s: float = 60.0
+    #: Most alert changes one digest lists; the next change opens a new digest.
+    digest_max_changes: int = 200
     visibility_timeout_s: int = 3600
     outbox_relay_after_s: float = 60.0
+    #: A worker child whose resident memory passed this (MB) is replaced after its task.
+    worker_max_memory_mb: int = 300
+    #: Starts without finish (the worker died each time) before a message is a dead letter.
+    max_redeliveries: int = 3
     dashboard_url: str = "http://localhost:8000/alerts"
     #: Entries each customer's Redis Stream of alert changes keeps (approximately; the oldest
     #: go first): how far back a reconnecting dashboard can resume with ``since``.
@@ -196,6 +118,16 @@ class Settings:
     retain_sales_days: int = 90
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        for name, kind in _secret_fields().items():
+            value = getattr(self, name)
+            if type(value) is not kind:
+                object.__setattr__(self, name, kind(value))
+
+    def secrets(self) -> list[Secret]:
+        """Every secret setting's value (what log lines must never carry)."""
+        return [getattr(self, name) for name in _secret_fields()]
+
     @property
     def max_countdown_s(self) -> float:
         """The longest countdown handed to the broker (a safe share of the visibility
@@ -209,35 +141,48 @@ class Settings:
         return base[: -len("/alerts")] if base.endswith("/alerts") else base
 
     @property
-    def sqlalchemy_url(self) -> str:
+    def sqlalchemy_url(self) -> SecretURL:
         """The database URL with the psycopg2 driver named, as SQLAlchemy wants it."""
-        url = self.database_url
+        url = self.database_url.reveal()
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+psycopg2://" + url[len(prefix) :]
-        return url
+                return SecretURL("postgresql+psycopg2://" + url[len(prefix) :])
+        return SecretURL(url)
+
+
+@functools.cache
+def _secret_fields() -> dict[str, type[Secret]]:
+    """Settings fields typed Secret (or a kind of it) → that type."""
+    hints = typing.get_type_hints(Settings)
+    return {
+        name: hint
+        for name, hint in hints.items()
+        if isinstance(hint, type) and issubclass(hint, Secret)
+    }
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise :class:`ConfigError` naming the first bad one."""
     env = gather_environment(environ)
     hint = "Set it, or run `shelfops-alerts dev` in this folder to start the embedded stack."
-    database_url = _url(
+    database_url = secret_url(
         env, "SHELFOPS_DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg2"), hint
     )
-    redis_url = _url(env, "SHELFOPS_REDIS_URL", ("redis", "rediss", "unix"), hint)
+    redis_url = secret_url(env, "SHELFOPS_REDIS_URL", ("redis", "rediss", "unix"), hint)
 
     backend = env.get("SHELFOPS_EMAIL_BACKEND", "file").strip() or "file"
     if backend not in EMAIL_BACKENDS:
         raise ConfigError(
             f"SHELFOPS_EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)}, got {backend!r}"
         )
-    api_key = env.get("SENDGRID_API_KEY", "").strip()
+    api_key = secret(env, "SENDGRID_API_KEY")
     if backend == "sendgrid" and not api_key:
         raise ConfigError("SENDGRID_API_KEY is not set, and SHELFOPS_EMAIL_BACKEND is sendgrid")
     sendgrid_host = env.get("SHELFOPS_SENDGRID_HOST", "").strip() or Settings.sendgrid_host
     if urlparse(sendgrid_host).scheme not in ("http", "https"):
-        raise ConfigError(f"SHELFOPS_SENDGRID_HOST must be an http(s) URL, got {sendgrid_host!r}")
+        raise ConfigError(
+            f"SHELFOPS_SENDGRID_HOST must be an http(s) URL, got {mask_urls(sendgrid_host)!r}"
+        )
     email_from = env.get("SHELFOPS_EMAIL_FROM", "").strip() or Settings.email_from
     if "@" not in email_from or any(c in email_from for c in "\r\n"):
         raise ConfigError(f"SHELFOPS_EMAIL_FROM must be an e-mail address, got {email_from!r}")
@@ -263,64 +208,77 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_from=email_from,
         outbox_dir=Path(env.get("SHELFOPS_OUTBOX_DIR", "").strip() or Settings.outbox_dir),
         templates_dir=templates_dir,
-        batch_size=_positive_int(env, "SHELFOPS_BATCH_SIZE", Settings.batch_size),
-        sweep_interval_s=_positive_float(
+        batch_size=positive_int(env, "SHELFOPS_BATCH_SIZE", Settings.batch_size),
+        max_batch_size=positive_int(env, "SHELFOPS_MAX_BATCH_SIZE", Settings.max_batch_size),
+        sweep_interval_s=positive_float(
             env, "SHELFOPS_SWEEP_INTERVAL_S", Settings.sweep_interval_s
         ),
-        sweep_lock_ttl_s=_positive_float(
+        sweep_lock_ttl_s=positive_float(
             env, "SHELFOPS_SWEEP_LOCK_TTL_S", Settings.sweep_lock_ttl_s
         ),
-        email_rate=_positive_float(env, "SHELFOPS_EMAIL_RATE", Settings.email_rate),
-        email_max_retries=_positive_int(
+        email_rate=positive_float(env, "SHELFOPS_EMAIL_RATE", Settings.email_rate),
+        email_max_retries=positive_int(
             env, "SHELFOPS_EMAIL_MAX_RETRIES", Settings.email_max_retries
         ),
-        email_retry_backoff_s=_positive_float(
+        email_retry_backoff_s=positive_float(
             env, "SHELFOPS_EMAIL_RETRY_BACKOFF_S", Settings.email_retry_backoff_s
         ),
-        email_timeout_s=_positive_float(env, "SHELFOPS_EMAIL_TIMEOUT_S", Settings.email_timeout_s),
-        email_max_age_s=_positive_float(env, "SHELFOPS_EMAIL_MAX_AGE_S", Settings.email_max_age_s),
-        email_max_pause_s=_positive_float(
+        email_timeout_s=positive_float(env, "SHELFOPS_EMAIL_TIMEOUT_S", Settings.email_timeout_s),
+        email_max_age_s=positive_float(env, "SHELFOPS_EMAIL_MAX_AGE_S", Settings.email_max_age_s),
+        email_max_pause_s=positive_float(
             env, "SHELFOPS_EMAIL_MAX_PAUSE_S", Settings.email_max_pause_s
         ),
-        digest_window_s=_non_negative_float(
+        digest_window_s=non_negative_float(
             env, "SHELFOPS_DIGEST_WINDOW_S", Settings.digest_window_s
         ),
-        visibility_timeout_s=_positive_int(
+        digest_max_changes=positive_int(
+            env, "SHELFOPS_DIGEST_MAX_CHANGES", Settings.digest_max_changes
+        ),
+        visibility_timeout_s=positive_int(
             env, "SHELFOPS_VISIBILITY_TIMEOUT_S", Settings.visibility_timeout_s
         ),
-        outbox_relay_after_s=_positive_float(
+        outbox_relay_after_s=positive_float(
             env, "SHELFOPS_OUTBOX_RELAY_AFTER_S", Settings.outbox_relay_after_s
         ),
+        worker_max_memory_mb=positive_int(
+            env, "SHELFOPS_WORKER_MAX_MEMORY_MB", Settings.worker_max_memory_mb
+        ),
+        max_redeliveries=positive_int(env, "SHELFOPS_MAX_REDELIVERIES", Settings.max_redeliveries),
         dashboard_url=_dashboard_url(env),
-        stream_maxlen=_positive_int(env, "SHELFOPS_STREAM_MAXLEN", Settings.stream_maxlen),
-        stream_heartbeat_s=_positive_float(
+        stream_maxlen=positive_int(env, "SHELFOPS_STREAM_MAXLEN", Settings.stream_maxlen),
+        stream_heartbeat_s=positive_float(
             env, "SHELFOPS_STREAM_HEARTBEAT_S", Settings.stream_heartbeat_s
         ),
-        stream_client_buffer=_positive_int(
+        stream_client_buffer=positive_int(
             env, "SHELFOPS_STREAM_CLIENT_BUFFER", Settings.stream_client_buffer
         ),
-        session_ttl_s=_positive_float(env, "SHELFOPS_SESSION_TTL_S", Settings.session_ttl_s),
-        login_link_ttl_s=_positive_float(
+        session_ttl_s=positive_float(env, "SHELFOPS_SESSION_TTL_S", Settings.session_ttl_s),
+        login_link_ttl_s=positive_float(
             env, "SHELFOPS_LOGIN_LINK_TTL_S", Settings.login_link_ttl_s
         ),
-        resolve_after_checks=_positive_int(
+        resolve_after_checks=positive_int(
             env, "SHELFOPS_RESOLVE_AFTER_CHECKS", Settings.resolve_after_checks
         ),
-        reopen_within_s=_positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
+        reopen_within_s=positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
         log_format=log_format,
-        retain_history_days=_positive_int(
+        retain_history_days=positive_int(
             env, "SHELFOPS_RETAIN_HISTORY_DAYS", Settings.retain_history_days
         ),
-        retain_deliveries_days=_positive_int(
+        retain_deliveries_days=positive_int(
             env, "SHELFOPS_RETAIN_DELIVERIES_DAYS", Settings.retain_deliveries_days
         ),
-        retain_forecast_days=_positive_int(
+        retain_forecast_days=positive_int(
             env, "SHELFOPS_RETAIN_FORECAST_DAYS", Settings.retain_forecast_days
         ),
-        retain_sales_days=_positive_int(
+        retain_sales_days=positive_int(
             env, "SHELFOPS_RETAIN_SALES_DAYS", Settings.retain_sales_days
         ),
     )
+    if settings.batch_size > settings.max_batch_size:
+        raise ConfigError(
+            f"SHELFOPS_BATCH_SIZE ({settings.batch_size}) must not exceed"
+            f" SHELFOPS_MAX_BATCH_SIZE ({settings.max_batch_size})"
+        )
     if settings.email_timeout_s >= settings.outbox_relay_after_s:
         # Otherwise the relay would take a slow but live send for a dead one and send it again.
         raise ConfigError(
@@ -336,4 +294,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f" {SAFE_COUNTDOWN_FRACTION:g} x SHELFOPS_VISIBILITY_TIMEOUT_S"
             f" ({settings.visibility_timeout_s}), i.e. {longest:g}"
         )
+    for value in settings.secrets():
+        logs.register_secret(value)
     return settings
+
+
+def _dashboard_url(env: Mapping[str, str]) -> str:
+    raw = env.get("SHELFOPS_DASHBOARD_URL", "").strip() or Settings.dashboard_url
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"SHELFOPS_DASHBOARD_URL must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")

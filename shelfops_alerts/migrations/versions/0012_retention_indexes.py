@@ -16,16 +16,16 @@ SKU's first forecast date) says which SKUs hold forecasts older than the cutoff.
 The other pruned tables already have what they need (``ix_email_deliveries_status``,
 ``ix_email_digests_status_due``, ``ix_web_sessions_expires``) or stay small.
 
-Revision ID: 0015
-Revises: 0009
+Revision ID: 0012_retention_indexes
+Revises: 0011
 Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0009"
+revision = "0012_retention_indexes"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

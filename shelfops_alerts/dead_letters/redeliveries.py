@@ -1,0 +1,54 @@
+"""Counting each message's starts in Redis, and deciding when a message is parked.
+
+A start is counted before the task runs and the count is forgotten when the task ends
+(success, failure, retry: ``self.retry`` keeps the task id, and the retry is a new start
+that did not crash). So the count is the number of starts that never ended: the times a
+worker died on the message. The counters expire on their own, so one left by a task whose
+end could not be recorded (Redis unreachable just then, a hard time limit) cannot linger.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+
+#: Redis hash per task id: ``starts`` and ``first`` (Unix time of the first start).
+KEY = "shelfops:starts:{}"
+#: Seconds a counter outlives its latest start. A message comes back within the visibility
+#: timeout (SHELFOPS_VISIBILITY_TIMEOUT_S, 1 h by default) of its worker's death, so a week
+#: keeps every live count and still cleans up after messages that never came back.
+COUNT_TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Start:
+    """This delivery of a message: how many starts it has had, this one included, that
+    never ended, and when the first of them was (Unix time)."""
+
+    starts: int
+    first_seen: float
+
+
+def count_start(client: redis.Redis, task_id: str, *, now: float | None = None) -> Start:
+    """Count a start of the message ``task_id`` (one round trip)."""
+    key = KEY.format(task_id)
+    pipe = client.pipeline(transaction=True)
+    pipe.hincrby(key, "starts", 1)
+    pipe.hsetnx(key, "first", repr(time.time() if now is None else now))
+    pipe.hget(key, "first")
+    pipe.expire(key, COUNT_TTL_S)
+    starts, _, first, _ = pipe.execute()
+    return Start(starts=int(starts), first_seen=float(first))
+
+
+def forget(client: redis.Redis, task_id: str) -> None:
+    """The task ended (any way but its worker's death): its starts no longer count."""
+    client.delete(KEY.format(task_id))
+
+
+def should_park(start: Start, *, max_redeliveries: int) -> bool:
+    """Whether this delivery is parked instead of run: the message was already started
+    ``max_redeliveries`` times and never ended."""
+    return start.starts - 1 >= max_redeliveries

@@ -1,0 +1,67 @@
+"""A batch result as the JSON the next task receives: compact, and read back the same."""
+
+from __future__ import annotations
+
+import json
+
+from shelfops_alerts.detect.checks import BatchResult
+from shelfops_alerts.detect.rules import Finding
+from shelfops_alerts.skus import Sku
+
+STOCKOUT, REORDER, ANOMALY = "stockout_predicted", "reorder_recommended", "anomaly_detected"
+
+
+def round_trip(result: BatchResult) -> BatchResult:
+    return BatchResult.from_json(json.loads(json.dumps(result.to_json())))
+
+
+def test_evaluated_pairs_come_back_sku_by_sku() -> None:
+    """Given 1,000 SKUs evaluated for stockout, some also for reorder and anomaly, when the
+    result goes through JSON, then the same pairs come back in the same order, and each SKU
+    is written once (types as ranges of positions)."""
+    skus = [Sku(f"S{n // 100}", f"P{n}") for n in range(1000)]
+    evaluated = []
+    for n, sku in enumerate(skus):
+        if n % 7 == 0:
+            evaluated.append((sku, REORDER))
+        evaluated.append((sku, STOCKOUT))
+        if 200 <= n < 300:
+            evaluated.append((sku, ANOMALY))
+    finding = Finding("S0", "P1", STOCKOUT, "high", "runs out", {"days_until_stockout": 1.5})
+    result = BatchResult("c1", evaluated=evaluated, findings=[finding], context={"batch": 3})
+
+    data = result.to_json()
+    back = round_trip(result)
+
+    assert back.evaluated == evaluated
+    assert back.findings == [finding] and back.context == {"batch": 3}
+    assert data["evaluated"]["types"][STOCKOUT] == [[0, 1000]]
+    assert data["evaluated"]["types"][ANOMALY] == [[200, 300]]
+    assert len(data["evaluated"]["stores"]) == 1000
+
+
+def test_pairs_out_of_order_or_twice_come_back_once() -> None:
+    """Given pairs listed out of order and one twice, when through JSON, then each pair
+    comes back once."""
+    a, b, c = Sku("S", "A"), Sku("S", "B"), Sku("S", "C")
+    result = BatchResult(
+        "c1", evaluated=[(a, STOCKOUT), (b, REORDER), (c, STOCKOUT), (a, STOCKOUT), (b, STOCKOUT)]
+    )
+
+    back = round_trip(result)
+
+    assert sorted(back.evaluated) == sorted(
+        {(a, STOCKOUT), (b, REORDER), (b, STOCKOUT), (c, STOCKOUT)}
+    )
+    assert len(back.evaluated) == 4
+
+
+def test_a_message_of_the_earlier_form_is_read() -> None:
+    """Given a result queued by the earlier release (a triple per pair), when read,
+    then its pairs are the same."""
+    old = {"customer_id": "c1", "evaluated": [["S", "A", STOCKOUT], ["S", "B", REORDER]]}
+
+    assert BatchResult.from_json(old).evaluated == [
+        (Sku("S", "A"), STOCKOUT),
+        (Sku("S", "B"), REORDER),
+    ]
