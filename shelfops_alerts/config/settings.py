@@ -111,7 +111,8 @@ class Settings:
     #: ``text`` or ``json`` (one JSON object per line), for workers, beat and the CLI.
     log_format: str = "text"
     #: Days kept by ``shelfops.prune`` (README "Retention"): resolved alerts, alert history,
-    #: silences and sweeps; sent or failed e-mails; past forecasts; sales and past arrivals.
+    #: silences, sweeps and dealt-with dead letters; sent or failed e-mails; past forecasts;
+    #: sales and past arrivals.
     retain_history_days: int = 90
     retain_deliveries_days: int = 30
     retain_forecast_days: int = 90

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 
 from shelfops_alerts.vocabulary import (
+    DISCARDED,
     FINAL_STATUSES,
     FINISHED,
+    REPLAYED,
     RESOLVED,
     RUNNING,
     sql_list,
@@ -134,6 +136,17 @@ STEPS = (
             AND t.id <> COALESCE((SELECT max(id) FROM sweeps
                                   WHERE status = {sql_word(FINISHED)}), 0)
             AND NOT EXISTS (SELECT 1 FROM sweep_batches b WHERE b.sweep_id = t.id)""",
+        ),
+        "history_age_s",
+    ),
+    # Dead letters replayed or discarded long ago (a parked one waits for a person, however
+    # old). The table stays small, so no index: a parked message is rare.
+    Step(
+        "dead_letters",
+        _delete(
+            "dead_letters",
+            f"""t.status IN ({sql_list((REPLAYED, DISCARDED))})
+            AND COALESCE(t.discarded_at, t.replayed_at) < {_AGE}""",
         ),
         "history_age_s",
     ),

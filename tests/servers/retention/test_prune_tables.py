@@ -256,6 +256,35 @@ def test_the_newest_sweep_and_the_newest_finished_one_stay_however_old(db, setti
     assert ids(db, "sweeps") == {sweep["last_finished"], sweep["newest"]}
 
 
+def dead_letter(db, task_id: str, status: str, days_ago: float) -> None:
+    """A dead letter parked ``days_ago`` and, unless still parked, replayed or discarded then."""
+    execute(
+        db,
+        "INSERT INTO dead_letters (task_name, task_id, args, kwargs, options, reason,"
+        " deliveries, status, first_seen_at, replayed_at, discarded_at) VALUES"
+        " ('shelfops.check_stockout_risk', :t, '[]', '{}', '{}', 'killed', 3, :s,"
+        " now() - :ago * interval '1 day',"
+        " CASE WHEN :s = 'replayed' THEN now() - :ago * interval '1 day' END,"
+        " CASE WHEN :s = 'discarded' THEN now() - :ago * interval '1 day' END)",
+        t=task_id,
+        s=status,
+        ago=days_ago,
+    )
+
+
+def test_dead_letters_replayed_or_discarded_long_ago_go_parked_ones_never(db, settings):
+    # Given dead letters dealt with long ago and lately, and parked ones however old
+    for status in ("replayed", "discarded", "parked"):
+        dead_letter(db, f"{status}-old", status, 100)
+        dead_letter(db, f"{status}-new", status, 10)
+    # When a prune runs (history is kept 90 days)
+    report = run(settings)
+    # Then only the messages dealt with more than 90 days ago are gone
+    assert report.deleted["dead_letters"] == 2
+    left = {r[0] for r in rows(db, "SELECT task_id FROM dead_letters")}
+    assert left == {"replayed-new", "discarded-new", "parked-old", "parked-new"}
+
+
 def test_expired_sessions_and_login_links_go(db, settings):
     for table, column in (("web_sessions", "session_hash"), ("login_links", "code_hash")):
         execute(
