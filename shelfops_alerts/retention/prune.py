@@ -5,7 +5,8 @@ Each batch is its own transaction under a lock timeout: it deletes at most ``bat
 first. A table whose batch cannot get its locks in time is left for the next run; the run
 stops after ``budget_s`` and the next run goes on where it stopped (nothing is remembered
 between runs: each starts from what the indexes find). Only one run works at a time (a
-PostgreSQL advisory lock held for the run); a second one returns at once.
+PostgreSQL advisory lock held for the run); a second one returns at once. A run whose
+connection is lost stops there (its lock went with the connection) and raises.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ def _run(
                         conn.execute(_TIMEOUTS)
                         took, deleted = one_batch()
                 except OperationalError as exc:  # a lock not granted in time, or a timeout
+                    if exc.connection_invalidated:
+                        # The connection (and the run's lock with it) is gone: a run that
+                        # went on, reconnected, could overlap the next one. Stop here.
+                        raise
                     logger.warning("prune: %s left for the next run: %s", table, exc.orig)
                     report.unfinished.append(table)
                     return

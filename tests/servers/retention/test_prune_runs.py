@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from shelfops_alerts.db import get_engine
 from shelfops_alerts.retention.prune import prune
@@ -73,3 +75,32 @@ def test_the_metrics_count_changes_are_folded_even_without_a_scrape(db, settings
     # Then one row per status is left, and the counts are right
     assert rows(db, "SELECT status, n FROM delivery_counts") == []
     assert prune(get_engine(settings), POLICY, today=today()).deleted["email_deliveries"] == 0
+
+
+def test_a_run_whose_connection_dies_reports_that_and_leaves_no_lock_behind(db, settings):
+    old_sent_deliveries(db, 10)
+    engine = get_engine(settings)
+    cut: list[bool] = []
+
+    # Given a run whose database connection is cut after its first batch (a restart, a
+    # failover): the run's own backend is the one holding the prune's lock
+    def clock() -> float:
+        if not cut and len(ids(db, "email_deliveries")) < 10:
+            with engine.connect() as admin:
+                admin.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                        " WHERE locktype = 'advisory' AND objid = x'5E1FDE1E'::int::oid"
+                    )
+                )
+            cut.append(True)
+        return 0.0
+
+    # When it runs, it stops at the lost connection and says so (it does not go on, on a
+    # new connection without the lock, beside a run that may start meanwhile)
+    with pytest.raises(OperationalError) as lost:
+        prune(engine, POLICY, today=today(), batch=4, clock=clock)
+    assert lost.value.connection_invalidated and ids(db, "email_deliveries")
+    # Then the next run is not refused for a lock nobody holds, and finishes the work
+    again = run(settings)
+    assert not again.skipped and ids(db, "email_deliveries") == set()
