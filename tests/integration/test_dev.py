@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from shelfops_alerts.stack.embedded import free_port
+from shelfops_alerts.stack.supervisor import MAX_QUICK_FAILURES
 from tests.support.processes import started_here
 from tests.support.waiting import wait_until
 
@@ -202,7 +203,7 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_dev_reports_and_restarts_a_killed_worker_and_alerts_keep_arriving(folder):
+def test_dev_restarts_a_killed_worker_and_gives_up_on_a_service_that_keeps_dying(folder):
     dev = Dev(folder)
     try:
         # Given dev running the demo
@@ -222,11 +223,37 @@ def test_dev_reports_and_restarts_a_killed_worker_and_alerts_keep_arriving(folde
         empty_a_shelf_and_emit(folder)
         dev.wait_for("S01/P006", timeout=60)
         assert any(ln.startswith("created ") and "S01/P006" in ln for ln in dev.lines)
+
+        # When the web service dies again and again, each time soon after its restart
+        web, kills = dev.recorded()["web service"], 0
+        while dev.process.poll() is None and kills < MAX_QUICK_FAILURES + 2:
+            os.kill(web, signal.SIGKILL)
+            kills += 1
+            wait_until(
+                lambda n=kills: (
+                    dev.process.poll() is not None
+                    or sum("web service restarted (pid " in ln for ln in dev.lines) >= n
+                ),
+                60,
+                f"web service restart {kills}",
+            )
+            if dev.process.poll() is None:
+                restart = [ln for ln in dev.lines if "web service restarted (pid " in ln][-1]
+                web = int(restart.split("(pid ")[1].rstrip(")\n"))
+                wait_until(lambda pid=web: alive(pid), 10, "the restarted web service")
     finally:
         code = dev.stop()
-    assert code == 0, "".join(dev.lines)
+    # Then dev gave up at its fifth quick death (the first came after a long healthy run, or
+    # not), named it and its log, and stopped everything with exit code 1
+    assert kills in (MAX_QUICK_FAILURES, MAX_QUICK_FAILURES + 1), "".join(dev.lines)
+    assert code == 1, "".join(dev.lines)
+    assert (
+        f"error: web service died {MAX_QUICK_FAILURES} times in a row within 30 s of starting;"
+        " see its log: .shelfops/logs/web.log. Stopping everything.\n"
+    ) in dev.lines
     time.sleep(0.5)
-    assert started_here(folder) == [], "processes still running after Ctrl-C"
+    assert started_here(folder) == [], "processes still running after dev gave up"
+    assert not (folder / ".shelfops" / "stack.json").exists()
 
 
 def servers_of(folder: Path) -> tuple[list[int], list[int]]:
