@@ -23,8 +23,12 @@ import os
 import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psutil
+# psutil comes with the embedded extra (as the servers dev runs do): imported where it is
+# used, so a production install (no extras) still imports every module.
+if TYPE_CHECKING:
+    import psutil
 
 #: Seconds an old process gets to stop after SIGTERM before it is killed.
 GRACE_S = 10.0
@@ -41,6 +45,8 @@ class Recorded:
 
     @classmethod
     def of(cls, name: str, pid: int) -> Recorded | None:
+        import psutil
+
         try:
             process = psutil.Process(pid)
             return cls(name, pid, process.create_time(), tuple(process.cmdline()))
@@ -49,6 +55,8 @@ class Recorded:
 
     def find(self) -> psutil.Process | None:
         """The recorded process, if it still runs (same pid, start time and command line)."""
+        import psutil
+
         try:
             process = psutil.Process(self.pid)
             same = (
@@ -99,6 +107,8 @@ def running_dev(path: Path) -> int | None:
 
 def leftovers(path: Path, *, redis_folder: Path) -> list[tuple[str, psutil.Process]]:
     """What a ``dev`` that no longer runs left running: (name, process), Redis last."""
+    import psutil
+
     dev, recorded = read_state(path)
     if dev is not None and dev.find() is not None:
         return []  # not left over: their dev still runs
@@ -114,6 +124,8 @@ def leftovers(path: Path, *, redis_folder: Path) -> list[tuple[str, psutil.Proce
 
 def stop_leftovers(path: Path, *, redis_folder: Path, grace_s: float = GRACE_S) -> list[str]:
     """Stop what :func:`leftovers` finds (the children first, then Redis); one line for each."""
+    import psutil
+
     lines = []
     found = leftovers(path, redis_folder=redis_folder)
     for group in ([p for p in found if p[0] != "Redis"], [p for p in found if p[0] == "Redis"]):
@@ -133,6 +145,8 @@ def stop_leftovers(path: Path, *, redis_folder: Path, grace_s: float = GRACE_S) 
 def _signal(process: psutil.Process, signum: int) -> None:
     """Signal the process's whole group when it leads one (a worker and its pool children),
     else the process alone."""
+    import psutil
+
     with contextlib.suppress(ProcessLookupError, psutil.Error):
         if os.getpgid(process.pid) == process.pid:
             os.killpg(process.pid, signum)
