@@ -88,6 +88,7 @@ FLUSH_DIGESTS_TASK = "shelfops.flush_digests"
 SWEEP_TASK = "shelfops.sweep_all_skus"
 SWEEP_BATCH_FAILED_TASK = "shelfops.sweep_batch_failed"
 RELAY_TASK = "shelfops.relay_outbox"
+PRUNE_TASK = "shelfops.prune"
 
 #: Detection, persistence, publishing, and the periodic tasks.
 ALERTS_QUEUE = "alerts"

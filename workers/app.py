@@ -36,6 +36,7 @@ TASK_MODULES = [
     "workers.tasks.digest",
     "workers.tasks.relay",
     "workers.tasks.sweep",
+    "workers.tasks.prune",
 ]
 
 

@@ -10,6 +10,10 @@ the pipeline's own tasks. What each job needs (measured for issue 11; see the RE
   running it once per that period recovers anything within twice that time.
 * ``shelfops.flush_digests`` re-queues due or stuck digests, which the relay also does; it
   gets no entry of its own unless :data:`DIGEST_FLUSH_INTERVAL_S` is set.
+* ``shelfops.prune`` deletes what the retention settings no longer keep. Ages are counted in
+  days, so once an hour keeps each batch small; it is its own entry rather than part of the
+  relay because a prune with a backlog may run for minutes (its budget), and the relay must
+  stay a few milliseconds to keep its promise of recovery within two relay periods.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from __future__ import annotations
 from typing import Any
 
 from shelfops_alerts.config import Settings
-from shelfops_alerts.vocabulary import FLUSH_DIGESTS_TASK, RELAY_TASK, SWEEP_TASK
+from shelfops_alerts.vocabulary import FLUSH_DIGESTS_TASK, PRUNE_TASK, RELAY_TASK, SWEEP_TASK
 
 #: How often the relay runs; None: once per SHELFOPS_OUTBOX_RELAY_AFTER_S (default 60 s).
 RELAY_INTERVAL_S: float | None = None
 #: How often due or stuck e-mail digests get a run of their own; None: no entry (the relay
 #: re-queues them at its own pace).
 DIGEST_FLUSH_INTERVAL_S: float | None = None
+#: How often old rows are pruned (24 runs a day, beside the relay's 1,440).
+PRUNE_INTERVAL_S = 3600.0
 
 
 def relay_interval_s(settings: Settings) -> float:
@@ -40,6 +46,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "relay-outbox": {
             "task": RELAY_TASK,
             "schedule": relay_interval_s(settings),
+        },
+        "prune": {
+            "task": PRUNE_TASK,
+            "schedule": PRUNE_INTERVAL_S,
         },
     }
     if DIGEST_FLUSH_INTERVAL_S is not None:

@@ -124,6 +124,13 @@ class Settings:
     fault_max_retries: int = 10
     fault_retry_backoff_s: float = 1.0
     fault_retry_cap_s: float = 60.0
+    #: Days kept by ``shelfops.prune`` (README "Retention"): resolved alerts, alert history,
+    #: silences, sweeps and dealt-with dead letters; sent or failed e-mails; past forecasts;
+    #: sales and past arrivals.
+    retain_history_days: int = 90
+    retain_deliveries_days: int = 30
+    retain_forecast_days: int = 90
+    retain_sales_days: int = 90
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -284,6 +291,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         fault_retry_cap_s=positive_float(
             env, "SHELFOPS_FAULT_RETRY_CAP_S", Settings.fault_retry_cap_s
+        ),
+        retain_history_days=positive_int(
+            env, "SHELFOPS_RETAIN_HISTORY_DAYS", Settings.retain_history_days
+        ),
+        retain_deliveries_days=positive_int(
+            env, "SHELFOPS_RETAIN_DELIVERIES_DAYS", Settings.retain_deliveries_days
+        ),
+        retain_forecast_days=positive_int(
+            env, "SHELFOPS_RETAIN_FORECAST_DAYS", Settings.retain_forecast_days
+        ),
+        retain_sales_days=positive_int(
+            env, "SHELFOPS_RETAIN_SALES_DAYS", Settings.retain_sales_days
         ),
     )
     if settings.batch_size > settings.max_batch_size:

@@ -171,7 +171,8 @@ def replay(
 
 
 def discard(session: Session, *, dead_letter_id: int, by: str, reason: str) -> None:
-    """Put a parked message aside for good (it stays in the table, with who and why)."""
+    """Put a parked message aside for good (it stays in the table, with who and why, until
+    ``shelfops.prune`` takes it after SHELFOPS_RETAIN_HISTORY_DAYS)."""
     if not reason.strip():
         raise DeadLetterError("reason must say why the message is discarded", "reason")
     _parked(session, dead_letter_id, by)

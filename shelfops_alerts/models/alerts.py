@@ -21,7 +21,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
-from shelfops_alerts.vocabulary import ACTIVE_STATUSES, OPEN, SYSTEM_ACTOR, sql_list
+from shelfops_alerts.vocabulary import (
+    ACTIVE_STATUSES,
+    OPEN,
+    RESOLVED,
+    SYSTEM_ACTOR,
+    sql_list,
+    sql_word,
+)
 
 
 class Alert(Base):
@@ -47,6 +54,12 @@ class Alert(Base):
             "store_id",
             "product_id",
             "alert_type",
+        ),
+        # Resolved alerts by age, for the prune (migration 0012).
+        Index(
+            "ix_alerts_resolved_at",
+            "resolved_at",
+            postgresql_where=text(f"status = {sql_word(RESOLVED)}"),
         ),
     )
 
@@ -98,6 +111,7 @@ class AlertHistory(Base):
             "changed_at",
             postgresql_where=text("published_at IS NULL"),
         ),
+        Index("ix_alert_history_changed_at", "changed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

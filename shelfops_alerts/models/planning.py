@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, Float, Integer, String, func
+from sqlalchemy import Date, DateTime, Float, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
@@ -34,6 +34,7 @@ class Sale(Base):
     """Units of one SKU actually sold on one day; the latest import for a day wins."""
 
     __tablename__ = "sales"
+    __table_args__ = (Index("ix_sales_date", "sale_date"),)
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -49,6 +50,7 @@ class Arrival(Base):
     """A confirmed quantity (purchase orders, transfers) due for one SKU on one day."""
 
     __tablename__ = "arrivals"
+    __table_args__ = (Index("ix_arrivals_date", "arrival_date"),)
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     store_id: Mapped[str] = mapped_column(String(64), primary_key=True)

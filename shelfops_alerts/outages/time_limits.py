@@ -19,6 +19,7 @@ from shelfops_alerts.vocabulary import (
     FLUSH_DIGESTS_TASK,
     FORECAST_COMPLETED_TASK,
     PERSIST_TASK,
+    PRUNE_TASK,
     PUBLISH_TASK,
     RELAY_TASK,
     SALES_RECORDED_TASK,
@@ -60,6 +61,9 @@ TIME_LIMITS: dict[str, TimeLimit] = {
     SWEEP_TASK: _WALK,
     SEND_EMAIL_TASK: _MAIL,
     SEND_DIGEST_TASK: _MAIL,
+    # Deletes in bounded batches until its budget (retention.prune.BUDGET_S, 120 s) is spent;
+    # the statement under way when the budget runs out is bounded by its own timeout (60 s).
+    PRUNE_TASK: TimeLimit(200, 240, "bounded deletes for at most 120 s, plus one statement"),
 }
 
 #: Tasks on the ``email`` queue and the rest: their smallest soft limits bound the settings.

@@ -5,7 +5,9 @@ Starts Redis and PostgreSQL under ./.shelfops, migrates, starts an ``alerts`` wo
 (127.0.0.1:8000), loads the demo data, emits a forecast-complete event, prints the demo
 customer's dashboard login link and every alert change as it is published, until Ctrl-C
 stops everything it started. While it runs, ``.shelfops/stack.env`` lets the other
-commands in this folder find the stack without any setting.
+commands in this folder find the stack without any setting, and ``.shelfops/stack.json``
+records what it started. It watches everything it started (``supervisor``): what dies is
+reported and restarted. What a killed ``dev`` left running is stopped first (``orphans``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,15 @@ import redis
 
 from shelfops_alerts import migrate
 from shelfops_alerts.config import STACK_DIR, STACK_ENV, load_settings, read_env_file
-from shelfops_alerts.stack import demo, processes
+from shelfops_alerts.stack import demo, orphans, processes
 from shelfops_alerts.stack.embedded import EmbeddedStack
+from shelfops_alerts.stack.supervisor import (
+    GiveUp,
+    PostgresWatch,
+    RedisWatch,
+    ServiceWatch,
+    Supervisor,
+)
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, CHANNEL_PREFIX, EMAIL_QUEUE
 
 #: Settings `dev` uses unless the user set them (in the environment or in ``.env``).
@@ -34,6 +44,18 @@ DEV_DEFAULTS = {
     # A short digest window (production: 60 s), so the demo's grouped e-mails come in seconds.
     "SHELFOPS_DIGEST_WINDOW_S": "5",
 }
+#: What ``dev`` records about the processes it started (see ``orphans``).
+STACK_STATE = STACK_DIR / "stack.json"
+#: How each service is named in what ``dev`` prints.
+LABELS = {
+    "alerts": "alerts worker",
+    "email": "email worker",
+    "beat": "beat",
+    "flower": "Flower",
+    "web": "web service",
+}
+#: Seconds ``dev`` waits for an alert change before it looks at its processes again.
+POLL_S = 0.5
 
 
 def dev_environment(
@@ -54,15 +76,50 @@ def dev_environment(
     return {**chosen, **stack_values, "SHELFOPS_DEV_PID": str(os.getpid())}
 
 
-def _already_running() -> int | None:
-    pid = read_env_file(STACK_ENV, interpolate=False).get("SHELFOPS_DEV_PID")
-    if pid and pid.isdigit():
+def _record(stack: EmbeddedStack, services: list[processes.ServiceProcess]) -> None:
+    """Write ``.shelfops/stack.json``: this dev, and every process it started that runs."""
+    started = [orphans.Recorded.of(LABELS[s.name], s.pid) for s in services if s.running()]
+    if stack.redis.process is not None:
+        started.append(orphans.Recorded.of("Redis", stack.redis.process.pid))
+    orphans.write_state(
+        STACK_STATE,
+        orphans.Recorded.of("dev", os.getpid()),
+        [item for item in started if item is not None],
+    )
+
+
+class ChangeFeed:
+    """The alert changes published on Redis, for printing; survives a Redis restart (the
+    changes published while Redis was down are lost to this feed, not to the database)."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.pubsub: Any = None
+        self._subscribe()
+
+    def _subscribe(self) -> None:
         try:
-            os.kill(int(pid), 0)
-            return int(pid)
-        except ProcessLookupError:
-            return None
-    return None
+            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            self.pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+        except redis.ConnectionError:
+            self.pubsub = None
+
+    def poll(self, timeout_s: float) -> list[dict[str, Any]]:
+        """The changes that arrive within ``timeout_s`` (waits at most that long)."""
+        if self.pubsub is None:
+            time.sleep(timeout_s)
+            self._subscribe()
+            return []
+        changes = []
+        try:
+            message = self.pubsub.get_message(timeout=timeout_s)
+            while message is not None:
+                if message.get("type") == "pmessage":
+                    changes.append(json.loads(message["data"]))
+                message = self.pubsub.get_message(timeout=0)
+        except redis.ConnectionError:
+            self.pubsub = None
+        return changes
 
 
 def _write_stack_env(values: dict[str, str]) -> None:
@@ -131,16 +188,21 @@ def run_dev(
     """Run the stack in the foreground until Ctrl-C; returns the exit code.
 
     ``flower_auth`` (``user:password``) turns on Flower's basic auth."""
-    running = _already_running()
+    running = orphans.running_dev(STACK_STATE)
     if running:
         print(f"error: dev is already running here (pid {running})", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    for line in orphans.stop_leftovers(STACK_STATE, redis_folder=STACK_DIR / "redis"):
+        print(line, flush=True)
     print("starting PostgreSQL and Redis under .shelfops/ ...")
     stack = EmbeddedStack(STACK_DIR).start()
+    if stack.postgres.adopted:
+        print(f"reusing PostgreSQL (pid {stack.postgres.pid()}), left running by a killed dev")
     services: list[processes.ServiceProcess] = []
     code = 0
     try:
+        _record(stack, services)
         values = dev_environment(
             stack.environment(),
             # E-mails and login links point at this stack's web service.
@@ -164,15 +226,13 @@ def run_dev(
         ]
         for service in services:
             service.start()
+        _record(stack, services)
         processes.wait_for_workers(settings.redis_url.reveal(), ["alerts", "email"])
         guarded = f" (basic auth, user {flower_auth.partition(':')[0]})" if flower_auth else ""
         print(f"workers ready; Flower on http://127.0.0.1:{flower_port}{guarded}; logs in {logs}/")
         processes.wait_for_web(services[-1], web_port)
         print(f"web service on http://127.0.0.1:{web_port} (API, stream, dashboard)")
-        pubsub = redis.Redis.from_url(settings.redis_url.reveal()).pubsub(
-            ignore_subscribe_messages=True
-        )
-        pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+        feed = ChangeFeed(settings.redis_url.reveal())
         if with_demo:
             from shelfops_alerts.intake.client import notify_forecast_complete
 
@@ -183,10 +243,21 @@ def run_dev(
         else:
             print("log in to the dashboard with: shelfops-alerts dashboard-url --customer C")
         print(f"e-mails go to {settings.outbox_dir.resolve()}/ ; Ctrl-C stops everything")
-        for message in pubsub.listen():
-            print(format_change(json.loads(message["data"])), flush=True)
+        watched = [ServiceWatch(service, LABELS[service.name]) for service in services]
+        supervisor = Supervisor(
+            [RedisWatch(stack.redis), PostgresWatch(stack.postgres), *watched],
+            on_restart=lambda: _record(stack, services),
+        )
+        while True:
+            for change in feed.poll(POLL_S):
+                print(format_change(change), flush=True)
+            for line in supervisor.check():
+                print(line, flush=True)
     except KeyboardInterrupt:
         print("\nstopping ...")
+    except GiveUp as exc:  # a crash loop: say which, then stop everything
+        print(f"error: {exc}. Stopping everything.", file=sys.stderr, flush=True)
+        code = 1
     except RuntimeError as exc:  # a service did not start; say which, then clean up
         print(f"error: {exc}", file=sys.stderr)
         code = 2
@@ -194,6 +265,6 @@ def run_dev(
         for service in reversed(services):
             service.stop()
         stack.stop()
-        if STACK_ENV.exists():
-            STACK_ENV.unlink()
+        for path in (STACK_ENV, STACK_STATE):
+            path.unlink(missing_ok=True)
     return code

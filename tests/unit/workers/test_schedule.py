@@ -20,13 +20,15 @@ def schedule(monkeypatch, tmp_path):
     return importlib.import_module("workers.schedule")
 
 
-def test_one_sweep_and_one_relay_entry_the_relay_once_per_relay_period(schedule):
+def test_one_sweep_one_relay_and_one_hourly_prune_the_relay_once_per_relay_period(schedule):
     settings = load_settings({**URLS, "SHELFOPS_OUTBOX_RELAY_AFTER_S": "120"})
     entries = schedule.beat_schedule(settings)
     assert {entry["task"] for entry in entries.values()} == {
         "shelfops.sweep_all_skus",
         "shelfops.relay_outbox",
+        "shelfops.prune",
     }
+    assert entries["prune"]["schedule"] == 3600
     assert entries["relay-outbox"]["schedule"] == 120
     # At the defaults: 1,440 relay runs a day instead of 8,640 relay and flush runs
     default = schedule.beat_schedule(load_settings(URLS))
