@@ -66,7 +66,7 @@ def _wait_mid_sweep(stack: FaultStack, timeout_s: float = 120.0) -> str:
 def _sweep_scenario(
     name: str, inject: Callable[[FaultStack], str], stack: FaultStack, idle_s: float
 ) -> Result:
-    stack.fresh()
+    stack.fresh(name)
     cli_sweep(stack.env, SWEEP_CUSTOMER)
     notes = [_wait_mid_sweep(stack)]
     notes.append(inject(stack))
@@ -149,7 +149,7 @@ def postgres_restarted(stack: FaultStack, idle_s: float = 300.0) -> Result:
 def provider_outage(stack: FaultStack, idle_s: float = 400.0) -> Result:
     """The provider answers 500 for :data:`OUTAGE_500_S`, then 429 with a reset time for
     :data:`OUTAGE_429_S`, then 202; the small customer's sweep makes the critical mails."""
-    stack.fresh()
+    stack.fresh("provider-outage")
     t0 = time.time()
     stack.fake.phase(500, until=t0 + OUTAGE_500_S)
     reset = t0 + OUTAGE_500_S + OUTAGE_429_S
@@ -168,7 +168,7 @@ def provider_outage(stack: FaultStack, idle_s: float = 400.0) -> Result:
 def producers_racing(stack: FaultStack, idle_s: float = 300.0) -> Result:
     """:data:`PRODUCERS` threads send forecast-complete events for the same SKUs at once
     (through ``shelfops_alerts.client``), each in chunks of :data:`EVENT_SKUS`."""
-    stack.fresh()
+    stack.fresh("producers-race")
     with stack.engine.connect() as connection:
         keys = [
             f"{s}/{p}"
@@ -208,7 +208,7 @@ def email_worker_killed_after_accept(stack: FaultStack, idle_s: float = 300.0) -
     """The provider accepts the first mail at once but holds its answer; the email worker's
     pool process that sent it is SIGKILLed before it can record ``sent``. The relay sends it
     again later: the documented at-least-once window (one mail sent twice)."""
-    stack.fresh()
+    stack.fresh("email-kill")
     stack.fake.script([("hold", HOLD_S)])
     cli_sweep(stack.env, SMALL_CUSTOMER)
     notes = []

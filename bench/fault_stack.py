@@ -105,10 +105,18 @@ class Tally:
 class FaultStack:
     """The servers, the processes and the catalogue; see the module's docstring."""
 
-    def __init__(self, *, skus: int, batch_size: int, folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        skus: int,
+        batch_size: int,
+        folder: Path | None = None,
+        keep_logs: Path | None = None,
+    ) -> None:
         self.skus = skus
         self.small_skus = max(skus // 10, 500)
         self.batch_size = batch_size
+        self.keep_logs = keep_logs
         self.folder = folder or Path(tempfile.mkdtemp(prefix="shelfops-faults-"))
         self.servers = EmbeddedStack(self.folder / "stack")
         self.fake = FakeSendGridAPI(api_key=API_KEY)
@@ -147,6 +155,8 @@ class FaultStack:
         self.fake.stop()
         dispose_engines()
         self.servers.stop()
+        if self.keep_logs and (self.folder / "logs").is_dir():
+            shutil.copytree(self.folder / "logs", self.keep_logs, dirs_exist_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> FaultStack:
@@ -190,15 +200,15 @@ class FaultStack:
         return (SWEEP_CUSTOMER, SMALL_CUSTOMER)
 
     # -- processes -----------------------------------------------------------------------
-    def fresh(self) -> None:
+    def fresh(self, label: str = "") -> None:
         """Stop every process, empty the pipeline's tables and Redis, forget the provider's
-        requests, and start the processes again."""
+        requests, and start the processes again (their logs under ``logs/label``)."""
         self.stop_processes()
         with self.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {', '.join(PIPELINE_TABLES)} RESTART IDENTITY"))
         self.redis.flushdb()
         self.fake.reset()
-        logs = self.folder / "logs"
+        logs = self.folder / "logs" / label.replace(" ", "-")
         self.alerts_workers = [
             processes.worker(
                 name=f"alerts{n}", queues="alerts", concurrency=1, env=self.env, log_dir=logs
@@ -396,10 +406,10 @@ class FaultStack:
             if (r.store_id, r.product_id) in expected.alerts
             and expected.alerts[(r.store_id, r.product_id)] == CRITICAL
         }
+        # Mails of lost alerts are missing too; they are counted as lost alerts, not here.
         missing = sum(1 for i in critical_ids if (i, recipient) not in accepted)
-        missing += expected.critical - len(critical_ids)
         if missing:
-            problems.append(f"{missing} critical e-mail(s) never accepted by the provider")
+            problems.append(f"{missing} critical alert(s) found but never mailed")
         if failed:
             problems.append(f"{failed} deliverie(s) failed")
         return Tally(

@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skus", type=int, help=f"SKUs swept (default {FULL_SKUS:,})")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SKUS:,} SKUs")
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="repeatable")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs in this folder")
     args = parser.parse_args(argv)
     skus = args.skus or (QUICK_SKUS if args.quick else FULL_SKUS)
     names = args.only or list(SCENARIOS)
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     results: list[Result] = []
     note(f"starting the stack and importing {skus:,} + {max(skus // 10, 500):,} SKUs ...")
-    with FaultStack(skus=skus, batch_size=batch_size_for(skus)) as stack:
+    with FaultStack(skus=skus, batch_size=batch_size_for(skus), keep_logs=args.logs) as stack:
         for name in names:
             note(f"scenario {name} ...")
             started = time.monotonic()
