@@ -27,7 +27,7 @@ lint: $(STAMP)  ## ruff (lint and format) and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shelfops_alerts workers
 
-faults: $(STAMP)  ## the fault suite on 100,000 SKUs (about 15 minutes): one table, exit 1 on a loss
+faults: $(STAMP)  ## the fault suite on 100,000 SKUs (about 10 minutes): one table, exit 1 on a loss
 	$(BIN)/python bench/faults.py
 
 faults-quick: $(STAMP)  ## the same suite on 10,000 SKUs
