@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fault_stack import SMALL_CUSTOMER, SWEEP_CUSTOMER, FaultStack, Tally, cli_sweep, signal_all
+from fault_stack import SMALL_CUSTOMER, SWEEP_CUSTOMER, FaultStack, cli_sweep, signal_all
+from fault_tally import Tally
 
 from shelfops_alerts.client import notify_forecast_complete
 from tests.fakes import Reply
