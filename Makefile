@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: run test test-unit test-servers test-integration lint install clean
+.PHONY: run test test-unit test-servers test-integration lint faults faults-quick install clean
 
 run: $(STAMP)  ## start the whole stack on this machine, with demo data
 	$(BIN)/shelfops-alerts dev
@@ -26,6 +26,12 @@ lint: $(STAMP)  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shelfops_alerts workers
+
+faults: $(STAMP)  ## the fault suite on 100,000 SKUs (about 10 minutes): one table, exit 1 on a loss
+	$(BIN)/python bench/faults.py
+
+faults-quick: $(STAMP)  ## the same suite on 10,000 SKUs
+	$(BIN)/python bench/faults.py --quick
 
 install: $(STAMP)
 

@@ -18,7 +18,16 @@ takes an answer from the script. Scripted answers are, one per request:
 * ``("sleep", seconds)``: wait that long, then answer 202 (to make clients time out);
 * ``("ratelimit", seconds)``: 429 with ``X-RateLimit-Reset`` that many seconds from the
   moment of the answer (epoch seconds, rounded up, as SendGrid sends it);
+* ``("hold", seconds)``: the mail is *accepted* at once (recorded as 202), but the answer is
+  held back that long: a client killed meanwhile leaves an accepted mail it never heard of;
 * a :class:`Reply` for anything else.
+
+Answers can also follow the clock (the fault suite's provider outage)::
+
+    fake.phase(500, until=t0 + 60)                          # every request until then: 500
+    fake.phase(Reply(429, reset_at=t0 + 70), until=t0 + 70)  # then 429 with that reset time
+
+A phase in force wins over the script; after the last phase, the script (then 202) answers.
 
 A request whose client hangs up while the fake is still waiting to answer (a worker killed
 mid-request) is recorded with ``answered=None`` and ``client_gone=True``: the provider never
@@ -55,6 +64,10 @@ class Reply:
     drop: bool = False
     #: Seconds from the answer to put in ``X-RateLimit-Reset`` (a 429's reset time).
     reset_in_s: float | None = None
+    #: A fixed moment (epoch seconds) to put in ``X-RateLimit-Reset`` instead.
+    reset_at: float | None = None
+    #: Accept at once (recorded as answered), then hold the answer back this long.
+    held_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ class RecordedRequest:
     received_at: float
     answered: int | None
     client_gone: bool = False
+    #: The client's TCP port (which process sent it can be found from it).
+    client_port: int = 0
 
 
 def as_reply(item: Any) -> Reply:
@@ -83,6 +98,8 @@ def as_reply(item: Any) -> Reply:
         return Reply(delay_s=float(item[1]))
     if isinstance(item, tuple) and len(item) == 2 and item[0] == "ratelimit":
         return Reply(status=429, reset_in_s=float(item[1]))
+    if isinstance(item, tuple) and len(item) == 2 and item[0] == "hold":
+        return Reply(held_s=float(item[1]))
     if isinstance(item, tuple) and len(item) == 2:
         status, extra = item
         if isinstance(extra, Mapping) and all(isinstance(v, str) for v in extra.values()):
@@ -131,6 +148,7 @@ class FakeSendGridAPI:
         self._lock = threading.Condition()
         self._requests: list[RecordedRequest] = []
         self._script: deque[Reply] = deque()
+        self._phases: deque[tuple[float, Reply]] = deque()
         self._ids = count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -184,11 +202,18 @@ class FakeSendGridAPI:
         with self._lock:
             self._script.extend(queued)
 
+    def phase(self, reply: Any, *, until: float) -> None:
+        """Answer every valid request with ``reply`` (scripted form) until the epoch time
+        ``until``; phases follow one another in the order given."""
+        with self._lock:
+            self._phases.append((until, as_reply(reply)))
+
     def reset(self) -> None:
-        """Forget recorded requests and any answers still scripted."""
+        """Forget recorded requests and any answers still scripted or phased."""
         with self._lock:
             self._requests.clear()
             self._script.clear()
+            self._phases.clear()
 
     def wait_for_requests(self, number: int, timeout_s: float = 10.0) -> list[RecordedRequest]:
         """Block until ``number`` requests arrived; raise TimeoutError if they do not."""
@@ -206,7 +231,12 @@ class FakeSendGridAPI:
         if found:
             return Reply(400, body={"errors": [{"message": p, "field": None} for p in found]})
         with self._lock:
-            reply = self._script.popleft() if self._script else Reply()
+            while self._phases and self._phases[0][0] <= time.time():
+                self._phases.popleft()
+            if self._phases:
+                reply = self._phases[0][1]
+            else:
+                reply = self._script.popleft() if self._script else Reply()
         if 200 <= reply.status < 300 and "X-Message-Id" not in reply.headers:
             headers_out = {**reply.headers, "X-Message-Id": f"fake-{next(self._ids)}"}
             reply = dataclasses.replace(reply, headers=headers_out)
@@ -218,10 +248,11 @@ class FakeSendGridAPI:
             self._lock.notify_all()
             return len(self._requests) - 1
 
-    def _client_gone(self, index: int) -> None:
+    def _client_gone(self, index: int, *, accepted: bool = False) -> None:
         with self._lock:
+            answered = self._requests[index].answered if accepted else None
             self._requests[index] = dataclasses.replace(
-                self._requests[index], answered=None, client_gone=True
+                self._requests[index], answered=answered, client_gone=True
             )
             self._lock.notify_all()
 
@@ -256,13 +287,18 @@ def _handler_for(fake: FakeSendGridAPI) -> type[BaseHTTPRequestHandler]:
                     payload,
                     time.time(),
                     None if reply.drop else reply.status,
+                    client_port=int(self.client_address[1]),
                 )
             )
             if reply.delay_s and not self._wait_for_client(reply.delay_s):
                 fake._client_gone(index)
                 return
-            if reply.reset_in_s is not None:
-                reset = math.ceil(time.time() + reply.reset_in_s)
+            if reply.held_s and not self._wait_for_client(reply.held_s):
+                fake._client_gone(index, accepted=True)  # taken, though nobody heard so
+                return
+            if reply.reset_in_s is not None or reply.reset_at is not None:
+                at = reply.reset_at if reply.reset_at is not None else time.time()
+                reset = math.ceil(at + (reply.reset_in_s or 0.0))
                 reply = dataclasses.replace(
                     reply, headers={**reply.headers, "X-RateLimit-Reset": str(reset)}
                 )

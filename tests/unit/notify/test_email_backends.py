@@ -30,7 +30,7 @@ from shelfops_alerts.notify.email import (
     build_outgoing,
 )
 from shelfops_alerts.notify.email.errors import retry_after_seconds
-from tests.fakes import FakeSendGridAPI
+from tests.fakes import FakeSendGridAPI, Reply
 
 API_KEY = "SG.unit-test-key"
 
@@ -314,3 +314,47 @@ def test_backend_for_picks_the_configured_sender(name: str, kind: type, tmp_path
         assert backend.host == "https://api.sendgrid.com"
     if isinstance(backend, FileBackend):
         assert backend.outbox_dir == tmp_path
+
+
+def test_the_stand_in_answers_by_phase_then_with_a_fixed_reset_then_202(
+    fake: FakeSendGridAPI,
+) -> None:
+    # Given a provider outage scripted by the clock: 500 now, then 429 until a fixed reset
+    now = time.time()
+    fake.phase(500, until=now + 0.5)
+    fake.phase(Reply(429, reset_at=now + 1.0), until=now + 1.0)
+
+    # When e-mails are sent during each phase and after the last
+    with pytest.raises(TransientSendError) as first:
+        sendgrid(fake).send(outgoing())
+    time.sleep(max(0.0, now + 0.6 - time.time()))
+    with pytest.raises(TransientSendError) as second:
+        sendgrid(fake).send(outgoing())
+    time.sleep(max(0.0, now + 1.1 - time.time()))
+    sendgrid(fake).send(outgoing())
+
+    # Then the answers were 500, 429 with the reset time, and 202
+    assert first.value.status == 500
+    assert second.value.status == 429
+    assert fake.requests[1].answered == 429
+    assert [r.answered for r in fake.requests] == [500, 429, 202]
+
+
+def test_a_held_answer_counts_as_accepted_when_the_client_hangs_up(
+    fake: FakeSendGridAPI,
+) -> None:
+    # Given a provider that takes the mail at once but holds its answer back
+    fake.script([("hold", 30)])
+
+    # When the client gives up before the answer comes
+    with pytest.raises(TransientSendError):
+        sendgrid(fake, timeout_s=0.3).send(outgoing())
+
+    # Then the provider has the mail (the at-least-once window), and knows who sent it
+    (request,) = fake.wait_for_requests(1)
+    deadline = time.monotonic() + 5
+    while not fake.requests[0].client_gone and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake.requests[0].client_gone
+    assert len(fake.accepted) == 1
+    assert request.client_port > 0
