@@ -65,6 +65,8 @@ SUITE_ENV = {
     "SHELFOPS_EMAIL_MAX_PAUSE_S": "30",
     "SHELFOPS_EMAIL_TIMEOUT_S": "5",
     "SHELFOPS_VISIBILITY_TIMEOUT_S": "60",
+    # Every countdown must stay under half the visibility timeout (the settings refuse it).
+    "SHELFOPS_FAULT_RETRY_CAP_S": "20",
     "SHELFOPS_OUTBOX_RELAY_AFTER_S": "10",
     "SHELFOPS_SWEEP_INTERVAL_S": "86400",
 }
