@@ -8,6 +8,7 @@ requests, so any number of instances can serve the same customers.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -81,6 +82,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def settle_heap() -> None:
+    """Move everything start-up made (about 150,000 objects: FastAPI, SQLAlchemy, Celery,
+    kombu, pydantic) out of the garbage collector's reach.
+
+    They live as long as the process, yet every full (generation 2) collection walked them
+    all: a pause of 100-250 ms on this 2-core machine in which every request in flight
+    waited (measured with ``gc.callbacks`` under bench/stream.py). Frozen, a full
+    collection walks only what requests made since, and lasts about a millisecond. The
+    collection first frees start-up's own garbage, so none of it is frozen.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The web service for ``settings`` (read from the environment by default)."""
     settings = settings or load_settings()
@@ -88,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ctx = WebContext.build(settings)
+        settle_heap()
         try:
             yield
         finally:

@@ -1,8 +1,9 @@
 """Who is calling, for every route: an API token, or the dashboard's session cookie.
 
 * ``Authorization: Bearer <token>``: the token's owner is cached in Redis for
-  ``CACHE_TTL_S`` (a webhook call then costs no database round trip); a revocation writes a
-  mark there that every instance honours at once.
+  ``CACHE_TTL_S`` and refreshed ahead of expiry while in use (a webhook call then costs no
+  database round trip); a revocation writes a mark there that every instance honours at
+  once (``web/token_cache.py``).
 * The ``shelfops_session`` cookie (HttpOnly, SameSite=Strict): a session in PostgreSQL.
   Changes made with it must carry the session's CSRF token in ``X-CSRF-Token`` and, when
   the browser sends one, an ``Origin`` of this site.
@@ -13,35 +14,21 @@ Every route scopes its work to ``Principal.customer_id``; no request names a cus
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import Depends, HTTPException, Request, status
-from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from shelfops_alerts.web.context import WebContext, context_of
 from shelfops_alerts.web.sessions import csrf_token, find_session
-from shelfops_alerts.web.tokens import (
-    CACHE_TTL_S,
-    REVOKED_MARK,
-    TOKEN_PREFIX,
-    Principal,
-    cache_key,
-    find_token,
-    hash_secret,
-)
+from shelfops_alerts.web.tokens import Principal, hash_secret
 
 SESSION_COOKIE = "shelfops_session"
 CSRF_HEADER = "X-CSRF-Token"
 UNAUTHORIZED = "missing, invalid or revoked API token (send Authorization: Bearer <token>)"
-
-
-#: Most token owners one process remembers (see :class:`Claim`).
-KNOWN_OWNERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,49 +44,10 @@ class Claim:
     owner: bytes | None = None
 
 
-def _remember(ctx: WebContext, digest: str, owner: bytes, principal: Principal) -> None:
-    if len(ctx.owners) >= KNOWN_OWNERS:
-        ctx.owners.clear()
-    ctx.owners[digest] = (owner, principal)
-
-
 async def token_principal(ctx: WebContext, token: str) -> Principal | None:
     """The owner of an API token, from the shared cache or the database; None if unknown
-    or revoked."""
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    digest = hash_secret(token)
-    key = cache_key(digest)
-    try:
-        cached = await ctx.aredis.get(key)
-    except RedisError:
-        cached = None
-    if cached == REVOKED_MARK:
-        ctx.owners.pop(digest, None)
-        return None
-    if cached is not None:
-        owner = json.loads(cached)
-        principal = Principal(owner["customer_id"], owner["token_id"], "token")
-        _remember(ctx, digest, cached if isinstance(cached, bytes) else cached.encode(), principal)
-        return principal
-
-    def lookup() -> tuple[str, int] | None:
-        with ctx.sessions() as session:
-            row = find_token(session, token=token)
-            return None if row is None else (row.customer_id, row.id)
-
-    found = await run_in_threadpool(lookup)
-    if found is None:
-        return None
-    customer_id, token_id = found
-    principal = Principal(customer_id, token_id, "token")
-    owner = json.dumps({"customer_id": customer_id, "token_id": token_id}).encode()
-    try:  # NX: never overwrite a revocation mark written meanwhile
-        if await ctx.aredis.set(key, owner, ex=CACHE_TTL_S, nx=True):
-            _remember(ctx, digest, owner, principal)
-    except RedisError:
-        pass
-    return principal
+    or revoked (see ``web/token_cache.py``)."""
+    return await ctx.tokens.principal(token)
 
 
 async def session_principal(ctx: WebContext, secret: str) -> Principal | None:
@@ -178,7 +126,7 @@ async def webhook_caller(request: Request) -> Claim:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         digest = hash_secret(token.strip())
-        known = ctx.owners.get(digest)
+        known = ctx.tokens.known(digest)
         if known is not None:
             return Claim(known[1], digest, known[0])
     return Claim(await changer(request, await caller(request)))

@@ -1,9 +1,9 @@
 """What every request handler needs, built once per app: settings, database sessions,
-Redis clients, the stream hub and the task queue."""
+Redis clients, the token cache, the stream hub and the task queue."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import redis
 import redis.asyncio as aioredis
@@ -14,7 +14,7 @@ from shelfops_alerts.config import Settings
 from shelfops_alerts.db import session_factory
 from shelfops_alerts.web.enqueue import TaskQueue
 from shelfops_alerts.web.hub import StreamHub
-from shelfops_alerts.web.tokens import Principal
+from shelfops_alerts.web.token_cache import TokenCache
 
 
 @dataclass
@@ -27,23 +27,25 @@ class WebContext:
     aredis: aioredis.Redis
     hub: StreamHub
     tasks: TaskQueue
-    #: Token hash → (its owner as last seen in the Redis cache, the principal): hints only,
-    #: confirmed against Redis when used (see ``auth.Claim``).
-    owners: dict[str, tuple[bytes, Principal]] = field(default_factory=dict)
+    #: Who owns an API token (the shared Redis cache, filled from the database).
+    tokens: TokenCache
 
     @classmethod
     def build(cls, settings: Settings) -> WebContext:
         aclient = aioredis.Redis.from_url(settings.redis_url.reveal(), socket_connect_timeout=5)
+        sessions = session_factory(settings)
         return cls(
             settings=settings,
-            sessions=session_factory(settings),
+            sessions=sessions,
             redis=redis.Redis.from_url(settings.redis_url.reveal(), socket_timeout=10),
             aredis=aclient,
             hub=StreamHub(aclient, buffer=settings.stream_client_buffer),
             tasks=TaskQueue(aclient, broker_url=settings.redis_url.reveal()),
+            tokens=TokenCache(aclient, sessions),
         )
 
     async def close(self) -> None:
+        self.tokens.close()
         await self.hub.close()
         await self.aredis.aclose()
         self.redis.close()

@@ -35,10 +35,12 @@ def kwargs_summary(kwargs: dict[str, Any]) -> str:
     return repr(shown)
 
 
-#: Push the message only while KEYS[1] (a token's cache entry) still holds ARGV[2].
+#: Push the message only while KEYS[1] (a token's cache entry) still holds ARGV[2]; then
+#: answer the entry's remaining lifetime (ms), so the caller can refresh it ahead of time.
 _PUSH_IF_CACHED = """
 if redis.call('GET', KEYS[1]) == ARGV[2] then
-    return redis.call('LPUSH', KEYS[2], ARGV[1])
+    redis.call('LPUSH', KEYS[2], ARGV[1])
+    return redis.call('PTTL', KEYS[1])
 end
 return false
 """
@@ -96,9 +98,10 @@ class TaskQueue:
 
     async def send_if_cached(
         self, task_name: str, kwargs: dict[str, Any], *, key: str, value: bytes
-    ) -> str | None:
+    ) -> tuple[str, int] | None:
         """Queue the task only if Redis still holds ``value`` at ``key`` (checked and pushed
-        in one atomic step, one round trip); None, and nothing queued, otherwise."""
+        in one atomic step, one round trip): (its id, the milliseconds ``key`` has left to
+        live); None, and nothing queued, otherwise."""
         task_id, envelope = self.message(task_name, kwargs)
-        pushed = await self._push_if_cached(keys=[key, self.queue], args=[envelope, value])
-        return task_id if pushed else None
+        ttl_ms = await self._push_if_cached(keys=[key, self.queue], args=[envelope, value])
+        return None if ttl_ms is None else (task_id, int(ttl_ms))

@@ -109,14 +109,15 @@ def revoke_token(session: Session, *, token_id: int) -> ApiToken:
     return row
 
 
-def find_token(session: Session, *, token: str) -> ApiToken | None:
-    """The active (not revoked) token row for a presented token, or None."""
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    digest = hash_secret(token)
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+def find_token(session: Session, *, token_hash: str) -> ApiToken | None:
+    """The active (not revoked) token row whose hash is ``token_hash``, or None."""
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).first()
     # The index lookup already matched; compare again in constant time all the same.
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
+    if (
+        row is None
+        or row.revoked_at is not None
+        or not hmac.compare_digest(row.token_hash, token_hash)
+    ):
         return None
     return row
 

@@ -3,7 +3,8 @@
 Validated exactly as the Python producer validates (``intake/events.py``), for the token's
 customer, then queued by task name on the ``alerts`` queue without leaving the event loop.
 A token this process has seen costs one Redis round trip in all: its validity is checked in
-the same atomic step that queues the event.
+the same atomic step that queues the event, and the entry is refreshed ahead of its expiry
+in the background (``web/token_cache.py``).
 """
 
 from __future__ import annotations
@@ -40,13 +41,15 @@ async def _queue(
     except InvalidEvent as exc:
         raise invalid("body", exc.field or "body", str(exc)) from None
     if claim.digest is not None and claim.owner is not None:
-        task_id = await ctx.tasks.send_if_cached(
+        pushed = await ctx.tasks.send_if_cached(
             task_name, payload, key=cache_key(claim.digest), value=claim.owner
         )
-        if task_id is not None:
+        if pushed is not None:
+            task_id, ttl_ms = pushed
+            ctx.tokens.keep_fresh(claim.digest, claim.owner, ttl_ms)
             return _accepted(task_id)
         # The cache entry expired or the token was revoked: authenticate from scratch.
-        ctx.owners.pop(claim.digest, None)
+        ctx.tokens.forget(claim.digest)
         await changer(request, await caller(request))
     return _accepted(await ctx.tasks.send(task_name, payload))
 

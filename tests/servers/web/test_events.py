@@ -9,6 +9,8 @@ import pytest
 import redis
 
 from shelfops_alerts.intake.client import notify_forecast_complete
+from shelfops_alerts.web.tokens import CACHE_TTL_S
+from tests.support.waiting import wait_until
 from tests.support.web import api, new_token
 
 
@@ -124,3 +126,18 @@ def test_a_known_token_whose_cache_entry_expired_is_checked_again_and_its_event_
         assert caller.post("/v1/events/sales-recorded").status_code == 202
     assert len(queued(settings)) == 2
     assert client.exists(key)
+
+
+def test_a_token_in_steady_use_has_its_cache_entry_refreshed_before_it_expires(db, web, settings):
+    token = new_token(db, "acme")
+    client = redis.Redis.from_url(settings.redis_url.reveal())
+    with api(web, token) as caller:
+        # Given the web service has cached the token, and the entry is about to expire
+        assert caller.post("/v1/events/forecast-complete").status_code == 202
+        [key] = client.keys("shelfops:auth:token:*")
+        client.pexpire(key, 3000)
+        # When the next event arrives (answered at once, from the cache)
+        assert caller.post("/v1/events/forecast-complete").status_code == 202
+    # Then the entry is re-checked in the background and lives a whole CACHE_TTL_S again
+    wait_until(lambda: client.ttl(key) > CACHE_TTL_S - 10, 5, "the entry to be refreshed")
+    assert len(queued(settings)) == 2
