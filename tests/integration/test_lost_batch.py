@@ -42,11 +42,7 @@ def walker(cli_env, monkeypatch):
     app.loader.import_default_modules()  # the task modules and their routes, as in a worker
     from workers.tasks.batches import chunks, queue_batch_checks
 
-    def walk(skus):
-        app.set_current()  # a producer's client app may have become current since
-        return queue_batch_checks(CUSTOMER, chunks(tuple(skus), 50))
-
-    return walk
+    return lambda skus: queue_batch_checks(CUSTOMER, chunks(tuple(skus), 50))
 
 
 def test_a_lost_batch_is_requeued_and_counts_its_clean_check_once(
