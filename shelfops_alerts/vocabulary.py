@@ -76,6 +76,14 @@ REPLAYED = "replayed"
 DISCARDED = "discarded"
 DEAD_LETTER_STATUSES = (PARKED, REPLAYED, DISCARDED)
 
+# --- The batch ledger: how a queued batch chain's row is closed ---------------------------
+#: Its chain's publish step ran.
+DONE = "done"
+#: Lost and re-queued SHELFOPS_BATCH_REQUEUE_LIMIT times: left to the next sweep.
+GAVE_UP = "gave_up"
+#: One of its chain's messages is a dead letter (:data:`PARKED`): an operator's now.
+LEDGER_OUTCOMES = (DONE, GAVE_UP, PARKED)
+
 # --- Celery task names and queues (contracts: queued messages name them) -----------------
 FORECAST_COMPLETED_TASK = "shelfops.forecast_completed"
 SALES_RECORDED_TASK = "shelfops.sales_recorded"

@@ -38,6 +38,7 @@ TABLES = (
     "web_sessions",
     "login_links",
     "api_tokens",
+    "batch_ledger",
     "dead_letters",
     "email_deliveries",
     "email_digests",

@@ -93,6 +93,11 @@ class Settings:
     worker_max_memory_mb: int = 300
     #: Starts without finish (the worker died each time) before a message is a dead letter.
     max_redeliveries: int = 3
+    #: A queued batch whose chain has not finished after this long, and none of whose
+    #: messages is queued or unacknowledged, was lost by the broker: the relay queues it again.
+    batch_lost_after_s: float = 300.0
+    #: Times the relay queues one lost batch again before it leaves it to the next sweep.
+    batch_requeue_limit: int = 3
     dashboard_url: str = "http://localhost:8000/alerts"
     #: Entries each customer's Redis Stream of alert changes keeps (approximately; the oldest
     #: go first): how far back a reconnecting dashboard can resume with ``since``.
@@ -259,6 +264,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "SHELFOPS_WORKER_MAX_MEMORY_MB", Settings.worker_max_memory_mb
         ),
         max_redeliveries=positive_int(env, "SHELFOPS_MAX_REDELIVERIES", Settings.max_redeliveries),
+        batch_lost_after_s=positive_float(
+            env, "SHELFOPS_BATCH_LOST_AFTER_S", Settings.batch_lost_after_s
+        ),
+        batch_requeue_limit=positive_int(
+            env, "SHELFOPS_BATCH_REQUEUE_LIMIT", Settings.batch_requeue_limit
+        ),
         dashboard_url=_dashboard_url(env),
         stream_maxlen=positive_int(env, "SHELFOPS_STREAM_MAXLEN", Settings.stream_maxlen),
         stream_heartbeat_s=positive_float(

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 def _producer(broker_url: str, timeout_s: float = Settings.redis_timeout_s) -> Celery:
     from celery import Celery
 
-    producer = Celery("shelfops-producer", broker=broker_url)
+    # Never the current app: in a process that also holds the workers' app (a test, a task
+    # that emits an event), shared tasks would otherwise be sent through this one, to its
+    # default queue.
+    producer = Celery("shelfops-producer", broker=broker_url, set_as_current=False)
     producer.conf.update(
         task_serializer="json",
         accept_content=["json"],

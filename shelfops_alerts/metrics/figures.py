@@ -111,6 +111,11 @@ FAMILIES: tuple[Family, ...] = (
         " operator to replay or discard them.",
     ),
     Family(
+        "shelfops_batches_unfinished",
+        "Queued batch chains whose publish has not run yet (in flight, or lost by the broker"
+        " until the relay queues them again).",
+    ),
+    Family(
         "shelfops_scrape_source_up",
         "1 when the source could be read during this scrape, else 0.",
         ("source",),
@@ -182,10 +187,12 @@ def _from_redis(settings: Settings, figures: Figures) -> None:
 def _from_database(settings: Settings, figures: Figures) -> None:
     from shelfops_alerts.db import session_factory
     from shelfops_alerts.dead_letters.store import count_parked
+    from shelfops_alerts.ledger import store as ledger
 
     with session_factory(settings).begin() as session:
         found = database.read_figures(session)
         parked = count_parked(session)
+        unfinished = ledger.unfinished(session)
     for alert_type in ALERT_TYPES:
         for severity in SEVERITIES:
             count = found.active_alerts.get((alert_type, severity), 0)
@@ -201,6 +208,7 @@ def _from_database(settings: Settings, figures: Figures) -> None:
     figures.add("shelfops_sweep_last_skus_checked", found.sweep_last_skus_checked)
     figures.add("shelfops_sweep_last_batches_failed", found.sweep_last_batches_failed)
     figures.add("shelfops_dead_letters", parked)
+    figures.add("shelfops_batches_unfinished", unfinished)
 
 
 #: Where figures come from; each is read independently, so one that is down hides only its own.

@@ -44,8 +44,10 @@ MAX_DELIVERY_IDS = 200_000
 #: A batch context: at most this many entries, each a short scalar.
 MAX_CONTEXT_KEYS = 16
 MAX_CONTEXT_TEXT = 256
-#: The context entries a sweep's batch carries, and what each must be.
+#: The context entries a sweep's batch carries (and every batch's ledger row), and what
+#: each must be.
 _SWEEP_KEYS = {
+    "ledger": lambda v: check_whole("context.ledger", v, minimum=1),
     "sweep_id": lambda v: check_whole("context.sweep_id", v, minimum=1),
     "batch": lambda v: check_whole("context.batch", v, minimum=0),
     "lock": lambda v: check_text("context.lock", v, max_length=MAX_CONTEXT_TEXT),

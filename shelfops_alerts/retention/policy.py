@@ -78,6 +78,12 @@ class Retention:
         """A finished sweep's batch rows go this long after it finished."""
         return max(DAY_S, 2 * self.visibility_timeout_s)
 
+    @property
+    def batch_ledger_age_s(self) -> float:
+        """A finished batch's ledger row goes this long after it finished (only an unfinished
+        row is ever read again)."""
+        return DAY_S
+
     def forecast_cutoff(self, today: dt.date, *, longest_history_days: int) -> dt.date:
         """Forecasts for days before this date go."""
         return input_cutoff(today, self.forecast_days, longest_history_days)

@@ -126,6 +126,13 @@ STEPS = (
         ),
         "sweep_batches_age_s",
     ),
+    # Batches whose chain finished (or was given up) a while ago: the ledger only watches
+    # unfinished ones (the partial index on done_at finds these).
+    Step(
+        "batch_ledger",
+        _delete("batch_ledger", f"t.done_at IS NOT NULL AND t.done_at < {_AGE}"),
+        "batch_ledger_age_s",
+    ),
     # Old sweeps, except the latest and the latest finished one (status and metrics).
     Step(
         "sweeps",

@@ -27,6 +27,8 @@ TEST_WORKER_ENV = {
     "SHELFOPS_EMAIL_RATE": "20",
     "SHELFOPS_EMAIL_TIMEOUT_S": "2",
     "SHELFOPS_OUTBOX_RELAY_AFTER_S": "5",
+    # A batch whose messages are nowhere in the broker is queued again this soon.
+    "SHELFOPS_BATCH_LOST_AFTER_S": "2",
     "SHELFOPS_BATCH_SIZE": "50",
     # Larger messages are split (and forged ones refused) at this size, not at 10,000.
     "SHELFOPS_MAX_BATCH_SIZE": "100",

@@ -74,7 +74,10 @@ def _split(
     # Imported here: the batches module queues this very task.
     from workers.tasks.batches import chunks, queue_batch_checks
 
-    rest_context = None if context is None or "sweep_id" in context else context
+    rest_context = None
+    if context is not None and "sweep_id" not in context:
+        # Each part gets its own ledger row (this batch's row is closed by this chain).
+        rest_context = {k: v for k, v in context.items() if k != "ledger"} or None
     queued = queue_batch_checks(
         customer_id,
         chunks(tuple(batch[limit:]), limit),

@@ -16,17 +16,21 @@ from shelfops_alerts.vocabulary import FORECAST_COMPLETED_TASK, SALES_RECORDED_T
 from workers.tasks import context
 from workers.tasks.answers import log_refused_skus
 from workers.tasks.batches import chunks, queue_batch_checks
+from workers.tasks.retrying import RetriesFaults
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name=FORECAST_COMPLETED_TASK, acks_late=True)
+@shared_task(name=FORECAST_COMPLETED_TASK, base=RetriesFaults, acks_late=True)
 def forecast_completed(
     customer_id: Any = None, run_id: Any = None, skus: Any = None
 ) -> dict[str, Any]:
     """Split the customer's SKUs (all, or those named) into batches and check each.
 
-    A named SKU that cannot be read is refused alone, with the reason; the rest go on."""
+    A named SKU that cannot be read is refused alone, with the reason; the rest go on. Every
+    batch is written to the batch ledger before its chain is queued, so a database fault
+    here is retried like one in the chain (a retry may queue some batches again: extra
+    work, never extra alerts)."""
     try:
         event = events.forecast_complete(customer_id, run_id, skus, partial=True)
     except events.InvalidEvent as exc:
@@ -48,7 +52,7 @@ def forecast_completed(
     return {"customer_id": event.customer_id, "run_id": event.run_id, "batches": batches}
 
 
-@shared_task(name=SALES_RECORDED_TASK, acks_late=True)
+@shared_task(name=SALES_RECORDED_TASK, base=RetriesFaults, acks_late=True)
 def sales_recorded(customer_id: Any = None, skus: Any = None) -> dict[str, Any]:
     """Check anomalies and forecast accuracy of the customer's SKUs (all, or those named),
     one check → persist → publish chain per batch."""

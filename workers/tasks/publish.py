@@ -2,7 +2,8 @@
 
 A batch that belongs to a sweep (``context["sweep_id"]``) is then counted on the sweep's
 row; the batch that completes the sweep releases the sweep lock, every other one renews it
-(:func:`shelfops_alerts.sweeps.runner.count_batch`).
+(:func:`shelfops_alerts.sweeps.runner.count_batch`). A batch that carries its ledger row
+(``context["ledger"]``) marks it done in the publish's transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from celery import shared_task
 
+from shelfops_alerts.ledger import store as ledger
 from shelfops_alerts.notify.relay import deliveries_queued
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.chain import read_persisted, read_sweep_context
@@ -42,6 +44,9 @@ def publish_alerts(persisted: dict[str, Any]) -> dict[str, int]:
             history_ids=result.history_ids,
             stream_maxlen=task_context.settings().stream_maxlen,
         )
+        # The batch is checked: its ledger row is done (also when it found nothing).
+        if "ledger" in result.context:
+            ledger.mark_done(session, ledger_id=int(result.context["ledger"]))
     if "sweep_id" in result.context:
         _count(result.context, skus_checked=result.skus_checked, events=result.events)
     for delivery_id in result.delivery_ids:
