@@ -60,7 +60,8 @@ __all__ = [
 ]
 
 #: ``progress(stage, bytes_read, total_bytes, rows)``: stage ``reading`` while the file is
-#: read into the database, then ``storing`` once while the rows are written to their table.
+#: read into the database, then ``storing`` once when it is read (while the staged rows are
+#: written to their table, or — copied straight in — while statistics are refreshed).
 Progress = Callable[[str, int, int, int], None]
 
 #: Statistics are refreshed when an import writes at least this share of the table's rows
@@ -191,6 +192,7 @@ def _import(
         if statement is None or not _fresh(session, target, source.customers):
             return _staged(session, target, source, progress)
         if _copy_directly(session, statement, source):
+            _stored(progress, source)
             _refresh_statistics(session, target, source.rows)
             return _summary(target, source)
     # A key already stored or given twice: read the file again, the staged way.
@@ -205,12 +207,17 @@ def _staged(
     """COPY into the staging table, then upsert (or insert) into the table."""
     session.execute(text(target.create_staging()))
     _copy(session, target.copy(source.columns), source)
-    if progress is not None:
-        progress("storing", source.path.stat().st_size, source.path.stat().st_size, source.rows)
+    _stored(progress, source)
     _store(session, target, source)
     _refresh_statistics(session, target, source.rows)
     session.execute(text(f"DROP TABLE {target.staging}"))
     return _summary(target, source)
+
+
+def _stored(progress: Progress | None, source: CopySource) -> None:
+    if progress is not None:
+        size = source.path.stat().st_size
+        progress("storing", size, size, source.rows)
 
 
 def _summary(target: Target, source: CopySource) -> ImportSummary:

@@ -604,3 +604,26 @@ def test_an_import_leaves_fresh_planner_statistics(
         )
     )
     assert estimated == {"forecasts": 1234.0, "forecast_horizons": 617.0}
+
+
+def test_progress_reads_then_stores_once_on_either_way(
+    db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given a stock file, when it is imported first (copied straight in) and again (staged),
+    then each time progress reports reading and then storing once, with every row."""
+    path = write(
+        tmp_path,
+        "stock.csv",
+        "customer_id,store_id,product_id,on_hand\n" + "".join(f"c1,s1,p{n},5\n" for n in range(50)),
+    )
+    for _ in range(2):
+        stages: list[tuple[str, int]] = []
+
+        def note(stage: str, done: int, total: int, rows: int, into: list = stages) -> None:
+            into.append((stage, rows))
+
+        with db.begin() as session:
+            import_inventory(session, path=path, progress=note)
+
+        assert stages[-1] == ("storing", 50)
+        assert all(stage == "reading" for stage, _ in stages[:-1])
