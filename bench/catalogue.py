@@ -125,21 +125,54 @@ def write_files(
 
 @dataclass(frozen=True)
 class Imported:
-    """One ``shelfops-alerts import`` run: rows, seconds, the process's peak RSS."""
+    """One ``shelfops-alerts import`` run: rows, seconds, the process's peak RSS, and the CPU
+    seconds of the import process, of its PostgreSQL backend and of the whole server (the
+    backend plus the WAL writer, checkpointer...; None when no server pid was given)."""
 
     kind: str
     rows: int
     seconds: float
     peak_rss: int
     size: int
+    cpu: float = 0.0
+    backend_cpu: float | None = None
+    server_cpu: float | None = None
 
     @property
     def rate(self) -> float:
         return self.rows / self.seconds
 
 
-def cli_import(env: dict[str, str], kind: str, path: Path) -> Imported:
-    """Run ``shelfops-alerts import KIND PATH`` as a user does; time it and sample its RSS."""
+def _server_cpu(postmaster: psutil.Process) -> float:
+    """CPU seconds of the server so far: the postmaster, its live children and those gone."""
+    times = postmaster.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in postmaster.children():
+        with contextlib.suppress(psutil.Error):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
+
+
+def _backends(postmaster: psutil.Process, seen: dict[int, float]) -> None:
+    """Note the CPU seconds of each client backend (``postgres: user db ...``) now running."""
+    for child in postmaster.children():
+        with contextlib.suppress(psutil.Error):
+            title = " ".join(child.cmdline())
+            if child.pid in seen or "[local]" in title or "(" in title:
+                times = child.cpu_times()
+                seen[child.pid] = times.user + times.system
+
+
+def cli_import(
+    env: dict[str, str], kind: str, path: Path, *, postgres_pid: int | None = None
+) -> Imported:
+    """Run ``shelfops-alerts import KIND PATH`` as a user does; time it and sample its RSS
+    (and, given the server's pid, the CPU its backend and the whole server spent)."""
+    postmaster = psutil.Process(postgres_pid) if postgres_pid else None
+    backends: dict[int, float] = {}
+    before = {child.pid for child in postmaster.children()} if postmaster else set()
+    server_before = _server_cpu(postmaster) if postmaster else 0.0
     command = [
         str(Path(sys.executable).with_name("shelfops-alerts")),
         "import",
@@ -151,16 +184,37 @@ def cli_import(env: dict[str, str], kind: str, path: Path) -> Imported:
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
     peak = 0
-    while process.poll() is None:
+    while True:
+        # wait4 gives the finished process's own CPU time (psutil cannot after it exits)
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            break
         with contextlib.suppress(psutil.Error):
             peak = max(peak, watched.memory_info().rss)
+        if postmaster is not None:
+            _backends(postmaster, backends)
         time.sleep(0.05)
     seconds = time.perf_counter() - began
     out = process.stdout.read() if process.stdout else ""
+    backend_cpu = server_cpu = None
+    if postmaster is not None:
+        time.sleep(0.2)  # let the backend exit (the postmaster then counts it as reaped)
+        server_cpu = _server_cpu(postmaster) - server_before
+        backend_cpu = sum(cpu for pid, cpu in backends.items() if pid not in before)
     if process.returncode != 0:
         raise SystemExit(f"import {kind} failed ({process.returncode}): {out}")
     rows = int(json.loads(out)["rows"])
-    return Imported(kind, rows, seconds, peak, path.stat().st_size)
+    return Imported(
+        kind,
+        rows,
+        seconds,
+        peak,
+        path.stat().st_size,
+        cpu=usage.ru_utime + usage.ru_stime,
+        backend_cpu=backend_cpu,
+        server_cpu=server_cpu,
+    )
 
 
 def import_files(env: dict[str, str], paths: dict[str, Path]) -> list[Imported]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -28,6 +29,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=15, help="forecast rows per SKU")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
+    parser.add_argument(
+        "--first-only", action="store_true", help="skip the second forecast import (updates)"
+    )
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     folder = (args.files or Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))) / (
@@ -54,13 +58,23 @@ def main() -> None:
                 ("forecasts", "forecasts"),
                 ("forecasts again", "forecasts"),
             ):
-                done = cli_import(env, kind, paths[kind])
-                note(f"  {label}: {done.rows:,} rows in {done.seconds:.1f} s")
+                if args.first_only and label == "forecasts again":
+                    continue
+                done = cli_import(env, kind, paths[kind], postgres_pid=bench.stack.postgres.pid())
+                note(
+                    f"  {label}: {done.rows:,} rows in {done.seconds:.1f} s; CPU s per M rows:"
+                    f" import {done.cpu / done.rows * 1e6:.2f},"
+                    f" backend {(done.backend_cpu or 0) / done.rows * 1e6:.2f},"
+                    f" server {(done.server_cpu or 0) / done.rows * 1e6:.2f}"
+                    f" (load {os.getloadavg()[0]:.1f})"
+                )
                 results[label].append(done)
 
     print(f"\nmachine: {machine()}\n")
     rows = []
     for label, runs in results.items():
+        if not runs:
+            continue
         seconds = [run.seconds for run in runs]
         median = statistics.median(seconds)
         shown = f"{median:.1f}" + (
@@ -74,9 +88,20 @@ def main() -> None:
                 shown,
                 f"{runs[0].rows / median:,.0f}",
                 f"{max(run.peak_rss for run in runs) / MB:.0f}",
+                *(
+                    f"{statistics.median(cpu(run) or 0 for run in runs) / runs[0].rows * 1e6:.2f}"
+                    for cpu in (
+                        lambda run: run.cpu,
+                        lambda run: run.backend_cpu,
+                        lambda run: run.server_cpu,
+                    )
+                ),
             ]
         )
-    print(table(["import", "rows", "file MB", "seconds", "rows/s", "peak RSS MB"], rows))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    header = ["import", "rows", "file MB", "seconds", "rows/s", "peak RSS MB"]
+    cpu = ["CPU s/M rows: import", "backend", "server"]
+    print(table([*header, *cpu], rows))
 
 
 if __name__ == "__main__":

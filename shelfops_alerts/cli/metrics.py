@@ -14,18 +14,17 @@ def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
 
     # A long-running service: its own lines (where it listens) are worth logging.
     logging.getLogger().setLevel(logging.INFO)
-    serve(settings, host=args.host, port=args.port)
+    given: dict[str, Any] = {"host": args.host, "port": args.port}
+    serve(settings, **{name: value for name, value in given.items() if value is not None})
     return 0
 
 
 def register(sub: Any) -> None:
-    from shelfops_alerts.metrics.exporter import DEFAULT_HOST, DEFAULT_PORT
-
+    # The defaults are serve()'s own: importing the metrics package here would make every
+    # command (an import of a file included) pay for loading it at start.
     metrics = sub.add_parser(
         "metrics", help="serve the Prometheus metrics on /metrics until stopped"
     )
-    metrics.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
-    metrics.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
-    )
+    metrics.add_argument("--host", help="address (default: the loopback address)")
+    metrics.add_argument("--port", type=int, help="port (default: the exporter's, 9808)")
     metrics.set_defaults(func=cmd_metrics)

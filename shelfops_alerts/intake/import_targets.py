@@ -1,6 +1,7 @@
 """Where each kind of import file goes: its table, key, and the statements that move rows.
 
-A :class:`Target` turns a file's spec into SQL: the temporary staging table COPY fills (with
+A :class:`Target` turns a file's spec into SQL: for a first import of the big tables, a
+``COPY`` straight into the table; otherwise the temporary staging table COPY fills (with
 each row's ordinal, to name a duplicate's lines), a plain ``INSERT`` for rows whose customer
 has none in the table yet, an ``INSERT ... ON CONFLICT DO UPDATE`` (the latest import wins
 per key) for the rest, and the query that finds the first duplicate key of a file.
@@ -27,7 +28,9 @@ _ID = "varchar(64)"
 class Target:
     """One kind of file's table: ``columns`` (table column → type) in the spec's column
     order, the first ``key_size`` of them the key; ``stamp`` is set to now() on every write;
-    ``also_analyze`` are tables the write changes through triggers."""
+    ``also_analyze`` are tables the write changes through triggers. ``direct`` says the
+    table's own defaults are the spec's (the stamp's is now(), an optional column's its
+    spec default), so a file may be copied straight into it (:meth:`direct_copy`)."""
 
     spec: CsvSpec
     table: str
@@ -35,6 +38,7 @@ class Target:
     key_size: int
     stamp: str | None
     also_analyze: tuple[str, ...] = field(default=())
+    direct: bool = False
 
     @property
     def staging(self) -> str:
@@ -59,6 +63,22 @@ class Target:
         names = dict(zip((c.name for c in self.spec.columns), self.columns, strict=True))
         listed = ", ".join(names[name] for name in spec_columns)
         return f"COPY {self.staging} ({listed}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"
+
+    def direct_copy(self, spec_columns: list[str]) -> str | None:
+        """COPY straight into the table, or None when a file's column needs the statement's
+        default (an empty cell would reach the table as NULL, not as the default).
+
+        Columns the file leaves out take the table's defaults, which are the spec's for a
+        ``direct`` target; a key already stored (or given twice) fails the COPY.
+        """
+        if not self.direct:
+            return None
+        names = dict(zip((c.name for c in self.spec.columns), self.columns, strict=True))
+        defaulted = {c.name for c in self.spec.columns if not c.required and c.default is not None}
+        if defaulted.intersection(spec_columns):
+            return None
+        listed = ", ".join(names[name] for name in spec_columns)
+        return f"COPY {self.table} ({listed}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"
 
     def _select(self) -> tuple[str, str]:
         """The target's column list and the staging rows as its values (defaults filled)."""
@@ -132,6 +152,7 @@ TARGETS: dict[str, Target] = {
             {**_IDS, "on_hand": "float8", "on_order": "float8"},
             key_size=3,
             stamp="updated_at",
+            direct=True,
         ),
         Target(
             FORECASTS,
@@ -140,6 +161,7 @@ TARGETS: dict[str, Target] = {
             key_size=4,
             stamp="imported_at",
             also_analyze=("forecast_horizons",),
+            direct=True,
         ),
         Target(
             RECIPIENTS,
@@ -161,6 +183,7 @@ TARGETS: dict[str, Target] = {
             {**_IDS, "sale_date": "date", "units": "float8"},
             key_size=4,
             stamp="imported_at",
+            direct=True,
         ),
         Target(
             ARRIVALS,
@@ -168,6 +191,7 @@ TARGETS: dict[str, Target] = {
             {**_IDS, "arrival_date": "date", "quantity": "float8"},
             key_size=4,
             stamp="imported_at",
+            direct=True,
         ),
         Target(
             RULE_SETTINGS,

@@ -7,6 +7,11 @@ size, and the number of statements does not grow with it. It is all or nothing: 
 (named by its line) or a key given twice stops it, and since the caller owns the
 transaction (``with factory.begin() as session:``) nothing of the file is kept.
 
+* A first import into the big tables (inventory, forecasts, sales, arrivals: the file's
+  first customer has no row there yet) is tried as one ``COPY`` straight into the table,
+  in a savepoint: the rows are written once, not staged and then copied. If a key is
+  already stored or given twice, the savepoint is rolled back and the file is read again
+  the staged way below, which upserts or names the duplicate's lines.
 * Rows of customers the table has no row of yet (a first import) go in with a plain
   ``INSERT``, far cheaper than an upsert; everything else goes through ``INSERT ... ON
   CONFLICT DO UPDATE`` in key order. Either way a key given twice in the file is found by
@@ -55,7 +60,8 @@ __all__ = [
 ]
 
 #: ``progress(stage, bytes_read, total_bytes, rows)``: stage ``reading`` while the file is
-#: read into the database, then ``storing`` once while the rows are written to their table.
+#: read into the database, then ``storing`` once when it is read (while the staged rows are
+#: written to their table, or — copied straight in — while statistics are refreshed).
 Progress = Callable[[str, int, int, int], None]
 
 #: Statistics are refreshed when an import writes at least this share of the table's rows
@@ -181,23 +187,69 @@ def _import(
         if not source.has_rows():  # an empty file (or a header alone) changes nothing
             return ImportSummary(kind=target.spec.kind, rows=0, customers=[])
         session.execute(_LOCK, {"kind": target.spec.kind})
-        session.execute(text(target.create_staging()))
-        _copy(session, target, source)
-        if progress is not None:
-            progress("storing", source.path.stat().st_size, source.path.stat().st_size, source.rows)
-        _store(session, target, source)
-        _refresh_statistics(session, target, source.rows)
-        session.execute(text(f"DROP TABLE {target.staging}"))
+        statement = target.direct_copy(source.columns)
+        # (the customers of the rows read ahead so far: a first import of a customer)
+        if statement is None or not _fresh(session, target, source.customers):
+            return _staged(session, target, source, progress)
+        if _copy_directly(session, statement, source):
+            _stored(progress, source)
+            _refresh_statistics(session, target, source.rows)
+            return _summary(target, source)
+    # A key already stored or given twice: read the file again, the staged way.
+    with CopySource(path, target.spec, on_progress=reading) as again:
+        again.has_rows()
+        return _staged(session, target, again, progress)
+
+
+def _staged(
+    session: Session, target: Target, source: CopySource, progress: Progress | None
+) -> ImportSummary:
+    """COPY into the staging table, then upsert (or insert) into the table."""
+    session.execute(text(target.create_staging()))
+    _copy(session, target.copy(source.columns), source)
+    _stored(progress, source)
+    _store(session, target, source)
+    _refresh_statistics(session, target, source.rows)
+    session.execute(text(f"DROP TABLE {target.staging}"))
+    return _summary(target, source)
+
+
+def _stored(progress: Progress | None, source: CopySource) -> None:
+    if progress is not None:
+        size = source.path.stat().st_size
+        progress("storing", size, size, source.rows)
+
+
+def _summary(target: Target, source: CopySource) -> ImportSummary:
     return ImportSummary(
         kind=target.spec.kind, rows=source.rows, customers=sorted(source.customers)
     )
 
 
-def _copy(session: Session, target: Target, source: CopySource) -> None:
-    """Stream the file's rows into the staging table."""
+def _fresh(session: Session, target: Target, customers: set[str]) -> bool:
+    """Whether the table holds no row of any of ``customers``."""
+    found = session.execute(
+        text(target.has_rows_of()), {"customers": array_literal(sorted(customers))}
+    )
+    return not found.scalar_one()
+
+
+def _copy_directly(session: Session, statement: str, source: CopySource) -> bool:
+    """COPY the file straight into the table; False (and nothing written) when a key is
+    already stored or given twice."""
+    try:
+        with session.begin_nested():
+            _copy(session, statement, source)
+    except pg_errors.UniqueViolation:
+        return False
+    return True
+
+
+def _copy(session: Session, statement: str, source: CopySource) -> None:
+    """Stream the file's rows with a COPY ... FROM STDIN statement."""
     cursor = session.connection().connection.cursor()
     try:
-        cast(Any, cursor).copy_expert(target.copy(source.columns), source, size=1 << 20)
+        cast(Any, cursor).copy_expert(statement, source, size=1 << 20)
     except Exception:
         # The driver reports a bad row as a failed COPY: raise the row's own error.
         if source.error is not None:
@@ -210,8 +262,7 @@ def _copy(session: Session, target: Target, source: CopySource) -> None:
 def _store(session: Session, target: Target, source: CopySource) -> None:
     """Move the staged rows into the table: a plain INSERT when none of the file's customers
     has a row there yet, else the upsert; a key given twice is reported with its lines."""
-    customers = {"customers": array_literal(sorted(source.customers))}
-    fresh = not session.execute(text(target.has_rows_of()), customers).scalar_one()
+    fresh = _fresh(session, target, source.customers)
     try:
         with session.begin_nested():
             session.execute(text(target.insert() if fresh else target.upsert()))

@@ -111,6 +111,26 @@ def test_inventory_reimport_updates_and_keeps_other_skus(
     assert after["p2"] == before["p2"]
 
 
+def test_a_new_customers_file_that_also_restocks_a_known_one_upserts(
+    db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given c1's stock imported, when a file starting with a new customer (so the import
+    tries a straight COPY) also restocks c1's SKU, then both land: c1's SKU updated, the new
+    customer's SKU added, nothing twice."""
+    first = write(tmp_path, "a.csv", "customer_id,store_id,product_id,on_hand\nc1,s1,p1,10\n")
+    with db.begin() as session:
+        import_inventory(session, path=first)
+
+    second = write(
+        tmp_path, "b.csv", "customer_id,store_id,product_id,on_hand\nc2,s1,p1,4\nc1,s1,p1,3\n"
+    )
+    with db.begin() as session:
+        summary = import_inventory(session, path=second)
+
+    assert summary == ImportSummary(kind="inventory", rows=2, customers=["c1", "c2"])
+    assert inventory(db) == [("c1", "s1", "p1", 3.0, 0.0), ("c2", "s1", "p1", 4.0, 0.0)]
+
+
 def test_forecast_reimport_updates_covered_days_and_keeps_the_rest(
     db: sessionmaker[Session], tmp_path: Path
 ) -> None:
@@ -437,22 +457,24 @@ def test_bad_policy_row_keeps_nothing(planning: sessionmaker[Session], tmp_path:
 def test_planning_imports_do_not_grow_with_the_file(
     planning: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    """Given 3-row and 2,000-row sales files, when each is imported, then both send the same
-    few statements besides the one COPY."""
+    """Given 300-row and 2,000-row sales files of two new customers, when each is imported
+    (a first import, copied straight in) and then imported again (staged and upserted),
+    then the small and the large file send the same few statements besides the one COPY."""
     header = "customer_id,store_id,product_id,date,units\n"
     small = write(
-        tmp_path, "small.csv", header + "".join(f"c1,s1,p{n},2026-03-01,1\n" for n in range(3))
+        tmp_path, "small.csv", header + "".join(f"c1,s1,p{n},2026-03-01,1\n" for n in range(300))
     )
     large = write(
-        tmp_path, "large.csv", header + "".join(f"c1,s2,p{n},2026-03-01,1\n" for n in range(2000))
+        tmp_path, "large.csv", header + "".join(f"c2,s2,p{n},2026-03-01,1\n" for n in range(2000))
     )
     counts = []
-    for path in (small, large):
+    for path in (small, large, small, large):
         with counting_statements(planning) as statements, planning.begin() as session:
             import_sales(session, path=path)
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 10
-    assert table(planning, "SELECT count(*) FROM sales") == [(2003,)]
+    assert counts[2] == counts[3] <= 12
+    assert table(planning, "SELECT count(*) FROM sales") == [(2300,)]
 
 
 def test_thresholds_import_sets_a_customers_stockout_severities(
@@ -582,3 +604,26 @@ def test_an_import_leaves_fresh_planner_statistics(
         )
     )
     assert estimated == {"forecasts": 1234.0, "forecast_horizons": 617.0}
+
+
+def test_progress_reads_then_stores_once_on_either_way(
+    db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given a stock file, when it is imported first (copied straight in) and again (staged),
+    then each time progress reports reading and then storing once, with every row."""
+    path = write(
+        tmp_path,
+        "stock.csv",
+        "customer_id,store_id,product_id,on_hand\n" + "".join(f"c1,s1,p{n},5\n" for n in range(50)),
+    )
+    for _ in range(2):
+        stages: list[tuple[str, int]] = []
+
+        def note(stage: str, done: int, total: int, rows: int, into: list = stages) -> None:
+            into.append((stage, rows))
+
+        with db.begin() as session:
+            import_inventory(session, path=path, progress=note)
+
+        assert stages[-1] == ("storing", 50)
+        assert all(stage == "reading" for stage, _ in stages[:-1])
