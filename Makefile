@@ -10,8 +10,10 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 run: $(STAMP)  ## start the whole stack on this machine, with demo data
 	$(BIN)/shelfops-alerts dev
 
-test: $(STAMP)  ## every tier: unit, then servers, then integration
-	$(PYTEST) tests/unit tests/servers tests/integration
+test: $(STAMP)  ## every tier: unit, then servers, then integration (each its own process)
+	$(PYTEST) tests/unit
+	$(PYTEST) tests/servers
+	$(PYTEST) tests/integration
 
 test-unit: $(STAMP)  ## pure tests, no server at all
 	$(PYTEST) tests/unit
