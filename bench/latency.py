@@ -1,32 +1,43 @@
-"""Benchmark one SKU's event path: ``python bench/latency.py [--workers 2] [--repeat 500]``.
+"""Benchmark one SKU's event path: ``python bench/latency.py [--workers 2] [--repeat 500]
+[--via webhook]``.
 
 On an idle system with a catalogue imported (``shelfops-alerts import``), the same SKU's
 forecast-complete event is sent again and again; between two events its stock alternates
 (5 and 6 units on hand at 10 a day: a critical alert, then the same alert updated), so
 every event makes one change.
 Measured: from ``notify_forecast_complete`` until a subscriber on ``alerts:{customer}``
-receives that change. Prints p50/p95/p99.
+receives that change. With ``--via webhook``, a ``shelfops-alerts serve`` process runs too,
+and each event is a ``POST /v1/events/forecast-complete`` (one keep-alive connection) timed
+until the change arrives on a WebSocket ``/v1/stream`` of the same customer.
+Prints p50/p95/p99.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 from catalogue import environment, import_files, write_files
-from harness import bench_stack, machine, note, table
+from harness import Bench, bench_stack, machine, note, table
 from sqlalchemy import text
+from websockets.sync.client import connect
 
 from shelfops_alerts.cli.sweep import draw, progress_line
-from shelfops_alerts.db import get_engine
+from shelfops_alerts.db import get_engine, session_factory
 from shelfops_alerts.intake.client import notify_forecast_complete
 from shelfops_alerts.publish.changes import channel_for
+from shelfops_alerts.stack import processes
+from shelfops_alerts.stack.embedded import free_port
+from shelfops_alerts.web.tokens import create_token
 
 CUSTOMER = "bench"
 STORE, PRODUCT = "ST00000", "PR0000"
@@ -39,11 +50,87 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
+#: (send the n-th event, wait for its change) for one way in and out.
+Way = tuple[Callable[[int], None], Callable[[], None]]
+
+
+@contextmanager
+def through_channel(bench: Bench, sku: str) -> Iterator[Way]:
+    """Events from the Python producer; changes from the Redis channel."""
+    pubsub = redis.Redis.from_url(bench.settings.redis_url.reveal()).pubsub(
+        ignore_subscribe_messages=True
+    )
+    pubsub.subscribe(channel_for(CUSTOMER))
+
+    def send(n: int) -> None:
+        notify_forecast_complete(CUSTOMER, f"latency-{n}", [sku], settings=bench.settings)
+
+    def receive() -> None:
+        deadline = time.perf_counter() + TIMEOUT_S
+        while time.perf_counter() < deadline:
+            # None also stands for an ignored subscribe confirmation: keep waiting.
+            message = pubsub.get_message(timeout=TIMEOUT_S)
+            if message is not None and json.loads(message["data"])["product_id"] == PRODUCT:
+                return
+        raise SystemExit(f"no change published within {TIMEOUT_S} s")
+
+    yield send, receive
+    pubsub.close()
+
+
+@contextmanager
+def through_webhook(bench: Bench, sku: str) -> Iterator[Way]:
+    """Events POSTed to the web service's webhook; changes from its WebSocket stream."""
+    port = free_port()
+    server = processes.web(env=bench.env, port=port, log_dir=bench.folder / "logs").start()
+    try:
+        processes.wait_for_web(server, port)
+        with session_factory(bench.settings).begin() as session:
+            token = create_token(session, customer_id=CUSTOMER)[0]
+        auth = {"Authorization": f"Bearer {token}"}
+        caller = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+        stream = connect(f"ws://127.0.0.1:{port}/v1/stream", additional_headers=auth)
+        assert json.loads(stream.recv(timeout=TIMEOUT_S))["type"] == "ready"
+
+        def send(n: int) -> None:
+            body = json.dumps({"run_id": f"latency-{n}", "skus": [sku]})
+            caller.request(
+                "POST",
+                "/v1/events/forecast-complete",
+                body,
+                {**auth, "Content-Type": "application/json"},
+            )
+            answer = caller.getresponse()
+            answer.read()
+            if answer.status != 202:
+                raise SystemExit(f"the webhook answered {answer.status}")
+
+        def receive() -> None:
+            deadline = time.perf_counter() + TIMEOUT_S
+            while (left := deadline - time.perf_counter()) > 0:
+                message = json.loads(stream.recv(timeout=left))
+                if message.get("product_id") == PRODUCT and "event_id" in message:
+                    return
+            raise SystemExit(f"no change on the stream within {TIMEOUT_S} s")
+
+        yield send, receive
+        stream.close()
+        caller.close()
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=2, help="alerts worker processes")
     parser.add_argument("--repeat", type=int, default=500)
     parser.add_argument("--skus", type=int, default=10_000, help="catalogue size around the SKU")
+    parser.add_argument(
+        "--via",
+        choices=("producer", "webhook"),
+        default="producer",
+        help="producer → channel (default), or webhook POST → WebSocket stream",
+    )
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     with bench_stack(args.workers) as bench:
@@ -65,42 +152,35 @@ def main() -> None:
                 ),
                 {"c": CUSTOMER, "s": STORE, "p": PRODUCT},
             )
-        pubsub = redis.Redis.from_url(bench.settings.redis_url.reveal()).pubsub(
-            ignore_subscribe_messages=True
-        )
-        pubsub.subscribe(channel_for(CUSTOMER))
         sku = f"{STORE}/{PRODUCT}"
+        way = through_webhook if args.via == "webhook" else through_channel
         samples: list[float] = []
-        note(f"{args.repeat} events for {sku} ...")
+        note(f"{args.repeat} events for {sku} ({args.via}) ...")
         began = time.perf_counter()
-        for n in range(args.repeat):
-            with engine.begin() as connection:
-                connection.execute(
-                    text(
-                        "UPDATE inventory SET on_hand = :h WHERE customer_id = :c"
-                        " AND store_id = :s AND product_id = :p"
-                    ),
-                    {"h": 5 + n % 2, "c": CUSTOMER, "s": STORE, "p": PRODUCT},
-                )
-            start = time.perf_counter()
-            notify_forecast_complete(CUSTOMER, f"latency-{n}", [sku], settings=bench.settings)
-            while True:
-                # None also stands for an ignored subscribe confirmation: keep waiting.
-                message = pubsub.get_message(timeout=TIMEOUT_S)
-                if message is not None and json.loads(message["data"])["product_id"] == PRODUCT:
-                    break
-                if time.perf_counter() - start > TIMEOUT_S:
-                    raise SystemExit(f"event {n}: no change published within {TIMEOUT_S} s")
-            samples.append((time.perf_counter() - start) * 1000)
-            draw(progress_line(n + 1, args.repeat, time.perf_counter() - began, unit="events"))
+        with way(bench, sku) as (send, receive):
+            for n in range(args.repeat):
+                with engine.begin() as connection:
+                    connection.execute(
+                        text(
+                            "UPDATE inventory SET on_hand = :h WHERE customer_id = :c"
+                            " AND store_id = :s AND product_id = :p"
+                        ),
+                        {"h": 5 + n % 2, "c": CUSTOMER, "s": STORE, "p": PRODUCT},
+                    )
+                start = time.perf_counter()
+                send(n)
+                receive()
+                samples.append((time.perf_counter() - start) * 1000)
+                draw(progress_line(n + 1, args.repeat, time.perf_counter() - began, unit="events"))
 
     print(f"\nmachine: {machine()}\n")
     print(
         table(
-            ["events", "workers", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms"],
+            ["events", "via", "workers", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms"],
             [
                 [
                     len(samples),
+                    args.via,
                     args.workers,
                     f"{percentile(samples, 0.50):.1f}",
                     f"{percentile(samples, 0.95):.1f}",
