@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from shelfops_alerts import logs
@@ -170,6 +171,52 @@ class Settings:
         return SecretURL(url)
 
 
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting: ``batch_size`` → ``SHELFOPS_BATCH_SIZE``."""
+    return f"SHELFOPS_{field_name.upper()}"
+
+
+#: The numeric settings, each read from :func:`env_name` of its field by its reader (which
+#: names the variable when the value is bad); the default is the field's.
+NUMBERS: dict[str, Callable[[Mapping[str, str], str, Any], Any]] = {
+    "batch_size": positive_int,
+    "max_batch_size": positive_int,
+    "sweep_interval_s": positive_float,
+    "sweep_lock_ttl_s": positive_float,
+    "email_rate": positive_float,
+    "email_max_retries": positive_int,
+    "email_retry_backoff_s": positive_float,
+    "email_timeout_s": positive_float,
+    "email_max_age_s": positive_float,
+    "email_max_pause_s": positive_float,
+    "digest_window_s": non_negative_float,
+    "digest_max_changes": positive_int,
+    "visibility_timeout_s": positive_int,
+    "outbox_relay_after_s": positive_float,
+    "worker_max_memory_mb": positive_int,
+    "max_redeliveries": positive_int,
+    "batch_lost_after_s": positive_float,
+    "batch_requeue_limit": positive_int,
+    "stream_maxlen": positive_int,
+    "stream_heartbeat_s": positive_float,
+    "stream_client_buffer": positive_int,
+    "session_ttl_s": positive_float,
+    "login_link_ttl_s": positive_float,
+    "resolve_after_checks": positive_int,
+    "reopen_within_s": positive_float,
+    "db_statement_timeout_s": positive_float,
+    "db_lock_timeout_s": positive_float,
+    "redis_timeout_s": positive_float,
+    "fault_max_retries": positive_int,
+    "fault_retry_backoff_s": positive_float,
+    "fault_retry_cap_s": positive_float,
+    "retain_history_days": positive_int,
+    "retain_deliveries_days": positive_int,
+    "retain_forecast_days": positive_int,
+    "retain_sales_days": positive_int,
+}
+
+
 @functools.cache
 def _secret_fields() -> dict[str, type[Secret]]:
     """Settings fields typed Secret (or a kind of it) → that type."""
@@ -228,93 +275,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_from=email_from,
         outbox_dir=Path(env.get("SHELFOPS_OUTBOX_DIR", "").strip() or Settings.outbox_dir),
         templates_dir=templates_dir,
-        batch_size=positive_int(env, "SHELFOPS_BATCH_SIZE", Settings.batch_size),
-        max_batch_size=positive_int(env, "SHELFOPS_MAX_BATCH_SIZE", Settings.max_batch_size),
-        sweep_interval_s=positive_float(
-            env, "SHELFOPS_SWEEP_INTERVAL_S", Settings.sweep_interval_s
-        ),
-        sweep_lock_ttl_s=positive_float(
-            env, "SHELFOPS_SWEEP_LOCK_TTL_S", Settings.sweep_lock_ttl_s
-        ),
-        email_rate=positive_float(env, "SHELFOPS_EMAIL_RATE", Settings.email_rate),
-        email_max_retries=positive_int(
-            env, "SHELFOPS_EMAIL_MAX_RETRIES", Settings.email_max_retries
-        ),
-        email_retry_backoff_s=positive_float(
-            env, "SHELFOPS_EMAIL_RETRY_BACKOFF_S", Settings.email_retry_backoff_s
-        ),
-        email_timeout_s=positive_float(env, "SHELFOPS_EMAIL_TIMEOUT_S", Settings.email_timeout_s),
-        email_max_age_s=positive_float(env, "SHELFOPS_EMAIL_MAX_AGE_S", Settings.email_max_age_s),
-        email_max_pause_s=positive_float(
-            env, "SHELFOPS_EMAIL_MAX_PAUSE_S", Settings.email_max_pause_s
-        ),
-        digest_window_s=non_negative_float(
-            env, "SHELFOPS_DIGEST_WINDOW_S", Settings.digest_window_s
-        ),
-        digest_max_changes=positive_int(
-            env, "SHELFOPS_DIGEST_MAX_CHANGES", Settings.digest_max_changes
-        ),
-        visibility_timeout_s=positive_int(
-            env, "SHELFOPS_VISIBILITY_TIMEOUT_S", Settings.visibility_timeout_s
-        ),
-        outbox_relay_after_s=positive_float(
-            env, "SHELFOPS_OUTBOX_RELAY_AFTER_S", Settings.outbox_relay_after_s
-        ),
-        worker_max_memory_mb=positive_int(
-            env, "SHELFOPS_WORKER_MAX_MEMORY_MB", Settings.worker_max_memory_mb
-        ),
-        max_redeliveries=positive_int(env, "SHELFOPS_MAX_REDELIVERIES", Settings.max_redeliveries),
-        batch_lost_after_s=positive_float(
-            env, "SHELFOPS_BATCH_LOST_AFTER_S", Settings.batch_lost_after_s
-        ),
-        batch_requeue_limit=positive_int(
-            env, "SHELFOPS_BATCH_REQUEUE_LIMIT", Settings.batch_requeue_limit
-        ),
         dashboard_url=_dashboard_url(env),
-        stream_maxlen=positive_int(env, "SHELFOPS_STREAM_MAXLEN", Settings.stream_maxlen),
-        stream_heartbeat_s=positive_float(
-            env, "SHELFOPS_STREAM_HEARTBEAT_S", Settings.stream_heartbeat_s
-        ),
-        stream_client_buffer=positive_int(
-            env, "SHELFOPS_STREAM_CLIENT_BUFFER", Settings.stream_client_buffer
-        ),
-        session_ttl_s=positive_float(env, "SHELFOPS_SESSION_TTL_S", Settings.session_ttl_s),
-        login_link_ttl_s=positive_float(
-            env, "SHELFOPS_LOGIN_LINK_TTL_S", Settings.login_link_ttl_s
-        ),
-        resolve_after_checks=positive_int(
-            env, "SHELFOPS_RESOLVE_AFTER_CHECKS", Settings.resolve_after_checks
-        ),
-        reopen_within_s=positive_float(env, "SHELFOPS_REOPEN_WITHIN_S", Settings.reopen_within_s),
         log_format=log_format,
-        db_statement_timeout_s=positive_float(
-            env, "SHELFOPS_DB_STATEMENT_TIMEOUT_S", Settings.db_statement_timeout_s
-        ),
-        db_lock_timeout_s=positive_float(
-            env, "SHELFOPS_DB_LOCK_TIMEOUT_S", Settings.db_lock_timeout_s
-        ),
-        redis_timeout_s=positive_float(env, "SHELFOPS_REDIS_TIMEOUT_S", Settings.redis_timeout_s),
-        fault_max_retries=positive_int(
-            env, "SHELFOPS_FAULT_MAX_RETRIES", Settings.fault_max_retries
-        ),
-        fault_retry_backoff_s=positive_float(
-            env, "SHELFOPS_FAULT_RETRY_BACKOFF_S", Settings.fault_retry_backoff_s
-        ),
-        fault_retry_cap_s=positive_float(
-            env, "SHELFOPS_FAULT_RETRY_CAP_S", Settings.fault_retry_cap_s
-        ),
-        retain_history_days=positive_int(
-            env, "SHELFOPS_RETAIN_HISTORY_DAYS", Settings.retain_history_days
-        ),
-        retain_deliveries_days=positive_int(
-            env, "SHELFOPS_RETAIN_DELIVERIES_DAYS", Settings.retain_deliveries_days
-        ),
-        retain_forecast_days=positive_int(
-            env, "SHELFOPS_RETAIN_FORECAST_DAYS", Settings.retain_forecast_days
-        ),
-        retain_sales_days=positive_int(
-            env, "SHELFOPS_RETAIN_SALES_DAYS", Settings.retain_sales_days
-        ),
+        **{
+            name: read(env, env_name(name), getattr(Settings, name))
+            for name, read in NUMBERS.items()
+        },
     )
     if settings.batch_size > settings.max_batch_size:
         raise ConfigError(

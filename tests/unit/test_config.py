@@ -125,3 +125,18 @@ def test_stack_env_is_read_only_while_dev_runs(tmp_path):
 
     config.STACK_ENV.write_text(stack + f"SHELFOPS_DEV_PID={os.getpid()}\n")
     assert load_settings({}).database_url.reveal() == "postgresql://dev/db"
+
+
+def test_every_numeric_setting_is_read_and_checked_from_its_own_variable():
+    from dataclasses import fields
+
+    from shelfops_alerts.config.settings import NUMBERS, Settings, env_name
+
+    # Given every numeric field of the settings
+    numeric = {f.name for f in fields(Settings) if f.type in ("int", "float")}
+    # Then each is read by the table (a new one cannot be left at its default unread)
+    assert numeric == set(NUMBERS)
+    for name in sorted(NUMBERS):
+        # And a bad value given for it is refused, naming its variable
+        with pytest.raises(ConfigError, match=f"^{env_name(name)} must be"):
+            load_settings({**GOOD, env_name(name): "-1"})
