@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal
+from shelfops_alerts.intake import bulk_load
 from shelfops_alerts.intake.csv_rows import CsvImportError, duplicate_reason
 from shelfops_alerts.intake.csv_stream import CopySource
 from shelfops_alerts.intake.import_targets import TARGETS, Target
@@ -191,7 +192,7 @@ def _import(
         # (the customers of the rows read ahead so far: a first import of a customer)
         if statement is None or not _fresh(session, target, source.customers):
             return _staged(session, target, source, progress)
-        if _copy_directly(session, statement, source):
+        if _copy_directly(session, target, statement, source):
             _stored(progress, source)
             _refresh_statistics(session, target, source.rows)
             return _summary(target, source)
@@ -234,13 +235,20 @@ def _fresh(session: Session, target: Target, customers: set[str]) -> bool:
     return not found.scalar_one()
 
 
-def _copy_directly(session: Session, statement: str, source: CopySource) -> bool:
-    """COPY the file straight into the table; False (and nothing written) when a key is
-    already stored or given twice."""
+def _copy_directly(session: Session, target: Target, statement: str, source: CopySource) -> bool:
+    """COPY the file straight into the table (into an empty one without its indexes, built
+    afterwards); False (and nothing written) when a key is already stored or given twice."""
     try:
         with session.begin_nested():
+            emptied = bulk_load.take_empty(session, target)
             _copy(session, statement, source)
+            if emptied is not None:
+                bulk_load.build_after(session, target, emptied)
     except pg_errors.UniqueViolation:
+        return False
+    except DBAPIError as exc:  # the index build meets a key given twice
+        if not isinstance(exc.orig, pg_errors.UniqueViolation):
+            raise
         return False
     return True
 
