@@ -32,9 +32,7 @@ def main() -> None:
     parser.add_argument(
         "--first-only", action="store_true", help="skip the second forecast import (updates)"
     )
-    parser.add_argument(
-        "--only", choices=("inventory", "forecasts"), help="import this file alone"
-    )
+    parser.add_argument("--only", choices=("inventory", "forecasts"), help="import this file alone")
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     folder = (args.files or Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))) / (
