@@ -28,10 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from psycopg2 import errors as pg_errors
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
+from shelfops_alerts.intake.import_db import ImportDb
 from shelfops_alerts.intake.import_targets import Target
 
 #: ``maintenance_work_mem`` for the index builds (for the builds only, then set back): a
@@ -68,16 +66,16 @@ class _NotEmpty(Exception):
     """The table holds rows: roll the savepoint back (releasing the lock)."""
 
 
-def take_empty(session: Session, target: Target) -> Emptied | None:
+def take_empty(db: ImportDb, target: Target) -> Emptied | None:
     """Lock ``target``'s table and, if it holds no row, drop its indexes and disable its
     bulk triggers; None (nothing changed, no lock kept) when the table holds rows or is in
     use right now. A few statements, whatever the table."""
     table = target.table
     try:
-        with session.begin_nested():
-            session.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT"))
-            survey = session.execute(text(_SURVEY.format(table=table)), {"table": table})
-            held, work_mem, constraints, indexes = survey.one()
+        with db.savepoint():
+            db.rows(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            survey = db.rows(_SURVEY.format(table=table), {"table": table})
+            held, work_mem, constraints, indexes = survey[0]
             if held:
                 raise _NotEmpty
             emptied = Emptied(
@@ -93,17 +91,13 @@ def take_empty(session: Session, target: Target) -> Emptied | None:
             if emptied.indexes:
                 statements.append("DROP INDEX " + ", ".join(_quoted(n) for n, _ in emptied.indexes))
             if statements:
-                session.execute(text("; ".join(statements)))
-    except _NotEmpty:
-        return None
-    except DBAPIError as exc:
-        if not isinstance(exc.orig, pg_errors.LockNotAvailable):
-            raise
+                db.rows("; ".join(statements))
+    except (_NotEmpty, pg_errors.LockNotAvailable):
         return None
     return emptied
 
 
-def build_after(session: Session, target: Target, emptied: Emptied) -> None:
+def build_after(db: ImportDb, target: Target, emptied: Emptied) -> None:
     """Build the dropped indexes from the rows now in the table (a key given twice raises
     ``UniqueViolation``) and enable the disabled triggers, then do their work for all rows."""
     table = target.table
@@ -120,13 +114,13 @@ def build_after(session: Session, target: Target, emptied: Emptied) -> None:
         *(statement for _, statement in emptied.indexes),
         "SELECT set_config('maintenance_work_mem', :work_mem, true)",
     ]
-    session.execute(text("; ".join(statements)), {"work_mem": emptied.work_mem})
+    db.rows("; ".join(statements), {"work_mem": emptied.work_mem})
     if target.bulk_statements:
         # Statistics first: the statements read the whole table, grouped by its key, and
         # are planned to read it in the order of the index just built (no sort).
-        session.execute(text(f"ANALYZE {table}"))
+        db.rows(f"ANALYZE {table}")
     for statement in target.bulk_statements:
-        session.execute(text(statement))
+        db.rows(statement)
 
 
 def _quoted(name: str) -> str:

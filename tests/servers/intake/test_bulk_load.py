@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from shelfops_alerts.config import Settings
 from shelfops_alerts.intake.imports import (
     CsvImportError,
     import_forecasts,
@@ -173,3 +174,33 @@ def test_an_empty_table_in_use_is_not_waited_for(db: sessionmaker[Session], tmp_
 
     assert indexes(db, "inventory") == before
     assert [row[:4] for row in inventory(db)] == [("c1", "s1", "p1", 3.0)]
+
+
+def test_an_import_on_a_psycopg2_connection_keeps_the_contract(
+    db: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    """Given an empty forecasts table and a bare psycopg2 connection (as the import command
+    uses), when a file with a duplicate is imported, then its lines are named and nothing
+    is kept; when a good file is imported and then updated, then the rows and horizons are
+    the latest."""
+    import psycopg2
+
+    from shelfops_alerts.cli.imports import libpq_url
+
+    rows = forecast_rows("c1")
+    duplicate = write(tmp_path, "dup.csv", FORECAST_HEADER + rows + rows.splitlines()[0] + "\n")
+    good = write(tmp_path, "good.csv", FORECAST_HEADER + rows)
+    updated = write(tmp_path, "new.csv", FORECAST_HEADER + rows.replace(",r1", ",r2"))
+    connection = psycopg2.connect(libpq_url(settings.database_url.reveal()))
+    try:
+        with pytest.raises(CsvImportError) as caught, connection:
+            import_forecasts(connection, path=duplicate)
+        assert (caught.value.line, table(db, "SELECT count(*) FROM forecasts")) == (8, [(0,)])
+        for path in (good, updated):
+            with connection:
+                import_forecasts(connection, path=path)
+    finally:
+        connection.close()
+
+    assert table(db, "SELECT DISTINCT run_id FROM forecasts") == [("r2",)]
+    assert horizons(db, "c1")[0] == ("s1", "p1", "2026-03-01", [1.5, 2.5, None, 3.5])
