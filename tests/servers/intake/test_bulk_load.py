@@ -181,7 +181,7 @@ def test_an_import_on_a_psycopg2_connection_keeps_the_contract(
 ) -> None:
     """Given an empty forecasts table and a bare psycopg2 connection (as the import command
     uses), when a file with a duplicate is imported, then its lines are named and nothing
-    is kept; when a good file is imported and then updated, then the rows and horizons are
+    is kept (the primary key and the triggers as they were); when a good file is imported and then updated, then the rows and horizons are
     the latest."""
     import psycopg2
 
@@ -196,6 +196,8 @@ def test_an_import_on_a_psycopg2_connection_keeps_the_contract(
         with pytest.raises(CsvImportError) as caught, connection:
             import_forecasts(connection, path=duplicate)
         assert (caught.value.line, table(db, "SELECT count(*) FROM forecasts")) == (8, [(0,)])
+        assert list(indexes(db, "forecasts")) == ["forecasts_pkey"]
+        assert [enabled for _, enabled in enabled_triggers(db)] == ["O"] * 4
         for path in (good, updated):
             with connection:
                 import_forecasts(connection, path=path)
