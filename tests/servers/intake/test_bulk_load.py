@@ -181,8 +181,8 @@ def test_an_import_on_a_psycopg2_connection_keeps_the_contract(
 ) -> None:
     """Given an empty forecasts table and a bare psycopg2 connection (as the import command
     uses), when a file with a duplicate is imported, then its lines are named and nothing
-    is kept (the primary key and the triggers as they were); when a good file is imported and then updated, then the rows and horizons are
-    the latest."""
+    is kept (the primary key and the triggers as they were); when a good file is imported
+    and then updated, then the rows and horizons are the latest."""
     import psycopg2
 
     from shelfops_alerts.cli.imports import libpq_url
