@@ -8,7 +8,7 @@ the table is empty, the import instead
 1. locks it (``ACCESS EXCLUSIVE ... NOWAIT``: if anyone is reading or writing it right
    now, the import does not wait and takes the ordinary way),
 2. checks it holds no row of any customer (else — a table shared with other customers —
-   the ordinary way: nothing is dropped),
+   the ordinary way: nothing is dropped; a table seen to hold rows is not even locked),
 3. drops its indexes (the primary key included) and disables the triggers the target does
    the work of (:attr:`~shelfops_alerts.intake.import_targets.Target.bulk_triggers`),
 4. lets the COPY write the rows, then builds each index once from the sorted rows and runs
@@ -36,8 +36,9 @@ from shelfops_alerts.intake.import_targets import Target
 #: sort of 15M forecast keys fits in fewer, larger runs.
 BUILD_MEMORY = "256MB"
 
-# Whether the table holds a row; the maintenance_work_mem to set back; its unique constraints
-# (the primary key) and plain indexes with the statements that make them again.
+_HOLDS_ROWS = "SELECT EXISTS (SELECT 1 FROM {table})"
+# Once locked: whether the table holds a row (still); the maintenance_work_mem to set back;
+# its unique constraints (the primary key) and plain indexes, with what makes them again.
 _SURVEY = (
     "SELECT EXISTS (SELECT 1 FROM {table}), current_setting('maintenance_work_mem'),"
     " ARRAY(SELECT ARRAY[conname::text, pg_get_constraintdef(oid)] FROM pg_constraint"
@@ -62,15 +63,28 @@ class Emptied:
     work_mem: str
 
 
+#: Why the table cannot be taken, and the import goes the ordinary way: it is in use right now;
+#: the import's role may not alter it (not its owner); another table's foreign key needs its
+#: primary key.
+_NOT_NOW = (
+    pg_errors.LockNotAvailable,
+    pg_errors.InsufficientPrivilege,
+    pg_errors.DependentObjectsStillExist,
+)
+
+
 class _NotEmpty(Exception):
     """The table holds rows: roll the savepoint back (releasing the lock)."""
 
 
 def take_empty(db: ImportDb, target: Target) -> Emptied | None:
     """Lock ``target``'s table and, if it holds no row, drop its indexes and disable its
-    bulk triggers; None (nothing changed, no lock kept) when the table holds rows or is in
-    use right now. A few statements, whatever the table."""
+    bulk triggers; None (nothing changed, no lock kept) when the table holds rows, is in
+    use right now or may not be altered (:data:`_NOT_NOW`). A few statements, whatever the
+    table."""
     table = target.table
+    if db.value(_HOLDS_ROWS.format(table=table)):  # (a shared table is never locked)
+        return None
     try:
         with db.savepoint():
             db.rows(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT")
@@ -92,7 +106,7 @@ def take_empty(db: ImportDb, target: Target) -> Emptied | None:
                 statements.append("DROP INDEX " + ", ".join(_quoted(n) for n, _ in emptied.indexes))
             if statements:
                 db.rows("; ".join(statements))
-    except (_NotEmpty, pg_errors.LockNotAvailable):
+    except (_NotEmpty, *_NOT_NOW):
         return None
     return emptied
 

@@ -19,12 +19,15 @@ from shelfops_alerts.intake.imports import (
 )
 from tests.servers.intake.test_imports import (
     FORECAST_HEADER,
-    INVENTORY_HEADER,
     counting_statements,
     inventory,
     table,
     write,
 )
+
+
+#: Stock without on_order (a column whose empty cell needs a default takes the staged way).
+STOCK_HEADER = "customer_id,store_id,product_id,on_hand\n"
 
 
 def indexes(db: sessionmaker[Session], name: str) -> dict[str, Any]:
@@ -119,22 +122,27 @@ def test_a_duplicate_in_a_first_import_names_both_lines_and_changes_nothing(
     """Given an empty inventory table, when a 400-row file repeats on line 390 the SKU of
     line 7, then the error names both lines, the table is still empty and keeps its primary
     key, and a good file imported next lands whole."""
-    rows = [f"c1,s1,p{n},{n},0\n" for n in range(400)]
-    rows[388] = "c1,s1,p5,9,0\n"  # line 390 repeats line 7 (the header is line 1)
+    rows = [f"c1,s1,p{n},{n}\n" for n in range(400)]
+    rows[388] = "c1,s1,p5,9\n"  # line 390 repeats line 7 (the header is line 1)
     before = indexes(db, "inventory")
 
-    with pytest.raises(CsvImportError) as caught, db.begin() as session:
-        import_inventory(session, path=write(tmp_path, "dup.csv", INVENTORY_HEADER + "".join(rows)))
+    with (
+        counting_statements(db) as statements,
+        pytest.raises(CsvImportError) as caught,
+        db.begin() as session,
+    ):
+        import_inventory(session, path=write(tmp_path, "dup.csv", STOCK_HEADER + "".join(rows)))
 
     assert (caught.value.line, caught.value.reason) == (
         390,
         "duplicate customer_id,store_id,product_id 'c1,s1,p5', first given on line 7",
     )
+    assert any(s.startswith("ALTER TABLE inventory DROP CONSTRAINT") for s in statements)
     assert inventory(db) == []
     assert indexes(db, "inventory") == before
-    rows[388] = "c1,s1,p388,388,0\n"
+    rows[388] = "c1,s1,p388,388\n"
     with db.begin() as session:
-        import_inventory(session, path=write(tmp_path, "ok.csv", INVENTORY_HEADER + "".join(rows)))
+        import_inventory(session, path=write(tmp_path, "ok.csv", STOCK_HEADER + "".join(rows)))
     assert len(inventory(db)) == 400
 
 
@@ -144,15 +152,11 @@ def test_another_customers_rows_keep_the_ordinary_way(
     """Given c0's stock stored, when c1's first stock file is imported, then the table is not
     locked and its primary key is not rebuilt, and both customers' rows are there."""
     with db.begin() as session:
-        import_inventory(
-            session, path=write(tmp_path, "c0.csv", INVENTORY_HEADER + "c0,s1,p1,1,0\n")
-        )
+        import_inventory(session, path=write(tmp_path, "c0.csv", STOCK_HEADER + "c0,s1,p1,1\n"))
     before = indexes(db, "inventory")
 
     with counting_statements(db) as statements, db.begin() as session:
-        import_inventory(
-            session, path=write(tmp_path, "c1.csv", INVENTORY_HEADER + "c1,s1,p1,2,0\n")
-        )
+        import_inventory(session, path=write(tmp_path, "c1.csv", STOCK_HEADER + "c1,s1,p1,2\n"))
 
     assert not any(s.startswith("LOCK TABLE") for s in statements)
     assert indexes(db, "inventory") == before
@@ -166,12 +170,13 @@ def test_an_empty_table_in_use_is_not_waited_for(db: sessionmaker[Session], tmp_
     before = indexes(db, "inventory")
     with db() as reader:
         reader.execute(text("SELECT count(*) FROM inventory"))  # holds ACCESS SHARE until closed
-        with db.begin() as session:
+        with counting_statements(db) as statements, db.begin() as session:
             import_inventory(
-                session, path=write(tmp_path, "stock.csv", INVENTORY_HEADER + "c1,s1,p1,3,0\n")
+                session, path=write(tmp_path, "stock.csv", STOCK_HEADER + "c1,s1,p1,3\n")
             )
         reader.rollback()
 
+    assert any(s.startswith("LOCK TABLE inventory") for s in statements)
     assert indexes(db, "inventory") == before
     assert [row[:4] for row in inventory(db)] == [("c1", "s1", "p1", 3.0)]
 
@@ -206,3 +211,30 @@ def test_an_import_on_a_psycopg2_connection_keeps_the_contract(
 
     assert table(db, "SELECT DISTINCT run_id FROM forecasts") == [("r2",)]
     assert horizons(db, "c1")[0] == ("s1", "p1", "2026-03-01", [1.5, 2.5, None, 3.5])
+
+
+def test_a_primary_key_another_table_needs_is_kept(
+    db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given an empty inventory table whose primary key another table's foreign key needs,
+    when stock is imported, then it goes the ordinary way (the key kept) and lands."""
+    with db.begin() as session:
+        session.execute(
+            text(
+                "CREATE TABLE shelfops_test_stock_notes (customer_id varchar(64),"
+                " store_id varchar(64), product_id varchar(64), FOREIGN KEY"
+                " (customer_id, store_id, product_id) REFERENCES inventory)"
+            )
+        )
+    try:
+        before = indexes(db, "inventory")
+        with counting_statements(db) as statements, db.begin() as session:
+            import_inventory(
+                session, path=write(tmp_path, "stock.csv", STOCK_HEADER + "c1,s1,p1,4\n")
+            )
+        assert any(s.startswith("ALTER TABLE inventory DROP CONSTRAINT") for s in statements)
+        assert indexes(db, "inventory") == before
+        assert [row[:4] for row in inventory(db)] == [("c1", "s1", "p1", 4.0)]
+    finally:
+        with db.begin() as session:
+            session.execute(text("DROP TABLE shelfops_test_stock_notes"))
