@@ -25,7 +25,6 @@ from tests.servers.intake.test_imports import (
     write,
 )
 
-
 #: Stock without on_order (a column whose empty cell needs a default takes the staged way).
 STOCK_HEADER = "customer_id,store_id,product_id,on_hand\n"
 
