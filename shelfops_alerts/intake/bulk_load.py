@@ -32,8 +32,9 @@ from psycopg2 import errors as pg_errors
 from shelfops_alerts.intake.import_db import ImportDb
 from shelfops_alerts.intake.import_targets import Target
 
-#: ``maintenance_work_mem`` for the index builds (for the builds only, then set back): a
-#: sort of 15M forecast keys fits in fewer, larger runs.
+#: ``maintenance_work_mem`` for the index builds (for the builds only, then set back): the
+#: sort of 15M forecast keys (about 1 GB) merges fewer runs — its primary key took 9.4 CPU s
+#: against 9.9 and 10.8 with the default 64MB (load 5); at 3M rows no difference.
 BUILD_MEMORY = "256MB"
 
 _HOLDS_ROWS = "SELECT EXISTS (SELECT 1 FROM {table})"
