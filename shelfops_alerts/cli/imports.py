@@ -77,7 +77,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{path}: no such file")
     # A psycopg2 connection of its own, not SQLAlchemy's: loading SQLAlchemy would be most
     # of the command's start (about 0.45 CPU s), and an import needs nothing of it.
-    connection = psycopg2.connect(libpq_url(settings.database_url.reveal()))
+    try:
+        connection = psycopg2.connect(libpq_url(settings.database_url.reveal()))
+    except psycopg2.OperationalError as exc:
+        raise CommandError(f"cannot connect to the database: {str(exc).strip()}") from exc
     try:
         progress = ImportBar() if sys.stderr.isatty() else None
         with connection:  # one transaction: committed at the end, rolled back on an error
