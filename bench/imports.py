@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument(
         "--first-only", action="store_true", help="skip the second forecast import (updates)"
     )
+    parser.add_argument("--only", choices=("inventory", "forecasts"), help="import this file alone")
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     folder = (args.files or Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))) / (
@@ -59,6 +60,8 @@ def main() -> None:
                 ("forecasts again", "forecasts"),
             ):
                 if args.first_only and label == "forecasts again":
+                    continue
+                if args.only and kind != args.only:
                     continue
                 done = cli_import(env, kind, paths[kind], postgres_pid=bench.stack.postgres.pid())
                 note(

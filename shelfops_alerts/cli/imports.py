@@ -67,25 +67,40 @@ class ImportBar:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfops_alerts.db import session_factory
+    import psycopg2
+
     from shelfops_alerts.intake import imports
 
     importer = getattr(imports, f"import_{args.kind.replace('-', '_')}")
     path = Path(args.file)
     if not path.is_file():
         raise CommandError(f"{path}: no such file")
+    # A psycopg2 connection of its own, not SQLAlchemy's: loading SQLAlchemy would be most
+    # of the command's start (about 0.45 CPU s), and an import needs nothing of it.
+    try:
+        connection = psycopg2.connect(libpq_url(settings.database_url.reveal()))
+    except psycopg2.OperationalError as exc:
+        raise CommandError(f"cannot connect to the database: {str(exc).strip()}") from exc
     try:
         progress = ImportBar() if sys.stderr.isatty() else None
-        with session_factory(settings).begin() as session:
-            summary = importer(session, path=path, progress=progress)
+        with connection:  # one transaction: committed at the end, rolled back on an error
+            summary = importer(connection, path=path, progress=progress)
     except imports.CsvImportError as exc:
         raise CommandError(f"{exc} (nothing of this file was imported)") from exc
+    finally:
+        connection.close()
     if args.json:
         print_json({"kind": args.kind, "rows": summary.rows, "customers": summary.customers})
     else:
         customers = len(summary.customers)
         print(f"imported {summary.rows} {args.kind} row(s) for {customers} customer(s)")
     return 0
+
+
+def libpq_url(url: str) -> str:
+    """The database URL as libpq reads it (without a SQLAlchemy driver name)."""
+    scheme, sep, rest = url.partition("://")
+    return scheme.split("+", 1)[0] + sep + rest if sep else url
 
 
 def register(sub: Any) -> None:

@@ -39,6 +39,8 @@ class Target:
     stamp: str | None
     also_analyze: tuple[str, ...] = field(default=())
     direct: bool = False
+    bulk_triggers: tuple[str, ...] = field(default=())
+    bulk_statements: tuple[str, ...] = field(default=())
 
     @property
     def staging(self) -> str:
@@ -135,6 +137,29 @@ class Target:
         )
 
 
+# Every SKU's horizon from all of its forecasts, as the INSERT trigger of migration 0011 builds
+# it (the demands laid out one per day from the first date, NULL on a day without one).
+_ALL_HORIZONS = """
+INSERT INTO forecast_horizons (customer_id, store_id, product_id, start_date, demands)
+SELECT s.customer_id, s.store_id, s.product_id, s.start_date,
+       CASE WHEN s.n = s.end_date - s.start_date + 1 THEN s.demands
+            ELSE ARRAY(SELECT u.demand
+                       FROM generate_series(0, s.end_date - s.start_date) g(i)
+                       LEFT JOIN unnest(s.dates, s.demands) u(day, demand)
+                         ON u.day = s.start_date + g.i
+                       ORDER BY g.i) END
+FROM (
+    SELECT customer_id, store_id, product_id,
+           min(forecast_date) AS start_date, max(forecast_date) AS end_date, count(*) AS n,
+           array_agg(forecast_date ORDER BY forecast_date) AS dates,
+           array_agg(demand ORDER BY forecast_date) AS demands
+    FROM forecasts GROUP BY customer_id, store_id, product_id
+) s
+ON CONFLICT (customer_id, store_id, product_id) DO UPDATE
+SET start_date = EXCLUDED.start_date, demands = EXCLUDED.demands
+"""
+
+
 def _literal(value: object) -> str:
     if isinstance(value, int | float):
         return repr(float(value))
@@ -162,6 +187,8 @@ TARGETS: dict[str, Target] = {
             stamp="imported_at",
             also_analyze=("forecast_horizons",),
             direct=True,
+            bulk_triggers=("forecast_horizons_inserted",),
+            bulk_statements=(_ALL_HORIZONS,),
         ),
         Target(
             RECIPIENTS,

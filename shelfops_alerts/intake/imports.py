@@ -5,7 +5,9 @@ An import streams the file into the database while checking it
 statement moves the rows into the real table. Memory stays bounded whatever the file's
 size, and the number of statements does not grow with it. It is all or nothing: a bad row
 (named by its line) or a key given twice stops it, and since the caller owns the
-transaction (``with factory.begin() as session:``) nothing of the file is kept.
+transaction (``with factory.begin() as session:``, or a psycopg2 connection's own
+transaction, as the ``import`` command does: :mod:`~shelfops_alerts.intake.import_db`)
+nothing of the file is kept.
 
 * A first import into the big tables (inventory, forecasts, sales, arrivals: the file's
   first customer has no row there yet) is tried as one ``COPY`` straight into the table,
@@ -33,17 +35,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING
 
 from psycopg2 import errors as pg_errors
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
-from shelfops_alerts.db import array_literal
+from shelfops_alerts.intake import bulk_load
 from shelfops_alerts.intake.csv_rows import CsvImportError, duplicate_reason
 from shelfops_alerts.intake.csv_stream import CopySource
+from shelfops_alerts.intake.import_db import ImportDb, import_db
 from shelfops_alerts.intake.import_targets import TARGETS, Target
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import connection as PgConnection
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "CsvImportError",
@@ -68,8 +72,8 @@ Progress = Callable[[str, int, int, int], None]
 #: (PostgreSQL's own autovacuum waits for 10 % and then up to a minute).
 ANALYZE_SHARE = 0.1
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('shelfops_import'), hashtext(:kind))")
-_ESTIMATED_ROWS = text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)")
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('shelfops_import'), hashtext(:kind))"
+_ESTIMATED_ROWS = "SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"
 
 
 @dataclass(frozen=True)
@@ -82,18 +86,20 @@ class ImportSummary:
 
 
 def import_inventory(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert stock levels from ``customer_id,store_id,product_id,on_hand[,on_order]``.
 
     ``on_order`` defaults to 0. Each SKU's row replaces its stock and sets ``updated_at``.
     Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=TARGETS["inventory"], progress=progress)
+    return _import(
+        import_db(session), path=Path(path), target=TARGETS["inventory"], progress=progress
+    )
 
 
 def import_forecasts(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert daily forecasts from ``customer_id,store_id,product_id,date,forecasted_demand
     [,run_id]``, one row per SKU and day (``date`` as YYYY-MM-DD).
@@ -102,22 +108,26 @@ def import_forecasts(
     does not cover are kept as history. Raises :class:`CsvImportError` (and writes nothing)
     if any row is bad.
     """
-    return _import(session, path=Path(path), target=TARGETS["forecasts"], progress=progress)
+    return _import(
+        import_db(session), path=Path(path), target=TARGETS["forecasts"], progress=progress
+    )
 
 
 def import_recipients(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert alert e-mail recipients from ``customer_id,email[,min_severity]``.
 
     ``min_severity`` (low, medium, high or critical) defaults to critical. Raises
     :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=TARGETS["recipients"], progress=progress)
+    return _import(
+        import_db(session), path=Path(path), target=TARGETS["recipients"], progress=progress
+    )
 
 
 def import_policies(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert replenishment policies from ``customer_id,store_id,product_id,lead_time_days
     [,reorder_point,order_up_to,case_pack,min_order_qty,service_level]``.
@@ -126,22 +136,24 @@ def import_policies(
     point, order-up-to level), "none" (case pack, minimum order) or "the customer's default"
     (service level). Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=TARGETS["policies"], progress=progress)
+    return _import(
+        import_db(session), path=Path(path), target=TARGETS["policies"], progress=progress
+    )
 
 
 def import_sales(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert actual daily sales from ``customer_id,store_id,product_id,date,units``.
 
     The latest import wins per SKU and day. Raises :class:`CsvImportError` (and writes
     nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=TARGETS["sales"], progress=progress)
+    return _import(import_db(session), path=Path(path), target=TARGETS["sales"], progress=progress)
 
 
 def import_arrivals(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert confirmed arrivals from ``customer_id,store_id,product_id,date,quantity``.
 
@@ -149,11 +161,13 @@ def import_arrivals(
     and a quantity of 0 cancels an arrival. Raises :class:`CsvImportError` (and writes
     nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=TARGETS["arrivals"], progress=progress)
+    return _import(
+        import_db(session), path=Path(path), target=TARGETS["arrivals"], progress=progress
+    )
 
 
 def import_rule_settings(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert per-customer rule thresholds from ``customer_id[,service_level,history_days,...]``
     (any of :data:`~shelfops_alerts.detect.rules.rule_settings.FIELD_NAMES`).
@@ -161,11 +175,13 @@ def import_rule_settings(
     A customer's row replaces all its overrides: a column left out or empty goes back to the
     default. Raises :class:`CsvImportError` (and writes nothing) if any row is bad.
     """
-    return _import(session, path=Path(path), target=TARGETS["rule-settings"], progress=progress)
+    return _import(
+        import_db(session), path=Path(path), target=TARGETS["rule-settings"], progress=progress
+    )
 
 
 def import_thresholds(
-    session: Session, *, path: Path, progress: Progress | None = None
+    session: Session | PgConnection, *, path: Path, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert per-customer stockout thresholds from ``customer_id,critical_days,high_days,
     medium_days`` (days until stockout at or below which each severity applies).
@@ -173,11 +189,13 @@ def import_thresholds(
     Raises :class:`CsvImportError` (and writes nothing) if any row is bad, including
     thresholds out of order (0 <= critical <= high <= medium).
     """
-    return _import(session, path=Path(path), target=TARGETS["thresholds"], progress=progress)
+    return _import(
+        import_db(session), path=Path(path), target=TARGETS["thresholds"], progress=progress
+    )
 
 
 def _import(
-    session: Session, *, path: Path, target: Target, progress: Progress | None
+    db: ImportDb, *, path: Path, target: Target, progress: Progress | None
 ) -> ImportSummary:
     def reading(done: int, total: int, rows: int) -> None:
         if progress is not None:
@@ -186,31 +204,31 @@ def _import(
     with CopySource(path, target.spec, on_progress=reading) as source:
         if not source.has_rows():  # an empty file (or a header alone) changes nothing
             return ImportSummary(kind=target.spec.kind, rows=0, customers=[])
-        session.execute(_LOCK, {"kind": target.spec.kind})
+        db.rows(_LOCK, {"kind": target.spec.kind})
         statement = target.direct_copy(source.columns)
         # (the customers of the rows read ahead so far: a first import of a customer)
-        if statement is None or not _fresh(session, target, source.customers):
-            return _staged(session, target, source, progress)
-        if _copy_directly(session, statement, source):
+        if statement is None or not _fresh(db, target, source.customers):
+            return _staged(db, target, source, progress)
+        if _copy_directly(db, target, statement, source):
             _stored(progress, source)
-            _refresh_statistics(session, target, source.rows)
+            _refresh_statistics(db, target, source.rows)
             return _summary(target, source)
     # A key already stored or given twice: read the file again, the staged way.
     with CopySource(path, target.spec, on_progress=reading) as again:
         again.has_rows()
-        return _staged(session, target, again, progress)
+        return _staged(db, target, again, progress)
 
 
 def _staged(
-    session: Session, target: Target, source: CopySource, progress: Progress | None
+    db: ImportDb, target: Target, source: CopySource, progress: Progress | None
 ) -> ImportSummary:
     """COPY into the staging table, then upsert (or insert) into the table."""
-    session.execute(text(target.create_staging()))
-    _copy(session, target.copy(source.columns), source)
+    db.rows(target.create_staging())
+    _copy(db, target.copy(source.columns), source)
     _stored(progress, source)
-    _store(session, target, source)
-    _refresh_statistics(session, target, source.rows)
-    session.execute(text(f"DROP TABLE {target.staging}"))
+    _store(db, target, source)
+    _refresh_statistics(db, target, source.rows)
+    db.rows(f"DROP TABLE {target.staging}")
     return _summary(target, source)
 
 
@@ -226,30 +244,36 @@ def _summary(target: Target, source: CopySource) -> ImportSummary:
     )
 
 
-def _fresh(session: Session, target: Target, customers: set[str]) -> bool:
+def _fresh(db: ImportDb, target: Target, customers: set[str]) -> bool:
     """Whether the table holds no row of any of ``customers``."""
-    found = session.execute(
-        text(target.has_rows_of()), {"customers": array_literal(sorted(customers))}
-    )
-    return not found.scalar_one()
+    return not db.value(target.has_rows_of(), {"customers": _text_array(sorted(customers))})
 
 
-def _copy_directly(session: Session, statement: str, source: CopySource) -> bool:
-    """COPY the file straight into the table; False (and nothing written) when a key is
-    already stored or given twice."""
+def _text_array(values: list[str]) -> str:
+    """A PostgreSQL array literal of ``values`` (read at once by ``array_in``)."""
+    quoted = (value.replace("\\", "\\\\").replace('"', '\\"') for value in values)
+    return "{" + ",".join(f'"{value}"' for value in quoted) + "}"
+
+
+def _copy_directly(db: ImportDb, target: Target, statement: str, source: CopySource) -> bool:
+    """COPY the file straight into the table (into an empty one without its indexes, built
+    afterwards); False (and nothing written) when a key is already stored or given twice."""
     try:
-        with session.begin_nested():
-            _copy(session, statement, source)
-    except pg_errors.UniqueViolation:
+        with db.savepoint():
+            emptied = bulk_load.take_empty(db, target)
+            _copy(db, statement, source)
+            if emptied is not None:
+                bulk_load.build_after(db, target, emptied)
+    except pg_errors.UniqueViolation:  # from the COPY, or from building the primary key
         return False
     return True
 
 
-def _copy(session: Session, statement: str, source: CopySource) -> None:
+def _copy(db: ImportDb, statement: str, source: CopySource) -> None:
     """Stream the file's rows with a COPY ... FROM STDIN statement."""
-    cursor = session.connection().connection.cursor()
+    cursor = db.cursor()
     try:
-        cast(Any, cursor).copy_expert(statement, source, size=1 << 20)
+        cursor.copy_expert(statement, source, size=1 << 20)
     except Exception:
         # The driver reports a bad row as a failed COPY: raise the row's own error.
         if source.error is not None:
@@ -259,33 +283,32 @@ def _copy(session: Session, statement: str, source: CopySource) -> None:
         cursor.close()
 
 
-def _store(session: Session, target: Target, source: CopySource) -> None:
+def _store(db: ImportDb, target: Target, source: CopySource) -> None:
     """Move the staged rows into the table: a plain INSERT when none of the file's customers
     has a row there yet, else the upsert; a key given twice is reported with its lines."""
-    fresh = _fresh(session, target, source.customers)
+    fresh = _fresh(db, target, source.customers)
     try:
-        with session.begin_nested():
-            session.execute(text(target.insert() if fresh else target.upsert()))
+        with db.savepoint():
+            db.rows(target.insert() if fresh else target.upsert())
         return
-    except DBAPIError as exc:
+    except (pg_errors.UniqueViolation, pg_errors.CardinalityViolation):
         # A plain INSERT meets a key that is stored (a concurrent writer) or given twice;
         # an upsert fails only on a key given twice ("cannot affect row a second time").
-        if not isinstance(exc.orig, (pg_errors.UniqueViolation, pg_errors.CardinalityViolation)):
-            raise
-    duplicate = session.execute(text(target.first_duplicate())).first()
-    if duplicate is not None:
-        key, (first, second) = tuple(duplicate)[:-1], duplicate.ords
+        pass
+    duplicates = db.rows(target.first_duplicate())
+    if duplicates:
+        *key, (first, second) = duplicates[0]
         raise CsvImportError(
             source.path,
             source.line_of(second),
-            duplicate_reason(target.spec, key, source.line_of(first)),
+            duplicate_reason(target.spec, tuple(key), source.line_of(first)),
         )
-    session.execute(text(target.upsert()))  # a concurrent writer got there first
+    db.rows(target.upsert())  # a concurrent writer got there first
 
 
-def _refresh_statistics(session: Session, target: Target, rows: int) -> None:
+def _refresh_statistics(db: ImportDb, target: Target, rows: int) -> None:
     """ANALYZE the table (and what its triggers keep) if this import wrote a good share of it."""
-    estimated = session.execute(_ESTIMATED_ROWS, {"table": target.table}).scalar_one()
+    estimated = db.value(_ESTIMATED_ROWS, {"table": target.table})
     if estimated < 0 or rows >= ANALYZE_SHARE * estimated:  # -1: never analyzed
         for table in (target.table, *target.also_analyze):
-            session.execute(text(f"ANALYZE {table}"))
+            db.rows(f"ANALYZE {table}")
