@@ -55,6 +55,9 @@ INPUT_KINDS: dict[str, frozenset[str]] = {
 MAX_REASON_LENGTH = 1000
 #: Alert types that depend on sales history; what ``shelfops.sales_recorded`` checks.
 SALES_TYPES = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW)
+#: The order in which _evaluate judges a SKU (reorder first: its reorder point goes into the
+#: stockout finding).
+EVALUATION_ORDER = (REORDER_RECOMMENDED, STOCKOUT_PREDICTED, *SALES_TYPES)
 
 
 @dataclass
@@ -201,14 +204,18 @@ def check_batch(
             result.without_forecast.append(item.sku)
         elif (
             stockout
-            and item.policy is None
             and not item.history
-            and not item.settled
+            and (item.policy is None or REORDER_RECOMMENDED in item.settled)
             and lasts_beyond(item.on_hand, item.demand, item.arrivals, medium_days)
         ):
-            # Most SKUs of a sweep: only the stockout rule can judge them (no policy, no
-            # history), and their stock outlasts its thresholds — what _evaluate would say.
-            result.evaluated.append((item.sku, STOCKOUT_PREDICTED))
+            # Most SKUs of a sweep: no rule has anything to compute (no history, or what
+            # there is the SQL pre-screen settled), and their stock outlasts the stockout
+            # thresholds — so each rule that judges them finds nothing, as _evaluate would say.
+            result.evaluated.extend(
+                (item.sku, kind)
+                for kind in EVALUATION_ORDER
+                if kind in types and (kind == STOCKOUT_PREDICTED or kind in item.settled)
+            )
             continue
         try:
             verdicts = list(_evaluate(item, inputs, types, today))

@@ -202,7 +202,8 @@ def read_history(
     # day without a forecast)
     make, day_of = SalesDay._make, window.__getitem__
     found: list[tuple[Sku, bool, bool, list[SalesDay] | None]] = []
-    for store, product, accuracy_judged, anomaly_judged, days, units, forecasts in rows:
+    # (all rows at once: one fetch, not a driver call per row)
+    for store, product, accuracy_judged, anomaly_judged, days, units, forecasts in rows.all():
         history = (
             None
             if days is None
