@@ -47,6 +47,9 @@ _SAME_SKU = (
 #      only then are the days sent.
 # ``finite``: PostgreSQL orders NaN above every number and calls it equal to itself, so a
 # screen comparison with a NaN or an infinity could say "quiet": such a SKU goes to the rules.
+# Units and forecasts are >= 0 (or NaN: the tables' checks); in the sums they are capped at
+# ``:largest``, so a capped value makes Σ units + Σ |residual| reach it, and a NaN forecast
+# makes that NaN: either way not below ``:largest``, so not finite.
 # The anomaly screen first bounds |residual − median| by |residual − mean| + σ (true of any
 # set of numbers) and the scale by √forecast; only a SKU that fails that bound pays for the
 # exact median and MAD (two sorts of its residuals).
@@ -107,7 +110,9 @@ _READ_HISTORY = text(
                 + :margin * (x.square_error / nullif(x.n - 1, 0) + 1)) AS base_sigma,
            coalesce(x.last_day >= :today_offset - :recent_days AND x.n - 1 >= :min_days, false)
                AS day_judged,
-           :margin * (x.size + 1) AS slack
+           x.actual + x.abs_error < :largest AS finite,
+           -- every |residual|, units and forecast is at most Σ units + Σ |residual|
+           :margin * (2 * (x.actual + x.abs_error) + 1) AS slack
     FROM (
     SELECT k.store_id, k.product_id, k.reorder_sigma, x.*,
            least(x.units[array_position(x.days, x.last_day)], :largest) AS last_units,
@@ -118,32 +123,30 @@ _READ_HISTORY = text(
     LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
                        WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
     CROSS JOIN LATERAL (
-        SELECT array_agg(t.d ORDER BY t.d) AS days,
-               array_agg(t.u ORDER BY t.d) AS units,
-               array_agg(t.f ORDER BY t.d) AS forecasts,
+        SELECT array_agg(t.d ORDER BY t.day) AS days,
+               array_agg(t.u ORDER BY t.day) AS units,
+               array_agg(t.f ORDER BY t.day) AS forecasts,
                max(t.d) FILTER (WHERE t.f IS NOT NULL) AS last_day,
                count(t.f) AS n,
                count(t.f) FILTER (WHERE t.d >= :today_offset - :phantom_days) AS recent,
                count(t.f) FILTER (WHERE t.d >= :today_offset - :phantom_days AND t.u = 0)
                    AS recent_zero,
-               max(t.u) FILTER (WHERE t.f IS NOT NULL) < :largest AND max(t.f) < :largest
-                   AS finite,
                sum(t.su) FILTER (WHERE t.f IS NOT NULL) AS actual,
                sum(t.su - t.sf) AS error,
                sum(abs(t.su - t.sf)) AS abs_error,
-               sum((t.su - t.sf) * (t.su - t.sf)) AS square_error,
-               max(abs(t.su - t.sf)) + max(t.su) FILTER (WHERE t.f IS NOT NULL) + max(t.sf)
-                   AS size
-        FROM (SELECT t.d, t.u, t.f, least(t.u, :largest) AS su,
-                     CASE WHEN t.f IS NOT NULL THEN least(t.f, :largest) END AS sf
-              FROM (SELECT s.sale_date - CAST(:since AS date) AS d, s.units AS u,
-                           h.demands[s.sale_date - h.start_date + 1] AS f
-                    FROM sales s
-                    WHERE {_SAME_SKU.format(t="s")}
-                      AND s.sale_date >= :since AND s.sale_date < :today
-                    OFFSET 0) t
-              WHERE k.every_day OR t.f IS NOT NULL
+               sum((t.su - t.sf) * (t.su - t.sf)) AS square_error
+        FROM (SELECT s.sale_date AS day, s.sale_date - CAST(:since AS date) AS d,
+                     s.units AS u, least(s.units, :largest) AS su,
+                     h.demands[s.sale_date - h.start_date + 1] AS f,
+                     -- (``+ 0 * f``: NULL stays NULL, which least() would not keep)
+                     least(h.demands[s.sale_date - h.start_date + 1], :largest)
+                         + 0 * h.demands[s.sale_date - h.start_date + 1] AS sf
+              FROM sales s
+              WHERE {_SAME_SKU.format(t="s")}
+                AND s.sale_date >= :since AND s.sale_date < :today
+              ORDER BY s.sale_date
               OFFSET 0) t
+        WHERE k.every_day OR t.f IS NOT NULL
     ) x
     WHERE x.days IS NOT NULL
     OFFSET 0) x
