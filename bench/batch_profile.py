@@ -28,7 +28,7 @@ from sqlalchemy import event
 from shelfops_alerts.alerts import silences, statements
 from shelfops_alerts.alerts.persist import PersistResult, persist_batch
 from shelfops_alerts.db import get_engine, session_factory
-from shelfops_alerts.detect import batch_inputs
+from shelfops_alerts.detect import batch_inputs, history_inputs
 from shelfops_alerts.detect.checks import BatchResult, check_batch
 from shelfops_alerts.publish import changes
 from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
@@ -124,7 +124,8 @@ def _time_queries(engine, spent: dict[str, float]) -> None:
     """Add each read statement's time (by which query of batch_inputs it is) to ``spent``."""
     texts = {
         statement.text: f"read {name.removeprefix('_READ_').lower()}"
-        for name, statement in vars(batch_inputs).items()
+        for module in (batch_inputs, history_inputs)
+        for name, statement in vars(module).items()
         if name.startswith("_READ_") and hasattr(statement, "text")
     }
     for module in (statements, changes, silences):

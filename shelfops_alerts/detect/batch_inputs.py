@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal
+from shelfops_alerts.detect.history_inputs import read_history
 from shelfops_alerts.detect.rules import (
     DEFAULT_THRESHOLDS,
     Policy,
@@ -27,7 +28,9 @@ from shelfops_alerts.detect.rules import (
 )
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
+from shelfops_alerts.detect.rules.screen import reorder_sigma_bound
 from shelfops_alerts.skus import Sku
+from shelfops_alerts.vocabulary import ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED
 
 #: The kinds of input beyond stock and the forecast horizon (which are always read).
 POLICIES, ARRIVALS, HISTORY = "policies", "arrivals", "history"
@@ -98,30 +101,6 @@ _READ_ARRIVALS = text(
     """
 )
 
-# Only days with sales count: a day with a forecast but no sales recorded is unknown, not zero.
-# The forecast stored for a sale's day is an element of the SKU's horizon row. Anomaly and
-# accuracy judge only days that have a forecast too; only the reorder rule (a SKU with a
-# policy, ``every_day``) uses days without one.
-_READ_HISTORY = text(
-    f"""
-    SELECT k.store_id, k.product_id, x.days, x.units, x.forecasts
-    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:every_day AS bool[]))
-         AS k(store_id, product_id, every_day)
-    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
-                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
-    CROSS JOIN LATERAL (
-        SELECT array_agg(s.sale_date - CAST(:since AS date) ORDER BY s.sale_date) AS days,
-               array_agg(s.units ORDER BY s.sale_date) AS units,
-               array_agg(h.demands[s.sale_date - h.start_date + 1] ORDER BY s.sale_date)
-                   AS forecasts
-        FROM sales s
-        WHERE {_SAME_SKU.format(t="s")} AND s.sale_date >= :since AND s.sale_date < :today
-          AND (k.every_day OR h.demands[s.sale_date - h.start_date + 1] IS NOT NULL)
-    ) x
-    WHERE x.days IS NOT NULL
-    """
-)
-
 
 @dataclass
 class SkuInputs:
@@ -139,6 +118,9 @@ class SkuInputs:
     #: policy, only the days that also have a forecast (the only days anomaly and accuracy
     #: judge), so it stays empty for a SKU with no forecast before today.
     history: list[SalesDay] = field(default_factory=list)
+    #: History rules (alert types) the SQL pre-screen judged with no finding: the check
+    #: records them as evaluated without running them (``history`` is then left empty).
+    settled: frozenset[str] = frozenset()
 
     @property
     def effective_on_order(self) -> float:
@@ -188,11 +170,14 @@ def read_batch_inputs(
     skus: Sequence[Sku],
     today: dt.date,
     kinds: Collection[str] = (POLICIES, ARRIVALS, HISTORY),
+    screen: bool = True,
 ) -> BatchInputs:
     """Read the inputs of ``skus`` in bulk: settings, stock and forecast, and ``kinds``.
 
     SKUs without an inventory row are returned as unknown and have no inputs. A kind the
-    customer has no row of at all is not read.
+    customer has no row of at all is not read. The history rules that the SQL pre-screen
+    proves quiet for a SKU are listed in its ``settled`` instead of reading its days
+    (``screen=False``: never; every SKU's days are read).
     """
     thresholds, settings, absent = _read_settings(session, customer_id)
     keys: dict[str, Any] = {
@@ -233,7 +218,14 @@ def read_batch_inputs(
     # with forecasts before today (anomaly, accuracy); a batch with none skips the read.
     wanted = [item for item in found.values() if item.policy is not None or item.sku in with_past]
     if HISTORY in kinds and wanted:
-        _read_history(session, keys, wanted, since=today - dt.timedelta(days=settings.history_days))
+        _read_history(
+            session,
+            keys,
+            wanted,
+            since=today - dt.timedelta(days=settings.history_days),
+            settings=settings,
+            screen=screen,
+        )
     return BatchInputs(
         thresholds=thresholds,
         settings=settings,
@@ -243,29 +235,45 @@ def read_batch_inputs(
 
 
 def _read_history(
-    session: Session, keys: dict[str, Any], items: list[SkuInputs], *, since: dt.date
+    session: Session,
+    keys: dict[str, Any],
+    items: list[SkuInputs],
+    *,
+    since: dt.date,
+    settings: RuleSettings,
+    screen: bool,
 ) -> None:
+    """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
     by_sku = {item.sku: item for item in items}
-    history = session.execute(
-        _READ_HISTORY,
-        {
-            **keys,
-            "stores": array_literal([item.sku.store_id for item in items]),
-            "products": array_literal([item.sku.product_id for item in items]),
-            "every_day": array_literal([item.policy is not None for item in items]),
-            "since": since,
-        },
-    )
-    # Days come as offsets from ``since`` and share these date objects: parsing a date per
-    # sale row cost more than the rest of the row.
-    window = [since + dt.timedelta(days=n) for n in range((keys["today"] - since).days)]
-    # (SalesDay._make is tuple.__new__: no Python call per day; units and forecasts come
-    # as floats, or None for a day without a forecast)
-    make, day_of = SalesDay._make, window.__getitem__
-    for store, product, days, units, forecasts in history:
-        by_sku[Sku(store, product)].history = list(
-            map(make, zip(map(day_of, days), units, forecasts, strict=True))
+    wanted = [
+        (
+            item.sku,
+            item.policy is not None,
+            None
+            if item.policy is None or not item.demand
+            else reorder_sigma_bound(
+                on_hand=item.on_hand,
+                on_order=item.effective_on_order,
+                daily_demand=item.demand,
+                policy=item.policy,
+                settings=settings,
+            ),
         )
+        for item in items
+    ]
+    for sku, accuracy_judged, anomaly_judged, days in read_history(
+        session, keys, since=since, settings=settings, skus=wanted, screen=screen
+    ):
+        item = by_sku[sku]
+        if days is not None:
+            item.history = days
+            continue
+        settled = {ANOMALY_DETECTED} if anomaly_judged else set()
+        if accuracy_judged:
+            settled.add(FORECAST_ACCURACY_LOW)
+        if item.policy is not None and item.policy.reorder_point is None and item.demand:
+            settled.add(REORDER_RECOMMENDED)
+        item.settled = frozenset(settled)
 
 
 def _optional(value: Any) -> float | None:

@@ -55,6 +55,9 @@ INPUT_KINDS: dict[str, frozenset[str]] = {
 MAX_REASON_LENGTH = 1000
 #: Alert types that depend on sales history; what ``shelfops.sales_recorded`` checks.
 SALES_TYPES = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW)
+#: The order in which _evaluate judges a SKU (reorder first: its reorder point goes into the
+#: stockout finding).
+EVALUATION_ORDER = (REORDER_RECOMMENDED, STOCKOUT_PREDICTED, *SALES_TYPES)
 
 
 @dataclass
@@ -163,6 +166,7 @@ def check_batch(
     today: dt.date,
     context: dict[str, Any] | None = None,
     only_types: Collection[str] | None = None,
+    screen_history: bool = True,
 ) -> BatchResult:
     """Evaluate the rules for ``skus`` of one customer, reading their inputs in bulk.
 
@@ -173,7 +177,9 @@ def check_batch(
     listed as evaluated, so their alerts are left alone. SKUs with no inventory row are
     reported as unknown; SKUs with no forecast from ``today`` on as without forecast. A SKU
     whose finding could not be stored or sent (say, an infinite number in its metadata) is
-    refused with the reason like one whose input a rule refuses.
+    refused with the reason like one whose input a rule refuses. ``screen_history=False``
+    runs the history rules on every SKU's days, without the SQL pre-screen (the same
+    result, slower: the reference the tests compare the screen with).
     """
     types = set(ALERT_TYPES if only_types is None else only_types)
     if types - set(ALERT_TYPES):
@@ -183,7 +189,12 @@ def check_batch(
         return result
     kinds: set[str] = set().union(*(INPUT_KINDS[kind] for kind in types))
     inputs = read_batch_inputs(
-        session, customer_id=customer_id, skus=skus, today=today, kinds=kinds
+        session,
+        customer_id=customer_id,
+        skus=skus,
+        today=today,
+        kinds=kinds,
+        screen=screen_history,
     )
     result.unknown = inputs.unknown
     medium_days = inputs.thresholds.medium_days
@@ -193,21 +204,27 @@ def check_batch(
             result.without_forecast.append(item.sku)
         elif (
             stockout
-            and item.policy is None
             and not item.history
+            and (item.policy is None or REORDER_RECOMMENDED in item.settled)
             and lasts_beyond(item.on_hand, item.demand, item.arrivals, medium_days)
         ):
-            # Most SKUs of a sweep: only the stockout rule can judge them (no policy, no
-            # history), and their stock outlasts its thresholds — what _evaluate would say.
-            result.evaluated.append((item.sku, STOCKOUT_PREDICTED))
+            # Most SKUs of a sweep: no rule has anything to compute (no history, or what
+            # there is the SQL pre-screen settled), and their stock outlasts the stockout
+            # thresholds — so each rule that judges them finds nothing, as _evaluate would say.
+            result.evaluated.extend(
+                (item.sku, kind)
+                for kind in EVALUATION_ORDER
+                if kind in types and (kind == STOCKOUT_PREDICTED or kind in item.settled)
+            )
             continue
         try:
             verdicts = list(_evaluate(item, inputs, types, today))
             for _, finding in verdicts:
                 if finding is not None:
                     check_finding(finding)  # as dedup_and_persist will, for this SKU alone
-        except ValueError as exc:
-            # Bad stored input for this SKU only: say why, change nothing about it.
+        except (ValueError, ArithmeticError) as exc:
+            # Bad stored input for this SKU only: say why, change nothing about it. (A huge
+            # sale, say 1e200 units, makes σ infinite and the reorder quantity overflow.)
             logger.warning("SKU %s of %s refused: %s", item.sku, customer_id, exc)
             result.rejected.append((item.sku, str(exc)[:MAX_REASON_LENGTH]))
             continue
@@ -226,7 +243,12 @@ def _evaluate(
     settings = inputs.settings
     on_order = item.effective_on_order
     reorder_point = item.policy.reorder_point if item.policy else None
-    if REORDER_RECOMMENDED in types and item.policy is not None and item.demand:
+    settled = item.settled
+    if REORDER_RECOMMENDED in settled and REORDER_RECOMMENDED in types:
+        # The SQL pre-screen found its σ too small to bring the reorder point up to the
+        # position (rules/screen.py): the rule would find nothing.
+        yield REORDER_RECOMMENDED, None
+    elif REORDER_RECOMMENDED in types and item.policy is not None and item.demand:
         reorder = check_reorder(
             store_id=store,
             product_id=product,
@@ -258,6 +280,9 @@ def _evaluate(
                     reorder_point=reorder_point,
                 ),
             )
+    for kind in SALES_TYPES:
+        if kind in settled and kind in types:
+            yield kind, None  # judged quiet by the SQL pre-screen (rules/screen.py)
     if not item.history:
         # Both history rules need days with a forecast (at least one, by their settings'
         # validation): without any they cannot judge, so skip raising NotEnoughHistory.
