@@ -33,7 +33,7 @@ from shelfops_alerts.detect.rules import (
 )
 from shelfops_alerts.detect.rules.stockout import lasts_beyond
 from shelfops_alerts.payloads.findings import check_finding
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan, parse_span
 from shelfops_alerts.vocabulary import (
     ALERT_TYPES,
     ANOMALY_DETECTED,
@@ -64,7 +64,9 @@ class BatchResult:
     ``evaluated`` lists every (SKU, alert type) pair a rule was evaluated for: persist
     resolves an active alert of that pair when no finding of it came back, and leaves
     alerts of pairs not evaluated (missing inputs) alone. ``context`` rides along the chain
-    unchanged (for example the sweep a batch belongs to).
+    unchanged (for example the sweep a batch belongs to). ``span``: the checked SKUs are
+    all those of this span of keys (a sweep's page), so persist finds their alerts by one
+    range scan; ``rest`` (not passed on) is the part of a span too long to check at once.
     """
 
     customer_id: str
@@ -76,6 +78,8 @@ class BatchResult:
     #: are not evaluated, so nothing about them changes, and the rest of the batch goes on.
     rejected: list[tuple[Sku, str]] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
+    span: SkuSpan | None = None
+    rest: SkuSpan | None = None
 
     @property
     def checked(self) -> list[Sku]:
@@ -86,7 +90,7 @@ class BatchResult:
         """Plain JSON; ``evaluated`` is columnar (the checked SKUs once, and per alert type
         the ranges of their positions it was evaluated for), so a batch of thousands of SKUs
         is a small message rather than a triple per SKU and type."""
-        return {
+        data = {
             "customer_id": self.customer_id,
             "evaluated": _evaluated_to_json(self.evaluated),
             "findings": [finding.to_json() for finding in self.findings],
@@ -95,6 +99,9 @@ class BatchResult:
             "rejected": [[sku.store_id, sku.product_id, why] for sku, why in self.rejected],
             "context": self.context,
         }
+        if self.span is not None:
+            data["span"] = self.span.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BatchResult:
@@ -106,6 +113,7 @@ class BatchResult:
             without_forecast=[Sku(str(s), str(p)) for s, p in data.get("without_forecast", [])],
             rejected=[(Sku(str(s), str(p)), str(why)) for s, p, why in data.get("rejected", [])],
             context=dict(data.get("context") or {}),
+            span=parse_span(data["span"]) if data.get("span") is not None else None,
         )
 
 
@@ -159,10 +167,12 @@ def check_batch(
     session: Session,
     *,
     customer_id: str,
-    skus: Sequence[Sku],
+    skus: Sequence[Sku] = (),
     today: dt.date,
     context: dict[str, Any] | None = None,
     only_types: Collection[str] | None = None,
+    span: SkuSpan | None = None,
+    limit: int | None = None,
 ) -> BatchResult:
     """Evaluate the rules for ``skus`` of one customer, reading their inputs in bulk.
 
@@ -174,18 +184,33 @@ def check_batch(
     reported as unknown; SKUs with no forecast from ``today`` on as without forecast. A SKU
     whose finding could not be stored or sent (say, an infinite number in its metadata) is
     refused with the reason like one whose input a rule refuses.
+
+    With ``span`` (a sweep's page) the SKUs are those of the span, at most ``limit`` of
+    them (the first); the keys after those are left for the caller as ``rest``.
     """
     types = set(ALERT_TYPES if only_types is None else only_types)
     if types - set(ALERT_TYPES):
         raise ValueError(f"unknown alert type(s): {', '.join(sorted(types - set(ALERT_TYPES)))}")
     result = BatchResult(customer_id=customer_id, context=dict(context or {}))
-    if not skus or not types:
+    if (not skus and span is None) or not types:
         return result
     kinds: set[str] = set().union(*(INPUT_KINDS[kind] for kind in types))
     inputs = read_batch_inputs(
-        session, customer_id=customer_id, skus=skus, today=today, kinds=kinds
+        session,
+        customer_id=customer_id,
+        skus=skus,
+        today=today,
+        kinds=kinds,
+        span=span,
+        limit=limit,
     )
     result.unknown = inputs.unknown
+    if span is not None:
+        result.rest = inputs.rest
+        # A span cut short covers only the keys read, up to the rest's start.
+        read_up_to = span.last if inputs.rest is None else inputs.rest.after
+        assert read_up_to is not None
+        result.span = SkuSpan(span.after, read_up_to)
     medium_days = inputs.thresholds.medium_days
     stockout = STOCKOUT_PREDICTED in types
     for item in inputs.skus:
