@@ -75,21 +75,26 @@ _READ_STOCK = text(
     """
 )
 
-# A sweep's page: its span of the customer's inventory, one index range scan, in key order
-# (one row more than the limit says whether the span holds more keys than it may read).
+# A sweep's page: its span of the customer's inventory and of its forecast horizons, both
+# read by one index range scan in key order and merged (no probe per SKU: both sides are
+# bounded by the span, so no plan reads more than the span's rows); one row more than the
+# limit says whether the span holds more keys than it may read.
+_SPAN = (
+    "{t}.customer_id = :customer_id"
+    " AND ({t}.store_id, {t}.product_id) > (:after_store, :after_product)"
+    " AND ({t}.store_id, {t}.product_id) <= (:last_store, :last_product)"
+)
 _READ_SPAN = text(
-    """
+    f"""
     SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
            greatest(h.start_date - CAST(:today AS date), 0) AS lead,
            h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,
            h.start_date < CAST(:today AS date) AS has_past
     FROM inventory i
-    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
-                       WHERE h.customer_id = i.customer_id AND h.store_id = i.store_id
-                         AND h.product_id = i.product_id LIMIT 1) h ON true
-    WHERE i.customer_id = :customer_id
-      AND (i.store_id, i.product_id) > (:after_store, :after_product)
-      AND (i.store_id, i.product_id) <= (:last_store, :last_product)
+    LEFT JOIN forecast_horizons h
+      ON h.customer_id = i.customer_id AND h.store_id = i.store_id
+     AND h.product_id = i.product_id AND {_SPAN.format(t="h")}
+    WHERE {_SPAN.format(t="i")}
     ORDER BY i.store_id, i.product_id
     LIMIT :limit
     """
