@@ -246,7 +246,7 @@ def read_batch_inputs(
                     "last_product": span.last.product_id,
                     "limit": most + 1,
                 },
-            )
+            ).all()
         )
         if len(rows) > most:
             del rows[most:]
@@ -255,9 +255,9 @@ def read_batch_inputs(
     with_past: set[Sku] = set()
     for store, product, on_hand, on_order, lead, demands, has_past in rows:
         sku = Sku(store, product)
-        found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
+        entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
-            found[sku].demand = horizon_series(lead, demands)
+            entry.demand = horizon_series(lead, demands)
         if has_past:
             with_past.add(sku)
     if span is not None and ({POLICIES, ARRIVALS, HISTORY} & set(kinds)):
