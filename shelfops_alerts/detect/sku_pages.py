@@ -14,15 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.skus import Sku, SkuSpan
 
-_PAGE = text(
-    """
-    SELECT store_id, product_id FROM inventory
-    WHERE customer_id = :customer_id AND (store_id, product_id) > (:after_store, :after_product)
-    ORDER BY store_id, product_id
-    LIMIT :limit
-    """
-)
-
 # The last key of the next page: the page_size-th key after ``after``; or, when fewer are
 # left, the customer's last key.
 _PAGE_END = text(
@@ -48,36 +39,6 @@ _CUSTOMERS = text(
     ORDER BY customer_id LIMIT 1
     """
 )
-
-
-def sku_pages(
-    factory: sessionmaker[Session],
-    *,
-    customer_id: str,
-    page_size: int,
-    after: Sku | None = None,
-) -> Iterator[list[Sku]]:
-    """Pages of at most ``page_size`` SKU keys, in key order, each read in its own query;
-    only keys after ``after`` (a walk that continues where it stopped)."""
-    after = after or Sku("", "")
-    while True:
-        with factory() as session:
-            rows = session.execute(
-                _PAGE,
-                {
-                    "customer_id": customer_id,
-                    "after_store": after.store_id,
-                    "after_product": after.product_id,
-                    "limit": page_size,
-                },
-            ).all()
-        if not rows:
-            return
-        page = list(map(Sku._make, rows))
-        yield page
-        if len(page) < page_size:
-            return
-        after = page[-1]
 
 
 def sku_spans(

@@ -172,10 +172,13 @@ def _sku_columns(key: str, stores: list[Any], products: list[Any]) -> list[Sku]:
     return list(map(tuple.__new__, repeat(Sku), checked))
 
 
-def _fields_of(kind: type, data: object, what: str) -> Mapping[str, Any]:
+def _fields_of(
+    kind: type, data: object, what: str, *, not_sent: frozenset[str] = frozenset()
+) -> Mapping[str, Any]:
+    """``data`` if it is an object of ``kind``'s fields (less those ``not_sent``)."""
     if not isinstance(data, Mapping):
         raise InvalidPayload(f"{what} must be an object, got {shown(data)}")
-    unknown = set(data) - {field.name for field in dataclasses.fields(kind)}
+    unknown = set(data) - ({field.name for field in dataclasses.fields(kind)} - not_sent)
     if unknown:
         raise InvalidPayload(f"{what} has unknown fields {shown(sorted(map(str, unknown)))}")
     return data
@@ -232,7 +235,8 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
 def read_batch(data: object, *, max_skus: int) -> BatchResult:
     """A ``shelfops.dedup_and_persist`` payload: what a check of at most ``max_skus`` SKUs
     found, every id, alert type, severity, message and metadata valid."""
-    data = _fields_of(BatchResult, data, "a checked batch")
+    # (``rest``, a span's unchecked part, stays with the check that queued it.)
+    data = _fields_of(BatchResult, data, "a checked batch", not_sent=frozenset({"rest"}))
     try:
         who = check_id("customer_id", data.get("customer_id"))
     except ValueError as exc:

@@ -189,6 +189,9 @@ def test_a_check_of_a_span_reads_its_bounds_and_a_batch_carries_its_span():
     assert first.span == SkuSpan(None, Sku("S1", "P9"))
     # And its checked batch carries the span to persist, read back as it was
     assert read_batch({**batch(), "span": span}, max_skus=MAX).span == request.span
+    # (and the part of a span a check left for another batch is not a batch's to send)
+    with pytest.raises(InvalidPayload, match="unknown fields"):
+        read_batch({**batch(), "rest": span}, max_skus=MAX)
     # But a span with a bad bound or missing one refuses the message
     for forged, reason in [
         ({"after": None}, "a span must hold after and last"),
