@@ -33,7 +33,8 @@ def check_stockout_risk(
     ones); ``context`` (JSON) is passed along the chain untouched. A SKU that cannot be read
     is refused alone (logged with the reason); a bad customer, context or size, the message.
     A batch larger than SHELFOPS_MAX_BATCH_SIZE is never read whole: this task checks its
-    first part and queues the rest as chains of that size.
+    first part and queues the rest as chains of that size. ``skus`` may be a span of keys
+    (``{"after": ..., "last": ...}``, what a sweep sends): the check reads the span itself.
     """
     try:
         request = check_request(customer_id, skus, context, only_types, max_skus=MAX_EVENT_SKUS)
