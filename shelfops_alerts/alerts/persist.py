@@ -7,8 +7,9 @@ whatever its size:
 
 1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts,
    then run the findings through the muters in Python (inhibition.py, silencing.py: pure);
-2. lock every alert row the batch may write, in key order (one index probe per SKU), so
-   two batches over the same SKUs wait for each other instead of deadlocking;
+2. lock every alert row the batch may write, in key order (one index probe per SKU; for a
+   sweep's page, a span of keys, one range scan over the span's active alerts), so two
+   batches over the same SKUs wait for each other instead of deadlocking;
 3. re-open recently resolved alerts that fire again, upsert the rest (new keys inserted in
    key order), and write their history (created / updated / escalated / reopened);
 4. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding
