@@ -7,7 +7,8 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.detect.checks import check_batch
+from shelfops_alerts import logs
+from shelfops_alerts.detect.checks import BatchResult, check_batch
 from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.chain import check_request
@@ -56,9 +57,20 @@ def check_stockout_risk(
             span=request.span,
             limit=limit,
         )
+    if request.span is not None:
+        # A span's size is known once it is read: the task's lines from here on carry it
+        # (as persist's do, counted from the same lists).
+        logs.bind(batch_size=len(_named(result)))
     if result.rest is not None:
         _queue_rest(request.customer_id, result.rest, request.context, request.only_types)
     return result.to_json()
+
+
+def _named(result: BatchResult) -> set[Sku]:
+    """The SKUs a checked batch names (evaluated, unknown, without forecast, refused)."""
+    return {*result.checked, *result.unknown, *result.without_forecast} | {
+        sku for sku, _ in result.rejected
+    }
 
 
 def _queue_rest(
