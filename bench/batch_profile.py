@@ -30,6 +30,7 @@ from shelfops_alerts.alerts.persist import PersistResult, persist_batch
 from shelfops_alerts.db import get_engine, session_factory
 from shelfops_alerts.detect import batch_inputs, history_inputs
 from shelfops_alerts.detect.checks import BatchResult, check_batch
+from shelfops_alerts.detect.sku_pages import sku_spans
 from shelfops_alerts.publish import changes
 from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
 from shelfops_alerts.skus import Sku
@@ -76,12 +77,16 @@ def main() -> None:
         client = redis.Redis.from_url(bench.settings.redis_url.reveal())
         _time_queries(engine, spent)
         profiler = cProfile.Profile() if args.profile else None
-        for batch in batches:
+        # As a sweep cuts them: spans of keys, each read by the check itself.
+        began = time.perf_counter()
+        spans = list(sku_spans(factory, customer_id=CUSTOMER, page_size=args.batch_size))
+        spent["cut spans (sweep)"] += time.perf_counter() - began
+        for span in spans:
             with factory() as session:
                 began = time.perf_counter()
                 if profiler is not None:
                     profiler.enable()
-                result = check_batch(session, customer_id=CUSTOMER, skus=batch, today=today)
+                result = check_batch(session, customer_id=CUSTOMER, span=span, today=today)
                 if profiler is not None:
                     profiler.disable()
                 spent["check (all)"] += time.perf_counter() - began

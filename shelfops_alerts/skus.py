@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from shelfops_alerts.payloads.values import check_id, shown
 
@@ -39,3 +41,38 @@ def parse_sku(value: object) -> Sku:
         return Sku(check_id("store id", store), check_id("product id", product))
     except ValueError as exc:
         raise ValueError(f"SKU {shown(value)}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SkuSpan:
+    """A run of one customer's SKU keys in the database's key order: every key after
+    ``after`` (None: from the first) up to and including ``last``.
+
+    A sweep hands a check its page of SKUs as a span, not as the keys themselves: the
+    message and the ledger row stay a few bytes whatever the batch size, and the check
+    reads its page by one index range scan. Keys are only ever compared in SQL, so the
+    order is the database's collation, never Python's.
+    """
+
+    after: Sku | None
+    last: Sku
+
+    def to_json(self) -> dict[str, Any]:
+        return {"after": None if self.after is None else list(self.after), "last": list(self.last)}
+
+    def __str__(self) -> str:
+        return f"the SKUs after {self.after or 'the first'} up to {self.last}"
+
+
+def is_span(value: object) -> bool:
+    """Whether a message's ``skus`` is a span (an object) rather than a list of keys."""
+    return isinstance(value, Mapping)
+
+
+def parse_span(value: object) -> SkuSpan:
+    """Read ``{"after": [store, product] | null, "last": [store, product]}``; ValueError
+    says what is wrong."""
+    if not isinstance(value, Mapping) or set(value) != {"after", "last"}:
+        raise ValueError(f"a span must hold after and last, got {shown(value)}")
+    after = value["after"]
+    return SkuSpan(None if after is None else parse_sku(after), parse_sku(value["last"]))

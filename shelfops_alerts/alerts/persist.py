@@ -7,8 +7,9 @@ whatever its size:
 
 1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts,
    then run the findings through the muters in Python (inhibition.py, silencing.py: pure);
-2. lock every alert row the batch may write, in key order (one index probe per SKU), so
-   two batches over the same SKUs wait for each other instead of deadlocking;
+2. lock every alert row the batch may write, in key order (one index probe per SKU; for a
+   sweep's page, a span of keys, one range scan over the span's active alerts), so two
+   batches over the same SKUs wait for each other instead of deadlocking;
 3. re-open recently resolved alerts that fire again, upsert the rest (new keys inserted in
    key order), and write their history (created / updated / escalated / reopened);
 4. count a clean check on the active alerts of evaluated (SKU, type) pairs with no finding
@@ -44,10 +45,18 @@ from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
 from shelfops_alerts.alerts.muting import judge_all
 from shelfops_alerts.alerts.silences import active_silences
 from shelfops_alerts.alerts.silencing import Silencer
-from shelfops_alerts.alerts.statements import CLEAR, DELIVERIES, INHIBITORS, LOCK_ROWS, UPSERT
+from shelfops_alerts.alerts.statements import (
+    CLEAR,
+    DELIVERIES,
+    INHIBITORS,
+    LOCK_ROWS,
+    LOCK_SPAN,
+    UPSERT,
+)
 from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
+from shelfops_alerts.skus import Sku
 from shelfops_alerts.vocabulary import ACTIVE_STATUSES, CREATED, ESCALATED, REOPENED
 
 #: History events that e-mail recipients whose minimum severity the alert meets.
@@ -113,8 +122,12 @@ def _lock_rows(
     Two batches over the same SKUs (a sweep and an event, two sweeps) then wait for each
     other instead of each holding rows the other needs (a deadlock, 40P01), whatever order
     their SKUs came in and whichever of them found or cleared what. One row per SKU goes to
-    the statement: the types it was evaluated or found for, and those it was found for.
+    the statement: the types it was evaluated or found for, and those it was found for. A
+    batch that is a span of keys locks every active alert in its span instead (one range
+    scan), and the alerts of the types found per SKU with a finding.
     """
+    if batch.span is not None:
+        return _lock_span(session, batch, findings, policy)
     types: dict[tuple[str, str], set[str]] = {}
     found: dict[tuple[str, str], set[str]] = {}
     for sku, kind in batch.evaluated:
@@ -134,6 +147,33 @@ def _lock_rows(
                 "products": array_literal([p for _, p in skus]),
                 "types": array_literal([",".join(sorted(types[sku])) for sku in skus]),
                 "found": array_literal([",".join(sorted(found.get(sku, ()))) for sku in skus]),
+                "reopen_within": policy.reopen_within_s,
+            },
+        ).all()
+    )
+
+
+def _lock_span(
+    session: Session, batch: BatchResult, findings: list[Finding], policy: LifecyclePolicy
+) -> list[Any]:
+    assert batch.span is not None
+    found: dict[tuple[str, str], set[str]] = {}
+    for f in findings:
+        found.setdefault((f.store_id, f.product_id), set()).add(f.alert_type)
+    skus = sorted(found)
+    after = batch.span.after or Sku("", "")
+    return list(
+        session.execute(
+            LOCK_SPAN,
+            {
+                "customer_id": batch.customer_id,
+                "after_store": after.store_id,
+                "after_product": after.product_id,
+                "last_store": batch.span.last.store_id,
+                "last_product": batch.span.last.product_id,
+                "stores": array_literal([s for s, _ in skus]),
+                "products": array_literal([p for _, p in skus]),
+                "found": array_literal([",".join(sorted(found[sku])) for sku in skus]),
                 "reopen_within": policy.reopen_within_s,
             },
         ).all()
@@ -223,13 +263,7 @@ def persist_batch(
                 "silence_ended": SILENCE_ENDED,
             },
         )
-    clear = _cleared_types(batch, findings)
-    stale = [
-        int(row.id)
-        for row in locked
-        if row.status in ACTIVE_STATUSES
-        and row.alert_type in clear.get((row.store_id, row.product_id), ())
-    ]
+    stale = _stale(batch, findings, locked)
     if stale and count_clean_checks:
         rows += session.execute(
             CLEAR,
@@ -253,17 +287,21 @@ def persist_batch(
     return result
 
 
-def _cleared_types(batch: BatchResult, findings: list[Finding]) -> dict[tuple[str, str], list[str]]:
-    """For each SKU, the alert types evaluated without a finding: one row per SKU for the
-    statement, not one per SKU and type."""
+def _stale(batch: BatchResult, findings: list[Finding], locked: list[Any]) -> list[int]:
+    """The locked active alerts whose (SKU, type) was evaluated without a finding: the
+    ones a clean check counts on. (Only the few locked rows are looked up; most SKUs of a
+    batch have no alert.)"""
+    active = [row for row in locked if row.status in ACTIVE_STATUSES]
+    if not active:
+        return []
     found = {(f.store_id, f.product_id, f.alert_type) for f in findings}
-    types: dict[tuple[str, str], list[str]] = {}
-    for sku, kind in batch.evaluated:
-        if (sku.store_id, sku.product_id, kind) not in found:
-            listed = types.setdefault((sku.store_id, sku.product_id), [])
-            if kind not in listed:
-                listed.append(kind)
-    return types
+    evaluated = set(batch.evaluated)
+    return [
+        int(row.id)
+        for row in active
+        if (Sku(row.store_id, row.product_id), row.alert_type) in evaluated
+        and (row.store_id, row.product_id, row.alert_type) not in found
+    ]
 
 
 def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:

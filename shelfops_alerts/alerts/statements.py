@@ -194,6 +194,39 @@ LOCK_ROWS = text(
     """
 )
 
+# The same for a batch that is a span of keys (a sweep's page): every active alert in the
+# span, found by one index range scan instead of a probe per SKU (in a sweep most SKUs
+# have none), and, per SKU with a finding, its active and recently resolved alerts of the
+# types found. A superset of the rows the batch may write, locked in the same order.
+LOCK_SPAN = text(
+    f"""
+    WITH candidates AS MATERIALIZED (
+        SELECT a.id FROM alerts a
+        WHERE a.customer_id = :customer_id AND a.status IN {_ACTIVE}
+          AND (a.store_id, a.product_id) > (:after_store, :after_product)
+          AND (a.store_id, a.product_id) <= (:last_store, :last_product)
+        UNION ALL
+        SELECT a.id
+        FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:found AS text[]))
+             AS k(store_id, product_id, found)
+        CROSS JOIN LATERAL (
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+              AND a.product_id = k.product_id
+              AND a.alert_type = ANY(string_to_array(k.found, ','))
+              AND (a.status IN {_ACTIVE}
+                   OR (a.status = {_RESOLVED}
+                       AND a.resolved_at >= now() - make_interval(secs => :reopen_within)))
+            OFFSET 0) a
+    )
+    SELECT a.id, a.store_id, a.product_id, a.alert_type, a.status
+    FROM alerts a
+    WHERE a.id = ANY(ARRAY(SELECT id FROM candidates))
+    ORDER BY a.store_id, a.product_id, a.alert_type, a.id
+    FOR UPDATE OF a
+    """
+)
+
 # Count a clean check on those alerts (given by id, so they are read by primary key), and
 # resolve the ones clean on enough consecutive checks.
 CLEAR = text(

@@ -29,7 +29,7 @@ from shelfops_alerts.detect.rules import (
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 from shelfops_alerts.detect.rules.screen import reorder_sigma_bound
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED
 
 #: The kinds of input beyond stock and the forecast horizon (which are always read).
@@ -75,6 +75,31 @@ _READ_STOCK = text(
                         WHERE {_SAME_SKU.format(t="i")} LIMIT 1) i
     LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
                        WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
+    """
+)
+
+# A sweep's page: its span of the customer's inventory and of its forecast horizons, both
+# read by one index range scan in key order and merged (no probe per SKU: both sides are
+# bounded by the span, so no plan reads more than the span's rows); one row more than the
+# limit says whether the span holds more keys than it may read.
+_SPAN = (
+    "{t}.customer_id = :customer_id"
+    " AND ({t}.store_id, {t}.product_id) > (:after_store, :after_product)"
+    " AND ({t}.store_id, {t}.product_id) <= (:last_store, :last_product)"
+)
+_READ_SPAN = text(
+    f"""
+    SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
+           greatest(h.start_date - CAST(:today AS date), 0) AS lead,
+           h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,
+           h.start_date < CAST(:today AS date) AS has_past
+    FROM inventory i
+    LEFT JOIN forecast_horizons h
+      ON h.customer_id = i.customer_id AND h.store_id = i.store_id
+     AND h.product_id = i.product_id AND {_SPAN.format(t="h")}
+    WHERE {_SPAN.format(t="i")}
+    ORDER BY i.store_id, i.product_id
+    LIMIT :limit
     """
 )
 
@@ -137,6 +162,8 @@ class BatchInputs:
     settings: RuleSettings
     skus: list[SkuInputs]
     unknown: list[Sku]
+    #: Of a span with more keys than the limit: the keys after those read (left unread).
+    rest: SkuSpan | None = None
 
 
 def read_settings(session: Session, *, customer_id: str) -> tuple[StockoutThresholds, RuleSettings]:
@@ -167,36 +194,61 @@ def read_batch_inputs(
     session: Session,
     *,
     customer_id: str,
-    skus: Sequence[Sku],
+    skus: Sequence[Sku] = (),
     today: dt.date,
     kinds: Collection[str] = (POLICIES, ARRIVALS, HISTORY),
     screen: bool = True,
+    span: SkuSpan | None = None,
+    limit: int | None = None,
 ) -> BatchInputs:
-    """Read the inputs of ``skus`` in bulk: settings, stock and forecast, and ``kinds``.
+    """Read the inputs of ``skus`` (or of the SKUs in ``span``) in bulk: settings, stock
+    and forecast, and ``kinds``.
 
     SKUs without an inventory row are returned as unknown and have no inputs. A kind the
     customer has no row of at all is not read. The history rules that the SQL pre-screen
     proves quiet for a SKU are listed in its ``settled`` instead of reading its days
-    (``screen=False``: never; every SKU's days are read).
+    (``screen=False``: never; every SKU's days are read). Of a span, at most ``limit`` SKUs
+    are read (the first ones); the keys after them come back as ``rest``.
     """
     thresholds, settings, absent = _read_settings(session, customer_id)
-    keys: dict[str, Any] = {
-        "customer_id": customer_id,
-        "stores": array_literal([sku.store_id for sku in skus]),
-        "products": array_literal([sku.product_id for sku in skus]),
-        "today": today,
-    }
+    keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
+    rest = None
+    if span is None:
+        keys["stores"] = array_literal([sku.store_id for sku in skus])
+        keys["products"] = array_literal([sku.product_id for sku in skus])
+        rows = list(session.execute(_READ_STOCK, keys))
+    else:
+        after = span.after or Sku("", "")
+        most = limit if limit is not None else 2**31 - 2
+        rows = list(
+            session.execute(
+                _READ_SPAN,
+                {
+                    **keys,
+                    "after_store": after.store_id,
+                    "after_product": after.product_id,
+                    "last_store": span.last.store_id,
+                    "last_product": span.last.product_id,
+                    "limit": most + 1,
+                },
+            ).all()
+        )
+        if len(rows) > most:
+            del rows[most:]
+            rest = SkuSpan(Sku(rows[-1][0], rows[-1][1]), span.last)
     found: dict[Sku, SkuInputs] = {}
     with_past: set[Sku] = set()
-    for store, product, on_hand, on_order, lead, demands, has_past in session.execute(
-        _READ_STOCK, keys
-    ):
+    for store, product, on_hand, on_order, lead, demands, has_past in rows:
         sku = Sku(store, product)
-        found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
+        entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
-            found[sku].demand = horizon_series(lead, demands)
+            entry.demand = horizon_series(lead, demands)
         if has_past:
             with_past.add(sku)
+    if span is not None and ({POLICIES, ARRIVALS, HISTORY} & set(kinds)):
+        # The other reads look up the SKUs found, by key.
+        keys["stores"] = array_literal([sku.store_id for sku in found])
+        keys["products"] = array_literal([sku.product_id for sku in found])
     if POLICIES in kinds and POLICIES not in absent:
         for row in session.execute(_READ_POLICIES, keys):
             if (item := found.get(Sku(row[0], row[1]))) is not None:
@@ -231,6 +283,7 @@ def read_batch_inputs(
         settings=settings,
         skus=list(found.values()),
         unknown=[sku for sku in skus if sku not in found],
+        rest=rest,
     )
 
 

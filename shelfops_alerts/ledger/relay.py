@@ -47,27 +47,27 @@ def lost_batches(
         store.close(session, [_id(batch) for batch in decided.parked], outcome=PARKED)
     for batch in decided.requeue:
         logger.warning(
-            "batch %s of %s (%d SKUs) was lost by the broker: queued again (time %d of %d)",
+            "batch %s of %s (%s) was lost by the broker: queued again (time %d of %d)",
             batch.ledger_id,
             batch.customer_id,
-            len(batch.skus),
+            batch.what(),
             batch.requeues + 1,
             requeue_limit,
         )
     for batch in decided.gave_up:
         logger.error(
-            "batch %s of %s (%d SKUs) did not finish after %d re-queues: left to the next sweep",
+            "batch %s of %s (%s) did not finish after %d re-queues: left to the next sweep",
             batch.ledger_id,
             batch.customer_id,
-            len(batch.skus),
+            batch.what(),
             batch.requeues,
         )
     for batch in decided.parked:
         logger.error(
-            "batch %s of %s (%d SKUs) has a dead letter: see `shelfops-alerts dead-letters`",
+            "batch %s of %s (%s) has a dead letter: see `shelfops-alerts dead-letters`",
             batch.ledger_id,
             batch.customer_id,
-            len(batch.skus),
+            batch.what(),
         )
     return decided
 

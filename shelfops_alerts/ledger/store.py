@@ -1,7 +1,8 @@
 """The ``batch_ledger`` table's statements; the caller owns the transaction.
 
-A row holds what queues its chain again: the customer, the batch's SKU keys, its context
-and rules, and the chain's task ids (check, persist, publish).
+A row holds what queues its chain again: the customer, the batch's SKU keys (or, for a
+sweep's page, its span of keys: ``{"after": ..., "last": ...}``), its context and rules,
+and the chain's task ids (check, persist, publish).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, String
 
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan, is_span, parse_span
 from shelfops_alerts.vocabulary import DONE, sql_word
 
 
@@ -25,12 +26,25 @@ class Batch:
     """One batch chain as queued (or to queue again). ``ledger_id`` is None until recorded."""
 
     customer_id: str
-    skus: tuple[Sku, ...]
+    #: The SKUs named, or the span of keys a sweep's page covers (read by the check).
+    skus: tuple[Sku, ...] | SkuSpan
     context: dict[str, Any] | None
     only_types: list[str] | None
     task_ids: tuple[str, str, str]
     ledger_id: int | None = None
     requeues: int = 0
+
+    def skus_json(self) -> Any:
+        """The batch's SKUs as its check message names them: a span, or a list of pairs."""
+        if isinstance(self.skus, SkuSpan):
+            return self.skus.to_json()
+        return [list(sku) for sku in self.skus]
+
+    def what(self) -> str:
+        """Which SKUs, for a log line."""
+        if isinstance(self.skus, SkuSpan):
+            return str(self.skus)
+        return f"{len(self.skus)} SKUs"
 
     def chain_context(self) -> dict[str, Any]:
         """The context its chain carries: its own, plus its ledger row (closed by publish)."""
@@ -48,7 +62,7 @@ def record(session: Session, batches: Sequence[Batch]) -> list[Batch]:
             f"(:c{n}, CAST(:s{n} AS jsonb), CAST(:x{n} AS jsonb), CAST(:o{n} AS jsonb), :t{n})"
         )
         params[f"c{n}"] = batch.customer_id
-        params[f"s{n}"] = json.dumps([list(sku) for sku in batch.skus])
+        params[f"s{n}"] = json.dumps(batch.skus_json())
         params[f"x{n}"] = None if batch.context is None else json.dumps(batch.context)
         params[f"o{n}"] = None if batch.only_types is None else json.dumps(batch.only_types)
         params[f"t{n}"] = list(batch.task_ids)
@@ -99,7 +113,11 @@ def overdue(session: Session, *, grace_s: float, limit: int) -> list[Batch]:
     return [
         Batch(
             customer_id=row.customer_id,
-            skus=tuple(Sku(store, product) for store, product in row.skus),
+            skus=(
+                parse_span(row.skus)
+                if is_span(row.skus)
+                else tuple(Sku(store, product) for store, product in row.skus)
+            ),
             context=row.context,
             only_types=row.only_types,
             task_ids=(row.task_ids[0], row.task_ids[1], row.task_ids[2]),

@@ -18,7 +18,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat, starmap
 from operator import itemgetter
 from typing import Any
 
@@ -35,7 +35,7 @@ from shelfops_alerts.payloads.values import (
     check_whole,
     shown,
 )
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan, is_span, parse_span
 from shelfops_alerts.vocabulary import ALERT_TYPES
 
 #: Most delivery ids one publish may carry: a full batch's changes mailed to 25 recipients
@@ -61,11 +61,14 @@ class CheckRequest:
     """A ``shelfops.check_stockout_risk`` message, read."""
 
     customer_id: str
+    #: The SKUs named (empty when the check names a span instead).
     skus: tuple[Sku, ...]
     #: Why each SKU that could not be read was refused (the rest are checked).
     refused: tuple[str, ...]
     context: dict[str, Any] | None
     only_types: list[str] | None
+    #: The span of keys the check reads (a sweep's page), instead of named SKUs.
+    span: SkuSpan | None = None
 
 
 def _positive(name: str, value: object) -> float:
@@ -113,20 +116,29 @@ def check_request(
     *,
     max_skus: int,
 ) -> CheckRequest:
-    """A check of at most ``max_skus`` SKUs of one customer; a SKU that cannot be read is
-    refused alone (``refused``), everything else refuses the message."""
+    """A check of at most ``max_skus`` SKUs of one customer, or of a span of its keys; a SKU
+    that cannot be read is refused alone (``refused``), everything else refuses the message."""
+    span = None
+    named: tuple[Sku, ...] | None
+    refused: tuple[str, ...]
     try:
         who = customer(customer_id)
-        named, refused = read_skus(skus, partial=True, most=max_skus)
+        if is_span(skus):
+            span = parse_span(skus)
+            named, refused = (), ()
+        else:
+            named, refused = read_skus(skus, partial=True, most=max_skus)
     except InvalidEvent as exc:
         raise InvalidPayload(str(exc)) from None
+    except ValueError as exc:
+        raise InvalidPayload(f"skus: {exc}") from None
     if named is None:
         raise InvalidPayload("a check names its SKUs; skus is missing")
     if only_types is not None:
         if not isinstance(only_types, list) or not set(map(str, only_types)) <= set(ALERT_TYPES):
             raise InvalidPayload(f"only_types must be a list among {', '.join(ALERT_TYPES)}")
         only_types = [str(kind) for kind in only_types]
-    return CheckRequest(who, named, refused, read_context(context), only_types)
+    return CheckRequest(who, named, refused, read_context(context), only_types, span)
 
 
 def _rows(data: Mapping[str, Any], key: str, width: int, most: int) -> list[list[Any]]:
@@ -151,10 +163,22 @@ def _skus(key: str, rows: list[list[Any]]) -> list[Sku]:
     return list(map(tuple.__new__, repeat(Sku), zip(stores, products, strict=True)))
 
 
-def _fields_of(kind: type, data: object, what: str) -> Mapping[str, Any]:
+def _sku_columns(key: str, stores: list[Any], products: list[Any]) -> list[Sku]:
+    """The SKUs of two columns of ids, every id checked."""
+    try:
+        checked = zip(check_ids("store_id", stores), check_ids("product_id", products), strict=True)
+    except ValueError as exc:
+        raise _refused(key, exc) from None
+    return list(map(tuple.__new__, repeat(Sku), checked))
+
+
+def _fields_of(
+    kind: type, data: object, what: str, *, not_sent: frozenset[str] = frozenset()
+) -> Mapping[str, Any]:
+    """``data`` if it is an object of ``kind``'s fields (less those ``not_sent``)."""
     if not isinstance(data, Mapping):
         raise InvalidPayload(f"{what} must be an object, got {shown(data)}")
-    unknown = set(data) - {field.name for field in dataclasses.fields(kind)}
+    unknown = set(data) - ({field.name for field in dataclasses.fields(kind)} - not_sent)
     if unknown:
         raise InvalidPayload(f"{what} has unknown fields {shown(sorted(map(str, unknown)))}")
     return data
@@ -180,10 +204,9 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
         raise InvalidPayload(
             f"evaluated: {len(stores)} stores and {len(products)} products, at most {max_skus}"
         )
-    skus = _skus("evaluated", [[s, p] for s, p in zip(stores, products, strict=True)])
+    skus = _sku_columns("evaluated", stores, products)
     if not isinstance(types, Mapping) or not set(types) <= set(ALERT_TYPES):
         raise InvalidPayload(f"evaluated: types must map known alert types, got {shown(types)}")
-    kinds_at: list[list[str]] = [[] for _ in skus]
     for kind, runs in types.items():
         if not isinstance(runs, list) or len(runs) > len(skus):
             raise InvalidPayload(f"evaluated: {kind} must be a list of at most {len(skus)} runs")
@@ -195,7 +218,15 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
                 or not 0 <= run[0] < run[1] <= len(skus)
             ):
                 raise InvalidPayload(f"evaluated: {kind} has a bad run {shown(run)}")
-            for at in range(run[0], run[1]):
+    if len(types) == 1:
+        # A sweep's batch: one type (stockout), a run or a few; no list per SKU.
+        ((only, spans),) = types.items()
+        positions = sorted(set(chain.from_iterable(starmap(range, spans))))
+        return list(zip(map(skus.__getitem__, positions), repeat(only)))
+    kinds_at: list[list[str]] = [[] for _ in skus]
+    for kind, runs in types.items():
+        for start, stop in runs:
+            for at in range(start, stop):
                 if kind not in kinds_at[at]:
                     kinds_at[at].append(kind)
     return [(sku, kind) for sku, kinds in zip(skus, kinds_at, strict=True) for kind in kinds]
@@ -204,7 +235,8 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
 def read_batch(data: object, *, max_skus: int) -> BatchResult:
     """A ``shelfops.dedup_and_persist`` payload: what a check of at most ``max_skus`` SKUs
     found, every id, alert type, severity, message and metadata valid."""
-    data = _fields_of(BatchResult, data, "a checked batch")
+    # (``rest``, a span's unchecked part, stays with the check that queued it.)
+    data = _fields_of(BatchResult, data, "a checked batch", not_sent=frozenset({"rest"}))
     try:
         who = check_id("customer_id", data.get("customer_id"))
     except ValueError as exc:
@@ -224,6 +256,12 @@ def read_batch(data: object, *, max_skus: int) -> BatchResult:
     except ValueError as exc:
         raise _refused("rejected", exc) from None
     rejected = list(zip(_skus("rejected", rows), reasons, strict=True))
+    span = None
+    if data.get("span") is not None:
+        try:
+            span = parse_span(data["span"])
+        except ValueError as exc:
+            raise _refused("span", exc) from None
     result = BatchResult(
         customer_id=who,
         evaluated=evaluated,
@@ -232,6 +270,7 @@ def read_batch(data: object, *, max_skus: int) -> BatchResult:
         without_forecast=missing,
         rejected=rejected,
         context=read_context(data.get("context")) or {},
+        span=span,
     )
     named = {sku for sku, _ in evaluated} | set(unknown) | set(missing)
     named |= {sku for sku, _ in rejected}

@@ -4,7 +4,8 @@ The sweep task and the publish task call these; how a batch is queued is theirs 
 chain), passed in as :data:`QueueBatches`, so this module imports no Celery.
 
 * :func:`run_sweep` takes the lock (or is refused and says who holds it), records the sweep,
-  walks each customer's SKUs by keyset pages and has every page queued as one batch,
+  walks each customer's SKUs by keyset pages and has every page queued as one batch (a
+  span of keys, :class:`~shelfops_alerts.skus.SkuSpan`),
   renewing the lock and recording how far it got while it queues, then records how many
   batches it queued; the same sweep task run again continues where it stopped (unless
   its first run is still walking: :func:`walking`);
@@ -27,8 +28,8 @@ import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from shelfops_alerts.detect.sku_pages import customers, sku_pages
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.detect.sku_pages import customers, sku_spans
+from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.sweeps.lock import OUTCOME_KEY, SweepLock, lock_holder
 from shelfops_alerts.sweeps.runs import (
     Cursor,
@@ -45,9 +46,10 @@ logger = logging.getLogger(__name__)
 #: How long a sweep request's outcome (started, or refused) is kept for ``sweep --wait``.
 OUTCOME_TTL_S = 24 * 3600
 
-#: Queues one customer's pages as batches: ``(customer_id, pages, context, first_batch_no,
-#: after_each) -> batches queued``; ``after_each(count)`` runs after each batch is queued.
-QueueBatches = Callable[[str, Iterable[list[Sku]], dict[str, Any], int, Callable[[int], None]], int]
+#: Queues one customer's pages (spans of keys) as batches: ``(customer_id, pages, context,
+#: first_batch_no, after_each) -> batches queued``; ``after_each(count)`` runs after each
+#: batch is queued.
+QueueBatches = Callable[[str, Iterable[SkuSpan], dict[str, Any], int, Callable[[int], None]], int]
 
 
 _TRY_WALK = text("SELECT pg_try_advisory_lock(hashtext('shelfops-sweep-walk'), hashtext(:token))")
@@ -159,11 +161,11 @@ def _walk(
     batches = cursor.batches
     walking: list[Sku] = []
 
-    def pages_of(customer: str, after: Sku | None) -> Iterator[list[Sku]]:
-        for page in sku_pages(
+    def pages_of(customer: str, after: Sku | None) -> Iterator[SkuSpan]:
+        for page in sku_spans(
             sessions, customer_id=customer, page_size=started.batch_size, after=after
         ):
-            walking[:] = page
+            walking[:] = [page.last]
             yield page
 
     def after_each(customer: str, first: int) -> Callable[[int], None]:

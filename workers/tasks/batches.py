@@ -11,7 +11,7 @@ from typing import Any
 from celery import chain
 
 from shelfops_alerts.ledger import store as ledger
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan
 from workers.tasks import context as task_context
 from workers.tasks.checks import check_stockout_risk
 from workers.tasks.persist import dedup_and_persist
@@ -29,14 +29,15 @@ def chunks(skus: tuple[Sku, ...], size: int) -> Iterable[list[Sku]]:
 
 def queue_batch_checks(
     customer_id: str,
-    batches: Iterable[list[Sku]],
+    batches: Iterable[list[Sku] | SkuSpan],
     *,
     context: dict[str, Any] | None = None,
     first_batch_no: int = 0,
     after_each: Callable[[int], None] | None = None,
     only_types: Iterable[str] | None = None,
 ) -> int:
-    """Queue check → persist → publish for each batch; returns how many batches.
+    """Queue check → persist → publish for each batch (its SKUs, or a span of keys the
+    check reads itself); returns how many batches.
 
     ``context`` (JSON) travels with every batch through the chain, e.g. ``{"sweep_id": 7}``.
     A sweep's batches are numbered (``context["batch"]``, from ``first_batch_no``) so each is
@@ -55,7 +56,11 @@ def queue_batch_checks(
         planned = [
             ledger.Batch(
                 customer_id=customer_id,
-                skus=tuple(Sku(store, product) for store, product in batch),
+                skus=(
+                    batch
+                    if isinstance(batch, SkuSpan)
+                    else tuple(Sku(store, product) for store, product in batch)
+                ),
                 context=_batch_context(context, batch_no),
                 only_types=types,
                 task_ids=(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())),
@@ -84,7 +89,7 @@ def queue_chain(batch: ledger.Batch) -> None:
     work = chain(
         check_stockout_risk.s(
             batch.customer_id,
-            [list(sku) for sku in batch.skus],
+            batch.skus_json(),
             context=batch.chain_context(),
             only_types=batch.only_types,
         ).set(task_id=check_id),

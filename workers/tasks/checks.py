@@ -7,11 +7,12 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.detect.checks import check_batch
+from shelfops_alerts import logs
+from shelfops_alerts.detect.checks import BatchResult, check_batch
 from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.chain import check_request
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import CHECK_TASK
 from workers.tasks import context as task_context
 from workers.tasks.answers import log_refused_skus, refuse
@@ -33,7 +34,8 @@ def check_stockout_risk(
     ones); ``context`` (JSON) is passed along the chain untouched. A SKU that cannot be read
     is refused alone (logged with the reason); a bad customer, context or size, the message.
     A batch larger than SHELFOPS_MAX_BATCH_SIZE is never read whole: this task checks its
-    first part and queues the rest as chains of that size.
+    first part and queues the rest as chains of that size. ``skus`` may be a span of keys
+    (``{"after": ..., "last": ...}``, what a sweep sends): the check reads the span itself.
     """
     try:
         request = check_request(customer_id, skus, context, only_types, max_skus=MAX_EVENT_SKUS)
@@ -52,8 +54,45 @@ def check_stockout_risk(
             today=task_context.today_utc(),
             context=request.context,
             only_types=request.only_types,
+            span=request.span,
+            limit=limit,
         )
+    if request.span is not None:
+        # A span's size is known once it is read: the task's lines from here on carry it
+        # (as persist's do, counted from the same lists).
+        logs.bind(batch_size=len(_named(result)))
+    if result.rest is not None:
+        _queue_rest(request.customer_id, result.rest, request.context, request.only_types)
     return result.to_json()
+
+
+def _named(result: BatchResult) -> set[Sku]:
+    """The SKUs a checked batch names (evaluated, unknown, without forecast, refused)."""
+    return {*result.checked, *result.unknown, *result.without_forecast} | {
+        sku for sku, _ in result.rejected
+    }
+
+
+def _queue_rest(
+    customer_id: str,
+    rest: SkuSpan,
+    context: dict[str, Any] | None,
+    only_types: list[str] | None,
+) -> None:
+    """A span held more than SHELFOPS_MAX_BATCH_SIZE keys (SKUs were imported into it after
+    the sweep cut it): queue the keys after those checked as one more span, a plain batch
+    as :func:`_split` queues its parts."""
+    from workers.tasks.batches import queue_batch_checks
+
+    queue_batch_checks(customer_id, [rest], context=_rest_context(context), only_types=only_types)
+    logger.warning("span of %s over SHELFOPS_MAX_BATCH_SIZE: %s queued apart", customer_id, rest)
+
+
+def _rest_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
+    if context is not None and "sweep_id" not in context:
+        # Each part gets its own ledger row (this batch's row is closed by this chain).
+        return {k: v for k, v in context.items() if k != "ledger"} or None
+    return None
 
 
 def _split(
@@ -74,14 +113,10 @@ def _split(
     # Imported here: the batches module queues this very task.
     from workers.tasks.batches import chunks, queue_batch_checks
 
-    rest_context = None
-    if context is not None and "sweep_id" not in context:
-        # Each part gets its own ledger row (this batch's row is closed by this chain).
-        rest_context = {k: v for k, v in context.items() if k != "ledger"} or None
     queued = queue_batch_checks(
         customer_id,
         chunks(tuple(batch[limit:]), limit),
-        context=rest_context,
+        context=_rest_context(context),
         only_types=only_types,
     )
     logger.warning(

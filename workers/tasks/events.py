@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
 from celery.exceptions import Reject
 
 from shelfops_alerts.detect.checks import SALES_TYPES
-from shelfops_alerts.detect.sku_pages import sku_pages
+from shelfops_alerts.detect.sku_pages import sku_spans
 from shelfops_alerts.intake import events
+from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import FORECAST_COMPLETED_TASK, SALES_RECORDED_TASK
 from workers.tasks import context
 from workers.tasks.answers import log_refused_skus
@@ -41,8 +43,8 @@ def forecast_completed(
     if event.skus is not None:
         batches = queue_batch_checks(event.customer_id, chunks(event.skus, size))
     else:
-        pages = sku_pages(context.sessions(), customer_id=event.customer_id, page_size=size)
-        batches = queue_batch_checks(event.customer_id, pages)
+        spans = sku_spans(context.sessions(), customer_id=event.customer_id, page_size=size)
+        batches = queue_batch_checks(event.customer_id, spans)
     logger.info(
         "forecast-complete %s (run %s): %d batch(es) queued",
         event.customer_id,
@@ -63,10 +65,11 @@ def sales_recorded(customer_id: Any = None, skus: Any = None) -> dict[str, Any]:
         raise Reject(f"invalid sales-recorded event: {exc}", requeue=False) from exc
     log_refused_skus("sales-recorded", event.customer_id, event.refused)
     size = context.settings().batch_size
+    pages: Iterable[list[Sku] | SkuSpan]
     if event.skus is not None:
         pages = chunks(event.skus, size)
     else:
-        pages = sku_pages(context.sessions(), customer_id=event.customer_id, page_size=size)
+        pages = sku_spans(context.sessions(), customer_id=event.customer_id, page_size=size)
     batches = queue_batch_checks(event.customer_id, pages, only_types=SALES_TYPES)
     logger.info("sales-recorded %s: %d batch(es) queued", event.customer_id, batches)
     return {"customer_id": event.customer_id, "batches": batches}

@@ -34,7 +34,7 @@ def cleared(db, tasks_app):
     return db
 
 
-def run_batch(skus: list[list[str]], context: dict | None) -> None:
+def run_batch(skus: list[list[str]] | dict, context: dict | None) -> None:
     """check → persist → publish for one batch, as the chain runs them on a worker."""
     from workers.tasks.checks import check_stockout_risk
     from workers.tasks.persist import dedup_and_persist
@@ -49,12 +49,13 @@ class Queue:
     """Stands in for the broker between a sweep and its batches: records what is queued."""
 
     def __init__(self) -> None:
-        self.batches: list[tuple[list[list[str]], dict]] = []
+        self.batches: list[tuple[dict, dict]] = []
 
     def __call__(self, customer, pages, context, first, after_each) -> int:
         count = 0
         for page in pages:
-            self.batches.append(([list(sku) for sku in page], {**context, "batch": first + count}))
+            # a page is a span of keys, as the check message carries it
+            self.batches.append((page.to_json(), {**context, "batch": first + count}))
             count += 1
             after_each(count)
         return count

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 import redis
+from sqlalchemy import text
 
 from shelfops_alerts.db import session_factory
+from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.sweeps.lock import lock_holder
 from shelfops_alerts.sweeps.runner import run_sweep
 from tests.support.data import put_skus, rows
@@ -22,12 +24,30 @@ CATALOGUE = {
 def catalogue(db):
     for customer, skus in CATALOGUE.items():
         put_skus(db, customer, [(s, p, 500.0, 10.0) for s, p in skus])
+    Broker.db = db
     return db
 
 
+def keys_in(db, customer: str, span: SkuSpan) -> list[tuple[str, str]]:
+    """The SKU keys a check of ``span`` reads (a sweep queues spans, not keys)."""
+    after = span.after or Sku("", "")
+    with db() as session:
+        found = session.execute(
+            text(
+                "SELECT store_id, product_id FROM inventory WHERE customer_id = :c"
+                " AND (store_id, product_id) > (:s, :p) AND (store_id, product_id) <= (:ls, :lp)"
+                " ORDER BY store_id, product_id"
+            ),
+            {"c": customer, "s": after[0], "p": after[1], "ls": span.last[0], "lp": span.last[1]},
+        )
+        return [(store, product) for store, product in found]
+
+
 class Broker:
-    """Records the batches a sweep queues; ``fail_at`` makes the n-th send fail as a broker
-    that went away does."""
+    """Records the batches a sweep queues (each span's keys, as its check reads them);
+    ``fail_at`` makes the n-th send fail as a broker that went away does."""
+
+    db = None
 
     def __init__(self, fail_at: int | None = None) -> None:
         self.sent: list[tuple[str, list[tuple[str, str]], int]] = []
@@ -38,7 +58,7 @@ class Broker:
         for page in pages:
             if self.fail_at is not None and len(self.sent) == self.fail_at:
                 raise redis.ConnectionError("Connection refused (the broker restarts)")
-            self.sent.append((customer, [tuple(sku) for sku in page], first + count))
+            self.sent.append((customer, keys_in(Broker.db, customer, page), first + count))
             count += 1
             after_each(count)
         return count

@@ -19,7 +19,7 @@ from shelfops_alerts.payloads.chain import (
     read_sweep_context,
 )
 from shelfops_alerts.payloads.findings import check_finding
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan
 
 MAX = 5
 FINDING = Finding(
@@ -177,6 +177,31 @@ def test_a_check_refuses_bad_skus_alone_and_bad_messages_whole():
     ]:
         with pytest.raises(InvalidPayload, match=reason):
             check_request(*args, max_skus=MAX)
+
+
+def test_a_check_of_a_span_reads_its_bounds_and_a_batch_carries_its_span():
+    # Given a sweep's check naming a span of keys, not the keys
+    span = {"after": ["S1", "P1"], "last": ["S1", "P9"]}
+    request = check_request("acme", span, SWEEP, None, max_skus=MAX)
+    # Then it is read as the span (no keys named), and the first page's has no lower bound
+    assert (request.skus, request.span) == ((), SkuSpan(Sku("S1", "P1"), Sku("S1", "P9")))
+    first = check_request("acme", {"after": None, "last": ["S1", "P9"]}, max_skus=MAX)
+    assert first.span == SkuSpan(None, Sku("S1", "P9"))
+    # And its checked batch carries the span to persist, read back as it was
+    assert read_batch({**batch(), "span": span}, max_skus=MAX).span == request.span
+    # (and the part of a span a check left for another batch is not a batch's to send)
+    with pytest.raises(InvalidPayload, match="unknown fields"):
+        read_batch({**batch(), "rest": span}, max_skus=MAX)
+    # But a span with a bad bound or missing one refuses the message
+    for forged, reason in [
+        ({"after": None}, "a span must hold after and last"),
+        ({"after": ["S1"], "last": ["S1", "P9"]}, "must be 'STORE/PRODUCT'"),
+        ({"after": None, "last": ["S1", "P\x00"]}, "control characters"),
+    ]:
+        with pytest.raises(InvalidPayload, match=reason):
+            check_request("acme", forged, max_skus=MAX)
+        with pytest.raises(InvalidPayload, match=reason):
+            read_batch({**batch(), "span": forged}, max_skus=MAX)
 
 
 def test_a_context_is_a_few_short_scalars():
