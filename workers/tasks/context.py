@@ -29,6 +29,11 @@ def sessions() -> sessionmaker[Session]:
     return session_factory(settings(), worker=True)
 
 
+def read_sessions() -> sessionmaker[Session]:
+    """Like :func:`sessions`, for reads that need no transaction (no BEGIN, no ROLLBACK)."""
+    return session_factory(settings(), worker=True, reads=True)
+
+
 @lru_cache(maxsize=1)
 def _redis(url: str, timeout_s: float) -> redis.Redis:
     return bounded_redis_client(url, timeout_s)
