@@ -55,7 +55,7 @@ def get_engine(settings: Settings, *, worker: bool = False) -> Engine:
 def _pool_events(engine: Engine) -> None:
     """Ping a connection at checkout when it was checked in over PING_AFTER_IDLE_S ago
     (SQLAlchemy's pessimistic disconnect handling, with a threshold): a dead one is replaced.
-    A connection comes back out of autocommit (a read session's) at checkin."""
+    A connection comes back out of autocommit (an autocommit session's) at checkin."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_connection: Any, record: Any) -> None:
@@ -77,22 +77,23 @@ def _pool_events(engine: Engine) -> None:
 
 
 def session_factory(
-    settings: Settings, *, worker: bool = False, reads: bool = False
+    settings: Settings, *, worker: bool = False, autocommit: bool = False
 ) -> sessionmaker[Session]:
     """Sessions bound to the settings' database (``worker=True``: a worker's connections);
     one factory per process and engine, made once.
 
-    ``reads=True`` (workers only): sessions for reads that need no transaction, each
-    statement on its own snapshot as under READ COMMITTED anyway; their connection runs in
-    autocommit, so no BEGIN and no ROLLBACK go to the server. Never write through them.
+    ``autocommit=True`` (workers only): each statement is a transaction of its own, sent in
+    one round trip (no BEGIN, no COMMIT or ROLLBACK): for reads that need no common snapshot
+    (under READ COMMITTED each statement has its own anyway) and for a write that is one
+    statement. Never for several writes that must commit together.
     """
-    if reads and not worker:
-        raise ValueError("read sessions are for workers' connections")
-    key = (settings.sqlalchemy_url.reveal(), worker, reads)
+    if autocommit and not worker:
+        raise ValueError("autocommit sessions are for workers' connections")
+    key = (settings.sqlalchemy_url.reveal(), worker, autocommit)
     factory = _FACTORIES.get(key)
     if factory is None:
         factory = sessionmaker(bind=get_engine(settings, worker=worker), expire_on_commit=False)
-        if reads:
+        if autocommit:
             event.listen(factory, "after_begin", _without_transaction)
         with _LOCK:
             _FACTORIES[key] = factory

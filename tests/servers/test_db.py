@@ -1,5 +1,5 @@
-"""Workers' database sessions on a real PostgreSQL: read sessions hold no transaction, and
-a pooled connection killed while idle is replaced before use."""
+"""Workers' database sessions on a real PostgreSQL: autocommit sessions hold no transaction,
+and a pooled connection killed while idle is replaced before use."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from shelfops_alerts.config import Settings
 _STATE = text("SELECT state FROM pg_stat_activity WHERE pid = :pid")
 
 
-def test_a_read_session_holds_no_transaction_and_gives_its_connection_back_clean(
+def test_an_autocommit_session_holds_no_transaction_and_gives_its_connection_back_clean(
     settings: Settings,
 ) -> None:
-    # Given a worker's read session that has run a statement
-    reads = db.session_factory(settings, worker=True, reads=True)
+    # Given a worker's autocommit session that has run a statement
+    reads = db.session_factory(settings, worker=True, autocommit=True)
     writes = db.session_factory(settings, worker=True)
     with reads() as session:
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
@@ -35,9 +35,9 @@ def test_a_read_session_holds_no_transaction_and_gives_its_connection_back_clean
         assert found.scalar_one() is None
 
 
-def test_only_workers_have_read_sessions(settings: Settings) -> None:
+def test_only_workers_have_autocommit_sessions(settings: Settings) -> None:
     with pytest.raises(ValueError, match="workers"):
-        db.session_factory(settings, reads=True)
+        db.session_factory(settings, autocommit=True)
 
 
 def test_a_connection_killed_while_idle_is_replaced_before_use(

@@ -45,7 +45,7 @@ def check_stockout_risk(
     if len(batch) > limit:
         batch = _split(request.customer_id, batch, limit, request.context, request.only_types)
     # Reads only, each on its own snapshot (as READ COMMITTED would): no transaction needed.
-    with task_context.read_sessions()() as session:
+    with task_context.autocommit_sessions()() as session:
         result = check_batch(
             session,
             customer_id=request.customer_id,

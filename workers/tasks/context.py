@@ -29,9 +29,10 @@ def sessions() -> sessionmaker[Session]:
     return session_factory(settings(), worker=True)
 
 
-def read_sessions() -> sessionmaker[Session]:
-    """Like :func:`sessions`, for reads that need no transaction (no BEGIN, no ROLLBACK)."""
-    return session_factory(settings(), worker=True, reads=True)
+def autocommit_sessions() -> sessionmaker[Session]:
+    """Like :func:`sessions`, each statement its own transaction in one round trip: for
+    reads, and for a write that is one statement (see ``db.session_factory``)."""
+    return session_factory(settings(), worker=True, autocommit=True)
 
 
 @lru_cache(maxsize=1)
