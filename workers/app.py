@@ -21,8 +21,7 @@ from shelfops_alerts.outages.postgres import guard_waits
 from shelfops_alerts.outages.redis_clients import redis_options
 from shelfops_alerts.outages.time_limits import TIME_LIMITS, celery_annotations
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
-from workers import logs
-from workers.broker import broker_transport
+from workers import broker, logs
 from workers.presence import Presence
 from workers.redeliveries import CountedTask
 from workers.routing import TASK_ROUTES
@@ -45,8 +44,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings; JSON only, late acks, no result backend (nothing reads results)."""
     return {
         "broker_url": settings.redis_url.reveal(),
-        # kombu's Redis transport, reusing one Redis client per channel (workers/broker.py).
-        "broker_transport": broker_transport(settings.redis_url.reveal()),
         "broker_connection_retry_on_startup": True,
         # Redis redelivers an unacknowledged message after this long; it must exceed the
         # longest countdown a retry uses, or a retrying task runs twice.
@@ -92,6 +89,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from ``settings`` (read from the environment by default)."""
     settings = settings or load_settings()
+    # kombu's Redis channels reuse one Redis client each (workers/broker.py).
+    broker.install()
     # Every task counts its deliveries and parks a message that keeps killing its worker.
     celery_app = Celery("shelfops", include=TASK_MODULES, task_cls=CountedTask)
     celery_app.conf.update(celery_config(settings))

@@ -13,14 +13,8 @@ unchanged.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from kombu.transport import redis as kombu_redis
-
-#: ``broker_transport`` for the Celery app (a class path kombu resolves).
-TRANSPORT = "workers.broker:Transport"
-#: URL schemes kombu's Redis transport serves (others keep kombu's own choice).
-REDIS_SCHEMES = ("redis", "rediss")
 
 
 class Channel(kombu_redis.Channel):
@@ -38,13 +32,9 @@ class Channel(kombu_redis.Channel):
         return client
 
 
-class Transport(kombu_redis.Transport):
-    """kombu's Redis transport with :class:`Channel`."""
-
-    Channel = Channel
-
-
-def broker_transport(broker_url: str) -> str | None:
-    """The transport to configure for ``broker_url``: this one for a Redis URL, else None
-    (kombu picks by scheme)."""
-    return TRANSPORT if urlparse(broker_url).scheme in REDIS_SCHEMES else None
+def install() -> None:
+    """Make kombu's Redis transport open :class:`Channel` in this process (the workers' app
+    calls it). The transport itself stays kombu's, under its own name, so the broker URL,
+    ``celery inspect``, and Flower's broker page see a plain ``redis://`` broker; a class path
+    in ``broker_transport`` would have renamed it, and Flower knows brokers by URL scheme."""
+    kombu_redis.Transport.Channel = Channel

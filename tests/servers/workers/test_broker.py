@@ -1,5 +1,5 @@
-"""The workers' broker transport on a real Redis: kombu's Redis transport, one client per
-channel (workers/broker.py), with messages and acknowledgements unchanged."""
+"""The workers' broker channels on a real Redis: kombu's Redis transport, one client per
+channel (workers/broker.py), with messages, acknowledgements and the broker URL unchanged."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from shelfops_alerts.config import Settings
 
 
 def test_messages_go_through_one_client_per_channel(tasks_app: Any, settings: Settings) -> None:
-    # Given a connection to the test Redis through the workers' transport
-    from workers.broker import TRANSPORT, broker_transport
+    # Given the workers' app, and a connection to its broker
+    from workers.broker import Channel
 
-    assert tasks_app.conf.broker_transport == TRANSPORT
-    url = settings.redis_url.reveal()
-    assert broker_transport(url) == TRANSPORT
-    with Connection(url, transport=TRANSPORT) as connection:
+    with tasks_app.connection_for_write() as connection:
         queue = connection.SimpleQueue("broker-test")
+        channel = queue.channel
+        assert isinstance(channel, Channel)
         queue.clear()
         # When three messages are sent, then read and acknowledged
         for n in range(3):
@@ -28,7 +27,6 @@ def test_messages_go_through_one_client_per_channel(tasks_app: Any, settings: Se
             message = queue.get(timeout=5)
             received.append(message.payload["n"])
             message.ack()
-        channel = queue.channel
         # Then they arrive whole and in order, none left unacknowledged
         assert received == [0, 1, 2]
         with channel.conn_or_acquire() as client:
@@ -39,9 +37,9 @@ def test_messages_go_through_one_client_per_channel(tasks_app: Any, settings: Se
         queue.close()
 
 
-def test_other_urls_keep_kombus_choice(tasks_app: Any) -> None:
-    # Given URLs kombu's Redis transport does not serve by scheme, Then no transport is forced
-    from workers.broker import TRANSPORT, broker_transport
-
-    assert broker_transport("unix:///run/redis.sock") is None
-    assert broker_transport("rediss://redis:6380/0") == TRANSPORT
+def test_the_broker_is_still_a_plain_redis_url(tasks_app: Any, settings: Settings) -> None:
+    # Given the workers' app, Then its broker reads as the redis:// URL it was given (what
+    # Flower's broker page and `celery inspect` go by), not as a renamed transport
+    with tasks_app.connection_for_write() as connection:
+        assert connection.as_uri(include_password=True) == settings.redis_url.reveal()
+        assert Connection(settings.redis_url.reveal()).transport.driver_type == "redis"
