@@ -9,16 +9,26 @@ so an import of a large file may run as long as it needs.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.config import Settings
 from shelfops_alerts.outages.postgres import worker_connect_args
 
+#: A worker's pooled connection is pinged before use only when it sat idle longer than this
+#: (a dropped connection is found then); one used moments ago is not (a ping per task was a
+#: fifth of a one-SKU event's database round trips). A server gone within that moment fails
+#: the task's first statement instead, a transient fault the task retries.
+PING_AFTER_IDLE_S = 1.0
+
 _ENGINES: dict[tuple[str, bool], Engine] = {}
+#: One session factory per engine: a ``sessionmaker`` defines a new Session class, and
+#: SQLAlchemy sets up event dispatch for each new class (about 0.3 ms, per task otherwise).
+_FACTORIES: dict[tuple[str, bool, bool], sessionmaker[Session]] = {}
 _LOCK = threading.Lock()
 
 
@@ -31,18 +41,69 @@ def get_engine(settings: Settings, *, worker: bool = False) -> Engine:
         if engine is None:
             engine = create_engine(
                 url,
-                pool_pre_ping=True,
+                pool_pre_ping=not worker,
                 pool_size=5,
                 max_overflow=5,
                 connect_args=worker_connect_args(settings) if worker else {},
             )
+            if worker:
+                _pool_events(engine)
             _ENGINES[key] = engine
         return engine
 
 
-def session_factory(settings: Settings, *, worker: bool = False) -> sessionmaker[Session]:
-    """Sessions bound to the settings' database (``worker=True``: a worker's connections)."""
-    return sessionmaker(bind=get_engine(settings, worker=worker), expire_on_commit=False)
+def _pool_events(engine: Engine) -> None:
+    """Ping a connection at checkout when it was checked in over PING_AFTER_IDLE_S ago
+    (SQLAlchemy's pessimistic disconnect handling, with a threshold): a dead one is replaced.
+    A connection comes back out of autocommit (an autocommit session's) at checkin."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+        if dbapi_connection is not None and dbapi_connection.autocommit:
+            dbapi_connection.autocommit = False
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("checked_in")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # a new connection, or one used moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.DisconnectionError(str(error)) from error
+            raise
+
+
+def session_factory(
+    settings: Settings, *, worker: bool = False, autocommit: bool = False
+) -> sessionmaker[Session]:
+    """Sessions bound to the settings' database (``worker=True``: a worker's connections);
+    one factory per process and engine, made once.
+
+    ``autocommit=True`` (workers only): each statement is a transaction of its own, sent in
+    one round trip (no BEGIN, no COMMIT or ROLLBACK): for reads that need no common snapshot
+    (under READ COMMITTED each statement has its own anyway) and for a write that is one
+    statement. Never for several writes that must commit together.
+    """
+    if autocommit and not worker:
+        raise ValueError("autocommit sessions are for workers' connections")
+    key = (settings.sqlalchemy_url.reveal(), worker, autocommit)
+    factory = _FACTORIES.get(key)
+    if factory is None:
+        factory = sessionmaker(bind=get_engine(settings, worker=worker), expire_on_commit=False)
+        if autocommit:
+            event.listen(factory, "after_begin", _without_transaction)
+        with _LOCK:
+            _FACTORIES[key] = factory
+    return factory
+
+
+def _without_transaction(session: Session, transaction: Any, connection: Any) -> None:
+    # psycopg2 opens a transaction at the first statement unless in autocommit (a client-side
+    # switch); the pool's checkin switches it back (_pool_events).
+    connection.connection.dbapi_connection.autocommit = True
 
 
 def dispose_engines() -> None:
@@ -51,6 +112,7 @@ def dispose_engines() -> None:
         for engine in _ENGINES.values():
             engine.dispose(close=False)
         _ENGINES.clear()
+        _FACTORIES.clear()
 
 
 def array_literal(values: Iterable[object]) -> str:

@@ -21,7 +21,7 @@ from shelfops_alerts.outages.postgres import guard_waits
 from shelfops_alerts.outages.redis_clients import redis_options
 from shelfops_alerts.outages.time_limits import TIME_LIMITS, celery_annotations
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
-from workers import logs
+from workers import broker, logs
 from workers.presence import Presence
 from workers.redeliveries import CountedTask
 from workers.routing import TASK_ROUTES
@@ -89,6 +89,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from ``settings`` (read from the environment by default)."""
     settings = settings or load_settings()
+    # kombu's Redis channels reuse one Redis client each (workers/broker.py).
+    broker.install()
     # Every task counts its deliveries and parks a message that keeps killing its worker.
     celery_app = Celery("shelfops", include=TASK_MODULES, task_cls=CountedTask)
     celery_app.conf.update(celery_config(settings))

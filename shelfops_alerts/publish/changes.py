@@ -51,6 +51,25 @@ _MARK_PUBLISHED = text(
     " WHERE id = ANY(CAST(:ids AS bigint[])) AND published_at IS NULL"
 )
 
+#: Mark the changes published and read them, in one round trip. The mark commits only with
+#: the caller's transaction, after the PUBLISH (as if marked after it), and holds the rows
+#: until then, so a redelivered publish of the same changes waits and then finds them marked.
+_MARK_AND_READ = text(
+    """
+    WITH marked AS (
+        UPDATE alert_history SET published_at = now()
+        WHERE id = ANY(CAST(:ids AS bigint[])) AND published_at IS NULL
+        RETURNING id, alert_id, event, severity, status, changed_at
+    )
+    SELECT h.id AS history_id, h.event, h.severity AS change_severity,
+           h.status AS change_status, h.changed_at,
+           a.id AS alert_id, a.customer_id, a.store_id, a.product_id, a.alert_type,
+           a.severity, a.status, a.message, a.metadata, a.created_at, a.updated_at
+    FROM marked h JOIN alerts a ON a.id = h.alert_id
+    ORDER BY h.id
+    """
+)
+
 _UNPUBLISHED = text(
     """
     SELECT id FROM alert_history
@@ -155,9 +174,9 @@ def publish_committed(
     history_ids: Sequence[int],
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
 ) -> int:
-    """Announce committed changes: load them, PUBLISH each on its customer's channel and
-    append it to the customer's stream (one pipeline), and mark them published in
-    ``session``'s transaction; returns how many.
+    """Announce committed changes: mark them published in ``session``'s transaction and
+    load them (one statement), then PUBLISH each on its customer's channel and append it to
+    the customer's stream (one pipeline); returns how many.
 
     Changes already marked published are left out, so a retried or redelivered publish
     sends only what did not go out. A crash after the PUBLISH and before the caller commits
@@ -166,10 +185,10 @@ def publish_committed(
     """
     if not history_ids:
         return 0
-    changes = load_changes(session, history_ids=history_ids, unpublished_only=True)
-    sent = publish_changes(client, changes, stream_maxlen=stream_maxlen)
-    mark_published(session, history_ids=history_ids)
-    return sent
+    rows = session.execute(_MARK_AND_READ, {"ids": array_literal(history_ids)}).all()
+    return publish_changes(
+        client, [change_message(row) for row in rows], stream_maxlen=stream_maxlen
+    )
 
 
 def publish_unpublished(

@@ -67,7 +67,8 @@ def queue_batch_checks(
             )
             for batch_no, batch in group
         ]
-        with task_context.sessions().begin() as session:
+        # One INSERT, committed by itself in its one round trip, before any chain is queued.
+        with task_context.autocommit_sessions().begin() as session:
             recorded = ledger.record(session, planned)
         for batch in recorded:
             queue_chain(batch)

@@ -46,7 +46,8 @@ def check_stockout_risk(
     limit = task_context.settings().max_batch_size
     if len(batch) > limit:
         batch = _split(request.customer_id, batch, limit, request.context, request.only_types)
-    with task_context.sessions()() as session:
+    # Reads only, each on its own snapshot (as READ COMMITTED would): no transaction needed.
+    with task_context.autocommit_sessions()() as session:
         result = check_batch(
             session,
             customer_id=request.customer_id,

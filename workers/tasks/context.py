@@ -29,6 +29,12 @@ def sessions() -> sessionmaker[Session]:
     return session_factory(settings(), worker=True)
 
 
+def autocommit_sessions() -> sessionmaker[Session]:
+    """Like :func:`sessions`, each statement its own transaction in one round trip: for
+    reads, and for a write that is one statement (see ``db.session_factory``)."""
+    return session_factory(settings(), worker=True, autocommit=True)
+
+
 @lru_cache(maxsize=1)
 def _redis(url: str, timeout_s: float) -> redis.Redis:
     return bounded_redis_client(url, timeout_s)
