@@ -9,11 +9,15 @@ the table is empty, the import instead
    now, the import does not wait and takes the ordinary way),
 2. checks it holds no row of any customer (else — a table shared with other customers —
    the ordinary way: nothing is dropped; a table seen to hold rows is not even locked),
-3. drops its indexes (the primary key included) and disables the triggers the target does
-   the work of (:attr:`~shelfops_alerts.intake.import_targets.Target.bulk_triggers`),
-4. lets the COPY write the rows, then builds each index once from the sorted rows and runs
-   the target's set-based statements in place of the triggers (``forecast_horizons`` from
-   all the rows in one ``INSERT ... SELECT``).
+3. drops its indexes (the primary key included), disables the triggers the target does
+   the work of (:attr:`~shelfops_alerts.intake.import_targets.Target.bulk_triggers`) and
+   truncates it (empty already: this gives it a new file in this transaction),
+4. lets the COPY write the rows already frozen (``COPY ... FREEZE``, allowed into a table
+   truncated in the same transaction: no later ``VACUUM`` has to visit them, and no first
+   reader sets their hint bits — at 1M SKUs the autovacuum of the freshly imported forecasts
+   and sales otherwise ran during the first sweep, doubling it), then builds each index
+   once from the sorted rows and runs the target's set-based statements in place of the
+   triggers (``forecast_horizons`` from all the rows in one ``INSERT ... SELECT``).
 
 It all happens in the import's savepoint: a key given twice fails the primary key's build
 (``UniqueViolation``), the savepoint is rolled back — the indexes, triggers and the empty
@@ -71,6 +75,7 @@ _NOT_NOW = (
     pg_errors.LockNotAvailable,
     pg_errors.InsufficientPrivilege,
     pg_errors.DependentObjectsStillExist,
+    pg_errors.FeatureNotSupported,  # TRUNCATE of a table another table's foreign key names
 )
 
 
@@ -105,11 +110,18 @@ def take_empty(db: ImportDb, target: Target) -> Emptied | None:
             statements = [f"ALTER TABLE {table} {', '.join(changes)}"] if changes else []
             if emptied.indexes:
                 statements.append("DROP INDEX " + ", ".join(_quoted(n) for n, _ in emptied.indexes))
-            if statements:
-                db.rows("; ".join(statements))
+            statements.append(f"TRUNCATE {table}")
+            db.rows("; ".join(statements))
     except (_NotEmpty, *_NOT_NOW):
         return None
     return emptied
+
+
+def frozen(copy_statement: str) -> str:
+    """The same COPY, writing its rows frozen: only into a table :func:`take_empty` took."""
+    head, options, tail = copy_statement.partition(" WITH (")
+    assert options, copy_statement
+    return f"{head}{options}FREEZE, {tail}"
 
 
 def build_after(db: ImportDb, target: Target, emptied: Emptied) -> None:

@@ -261,7 +261,7 @@ def _copy_directly(db: ImportDb, target: Target, statement: str, source: CopySou
     try:
         with db.savepoint():
             emptied = bulk_load.take_empty(db, target)
-            _copy(db, statement, source)
+            _copy(db, statement if emptied is None else bulk_load.frozen(statement), source)
             if emptied is not None:
                 bulk_load.build_after(db, target, emptied)
     except pg_errors.UniqueViolation:  # from the COPY, or from building the primary key

@@ -115,6 +115,33 @@ def test_a_plain_index_is_built_again_too(db: sessionmaker[Session], tmp_path: P
         session.execute(text("INSERT INTO sales VALUES ('c1', 's1', 'p0', '2026-03-01', 1)"))
 
 
+def test_a_first_import_writes_its_rows_frozen_and_a_later_one_does_not(
+    db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Given an empty sales table, when sales are imported, then most pages of the table
+    are marked all-visible (COPY ... FREEZE; all but the last of each batch COPY writes): no
+    VACUUM has to visit them later, as it would at once after a big import. When another
+    customer's sales follow (the table holds rows: the ordinary way), their pages are not."""
+    header = "customer_id,store_id,product_id,date,units\n"
+
+    def pages() -> tuple[int, int]:
+        with db.begin() as session:
+            session.execute(text("ANALYZE sales"))  # (refreshes the two counts below)
+        return table(db, "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'sales'")[0]
+
+    with db.begin() as session:
+        rows = "".join(f"c1,s{n},p{n},2026-03-01,{n}\n" for n in range(3000))
+        import_sales(session, path=write(tmp_path, "c1.csv", header + rows))
+    total, visible = pages()
+    assert total > 1 and visible > total // 2
+
+    with db.begin() as session:
+        rows = "".join(f"c2,s{n},p{n},2026-03-01,{n}\n" for n in range(3000))
+        import_sales(session, path=write(tmp_path, "c2.csv", header + rows))
+    grown, still_visible = pages()
+    assert grown > total and still_visible < grown - (grown - total) // 2
+
+
 def test_a_duplicate_in_a_first_import_names_both_lines_and_changes_nothing(
     db: sessionmaker[Session], tmp_path: Path
 ) -> None:
