@@ -60,6 +60,13 @@ _READ_SETTINGS = text(
     """
 )
 
+#: A SKU's forecast from today on, from its horizon row ``h`` (both reads below).
+_HORIZON_FROM_TODAY = (
+    "greatest(h.start_date - CAST(:today AS date), 0) AS lead,"
+    " h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,"
+    " h.start_date < CAST(:today AS date) AS has_past"
+)
+
 # The forecast from today on is a slice of the SKU's one horizon row (kept by triggers on
 # forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
 # first forecast lies after today; ``has_past`` whether it holds days before today (the
@@ -67,9 +74,7 @@ _READ_SETTINGS = text(
 _READ_STOCK = text(
     f"""
     SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
-           greatest(h.start_date - CAST(:today AS date), 0) AS lead,
-           h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,
-           h.start_date < CAST(:today AS date) AS has_past
+           {_HORIZON_FROM_TODAY}
     FROM {_KEYS}
     CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
                         WHERE {_SAME_SKU.format(t="i")} LIMIT 1) i
@@ -90,9 +95,7 @@ _SPAN = (
 _READ_SPAN = text(
     f"""
     SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
-           greatest(h.start_date - CAST(:today AS date), 0) AS lead,
-           h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,
-           h.start_date < CAST(:today AS date) AS has_past
+           {_HORIZON_FROM_TODAY}
     FROM inventory i
     LEFT JOIN forecast_horizons h
       ON h.customer_id = i.customer_id AND h.store_id = i.store_id

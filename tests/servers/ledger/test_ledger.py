@@ -18,9 +18,9 @@ from shelfops_alerts.db import get_engine, session_factory
 from shelfops_alerts.ledger import store
 from shelfops_alerts.ledger.inflight import task_ids_in_flight
 from shelfops_alerts.ledger.relay import lost_batches
-from shelfops_alerts.retention.policy import Retention
 from shelfops_alerts.retention.prune import prune
 from shelfops_alerts.skus import Sku
+from tests.servers.retention.test_prune_tables import POLICY
 from tests.support.data import put_skus, rows, today
 
 SKUS = [Sku("S1", f"P{n}") for n in range(5)]
@@ -212,15 +212,7 @@ def test_the_prune_deletes_done_rows_after_a_day_and_never_an_unfinished_one(db,
             ),
             {"ids": [old_done.ledger_id, old_open.ledger_id]},
         )
-    retention = Retention(
-        history_days=90,
-        deliveries_days=30,
-        forecast_days=60,
-        sales_days=60,
-        reopen_within_s=86400.0,
-        visibility_timeout_s=3600.0,
-    )
-    report = prune(get_engine(settings), retention, today=today())
+    report = prune(get_engine(settings), POLICY, today=today())
     assert report.deleted.get("batch_ledger") == 1
     left = {r.id for r in rows(db, "SELECT id FROM batch_ledger")}
     assert left == {new_done.ledger_id, old_open.ledger_id}
