@@ -1,7 +1,8 @@
 """``shelfops-alerts import KIND FILE``: load a CSV file with a header row, all or nothing.
 
 On a terminal it draws a progress bar on stderr while the file is read (rows, rate, ETA;
-the share done is by bytes), then says when the rows are being stored.
+the share done is by bytes), then says when the rows are being stored. An import that wrote
+a good share of a table vacuums it once committed (:func:`~shelfops_alerts.intake.imports.settle`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         progress = ImportBar() if sys.stderr.isatty() else None
         with connection:  # one transaction: committed at the end, rolled back on an error
             summary = importer(connection, path=path, progress=progress)
+        if summary.settle and progress is not None:
+            print(f"vacuuming {', '.join(summary.settle)} ...", file=sys.stderr, flush=True)
+        try:
+            imports.settle(connection, summary)
+        except psycopg2.Error as exc:  # the rows are committed: autovacuum will come instead
+            print(f"warning: VACUUM after the import failed: {exc}".strip(), file=sys.stderr)
     except imports.CsvImportError as exc:
         raise CommandError(f"{exc} (nothing of this file was imported)") from exc
     finally:

@@ -22,7 +22,10 @@ nothing of the file is kept.
   imports of overlapping files never deadlock.
 * Afterwards the table's planner statistics are refreshed (``ANALYZE``, inside the same
   transaction) when the import changed a good part of it, so the very next sweep is
-  planned for the data it will read — no manual ``VACUUM``/``ANALYZE`` needed.
+  planned for the data it will read — no manual ``VACUUM``/``ANALYZE`` needed. Such an
+  import also names those tables in :attr:`ImportSummary.settle`: once the caller has
+  committed, :func:`settle` vacuums them (the ``import`` command does), so autovacuum does
+  not come to visit millions of fresh rows during the first sweep after the import.
 
 The latest import wins per key: a SKU's stock, a SKU's forecast, sales or arrival for one day,
 a recipient's minimum severity, a SKU's policy, a customer's rule settings. Days a file does
@@ -61,6 +64,7 @@ __all__ = [
     "import_rule_settings",
     "import_thresholds",
     "import_sales",
+    "settle",
 ]
 
 #: ``progress(stage, bytes_read, total_bytes, rows)``: stage ``reading`` while the file is
@@ -78,11 +82,37 @@ _ESTIMATED_ROWS = "SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS reg
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import did: its kind, how many rows it wrote, and which customers they belong to."""
+    """What an import did: its kind, how many rows it wrote, which customers they belong to,
+    and the tables it wrote a good share of (:data:`ANALYZE_SHARE`), for :func:`settle`."""
 
     kind: str
     rows: int
     customers: list[str]
+    settle: tuple[str, ...] = ()
+
+
+def settle(connection: PgConnection, summary: ImportSummary) -> None:
+    """``VACUUM (ANALYZE)`` the tables ``summary`` names, on ``connection`` once the import's
+    transaction is committed (VACUUM runs outside a transaction: this switches the
+    connection to autocommit).
+
+    Without it autovacuum would come by itself soon after a big import (the rows inserted
+    since the last vacuum pass its threshold, and the statistics taken inside the import's
+    transaction count for nothing once it commits) and visit every fresh page on the same
+    cores as the first sweep: at 1M SKUs that doubled the sweep. Here the pages are marked
+    all-visible once, while the import command still runs: the rows of a bulk first import
+    are already frozen, so it is mostly a read of the pages written last.
+    """
+    if not summary.settle:
+        return
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        if connection.server_version >= 150000:
+            # The import's counts of inserted rows reach the shared statistics when the
+            # backend is next idle — at most once a second: flushed now, before the VACUUM
+            # resets them (else they would land after it and call autovacuum anyway).
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(summary.settle)}")
 
 
 def import_inventory(
@@ -211,8 +241,7 @@ def _import(
             return _staged(db, target, source, progress)
         if _copy_directly(db, target, statement, source):
             _stored(progress, source)
-            _refresh_statistics(db, target, source.rows)
-            return _summary(target, source)
+            return _summary(target, source, _refresh_statistics(db, target, source.rows))
     # A key already stored or given twice: read the file again, the staged way.
     with CopySource(path, target.spec, on_progress=reading) as again:
         again.has_rows()
@@ -227,9 +256,9 @@ def _staged(
     _copy(db, target.copy(source.columns), source)
     _stored(progress, source)
     _store(db, target, source)
-    _refresh_statistics(db, target, source.rows)
+    analyzed = _refresh_statistics(db, target, source.rows)
     db.rows(f"DROP TABLE {target.staging}")
-    return _summary(target, source)
+    return _summary(target, source, analyzed)
 
 
 def _stored(progress: Progress | None, source: CopySource) -> None:
@@ -238,9 +267,12 @@ def _stored(progress: Progress | None, source: CopySource) -> None:
         progress("storing", size, size, source.rows)
 
 
-def _summary(target: Target, source: CopySource) -> ImportSummary:
+def _summary(target: Target, source: CopySource, analyzed: tuple[str, ...]) -> ImportSummary:
     return ImportSummary(
-        kind=target.spec.kind, rows=source.rows, customers=sorted(source.customers)
+        kind=target.spec.kind,
+        rows=source.rows,
+        customers=sorted(source.customers),
+        settle=analyzed,
     )
 
 
@@ -306,9 +338,13 @@ def _store(db: ImportDb, target: Target, source: CopySource) -> None:
     db.rows(target.upsert())  # a concurrent writer got there first
 
 
-def _refresh_statistics(db: ImportDb, target: Target, rows: int) -> None:
-    """ANALYZE the table (and what its triggers keep) if this import wrote a good share of it."""
+def _refresh_statistics(db: ImportDb, target: Target, rows: int) -> tuple[str, ...]:
+    """ANALYZE the table (and what its triggers keep) if this import wrote a good share of
+    it; the tables analyzed."""
     estimated = db.value(_ESTIMATED_ROWS, {"table": target.table})
-    if estimated < 0 or rows >= ANALYZE_SHARE * estimated:  # -1: never analyzed
-        for table in (target.table, *target.also_analyze):
-            db.rows(f"ANALYZE {table}")
+    if not (estimated < 0 or rows >= ANALYZE_SHARE * estimated):  # -1: never analyzed
+        return ()
+    tables = (target.table, *target.also_analyze)
+    for table in tables:
+        db.rows(f"ANALYZE {table}")
+    return tables

@@ -24,6 +24,7 @@ from tests.servers.intake.test_imports import (
     table,
     write,
 )
+from tests.support.cli import run
 
 #: Stock without on_order (a column whose empty cell needs a default takes the staged way).
 STOCK_HEADER = "customer_id,store_id,product_id,on_hand\n"
@@ -264,3 +265,41 @@ def test_a_primary_key_another_table_needs_is_kept(
     finally:
         with db.begin() as session:
             session.execute(text("DROP TABLE shelfops_test_stock_notes"))
+
+
+def test_the_import_command_leaves_nothing_for_autovacuum(
+    db: sessionmaker[Session], cli_env: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Given an empty forecasts table, when 3,000 SKUs' forecasts are imported with the
+    command, then the forecasts and their horizons have been vacuumed after the commit:
+    every page marked all-visible (the horizons, written by an INSERT, too) and no row
+    counted as inserted or changed since (nothing left to trigger autovacuum during the
+    first sweep). A small import into the same table (under a tenth of it) vacuums
+    nothing."""
+    rows = "".join(
+        f"c1,s{n % 30},p{n},2026-03-0{day},{n % 7}.5,r1\n" for n in range(3000) for day in (1, 2)
+    )
+    code, out, _ = run(
+        capsys, "import", "forecasts", str(write(tmp_path, "f.csv", FORECAST_HEADER + rows))
+    )
+    assert code == 0, out
+
+    def vacuumed() -> list[tuple[Any, ...]]:
+        return table(
+            db,
+            "SELECT c.relname, c.relpages - c.relallvisible, s.vacuum_count,"
+            " s.n_ins_since_vacuum, s.n_mod_since_analyze FROM pg_class c"
+            " JOIN pg_stat_user_tables s ON s.relid = c.oid"
+            " WHERE c.relname IN ('forecasts', 'forecast_horizons') ORDER BY 1",
+        )
+
+    assert vacuumed() == [("forecast_horizons", 0, 1, 0, 0), ("forecasts", 0, 1, 0, 0)]
+
+    code, out, _ = run(
+        capsys,
+        "import",
+        "forecasts",
+        str(write(tmp_path, "g.csv", FORECAST_HEADER + "c1,s0,p0,2026-03-03,1.5,r2\n")),
+    )
+    assert code == 0, out
+    assert [row[2] for row in vacuumed()] == [1, 1]

@@ -83,7 +83,9 @@ def test_inventory_rows_land(db: sessionmaker[Session], tmp_path: Path) -> None:
     with db.begin() as session:
         summary = import_inventory(session, path=path)
 
-    assert summary == ImportSummary(kind="inventory", rows=3, customers=["c1", "c2"])
+    assert summary == ImportSummary(
+        kind="inventory", rows=3, customers=["c1", "c2"], settle=("inventory",)
+    )
     assert inventory(db) == [
         ("c1", "s1", "p1", 10.5, 0.0),
         ("c1", "s2", "p1", 0.0, 0.0),
@@ -127,7 +129,9 @@ def test_a_new_customers_file_that_also_restocks_a_known_one_upserts(
     with db.begin() as session:
         summary = import_inventory(session, path=second)
 
-    assert summary == ImportSummary(kind="inventory", rows=2, customers=["c1", "c2"])
+    assert summary == ImportSummary(
+        kind="inventory", rows=2, customers=["c1", "c2"], settle=("inventory",)
+    )
     assert inventory(db) == [("c1", "s1", "p1", 3.0, 0.0), ("c2", "s1", "p1", 4.0, 0.0)]
 
 
@@ -152,7 +156,9 @@ def test_forecast_reimport_updates_covered_days_and_keeps_the_rest(
     with db.begin() as session:
         summary = import_forecasts(session, path=run_b)
 
-    assert summary == ImportSummary(kind="forecasts", rows=3, customers=["c1"])
+    assert summary == ImportSummary(
+        kind="forecasts", rows=3, customers=["c1"], settle=("forecasts", "forecast_horizons")
+    )
     assert forecasts(db) == [
         ("p1", "2026-03-01", 1.0, "run-a"),
         ("p1", "2026-03-02", 20.0, "run-b"),
@@ -241,7 +247,9 @@ def test_recipients_default_to_critical_and_reimport_updates(
             path=write(tmp_path, "b.csv", "customer_id,email,min_severity\nc1,b@x.example,high\n"),
         )
 
-    assert summary == ImportSummary(kind="recipients", rows=2, customers=["c1"])
+    assert summary == ImportSummary(
+        kind="recipients", rows=2, customers=["c1"], settle=("alert_recipients",)
+    )
     assert table(db, "SELECT email, min_severity FROM alert_recipients ORDER BY email") == [
         ("a@x.example", "critical"),
         ("b@x.example", "high"),
@@ -352,7 +360,7 @@ def test_policies_land_and_a_reimport_replaces_the_whole_policy(
     )
     with planning.begin() as session:
         summary = import_policies(session, path=first)
-    assert summary == ImportSummary(kind="policies", rows=2, customers=["c1"])
+    assert summary == ImportSummary(kind="policies", rows=2, customers=["c1"], settle=("policies",))
     sql = (
         "SELECT product_id, lead_time_days, reorder_point, order_up_to, case_pack,"
         " min_order_qty, service_level FROM policies ORDER BY 1"
@@ -394,7 +402,7 @@ def test_sales_and_arrivals_upsert_per_day(planning: sessionmaker[Session], tmp_
             session, path=write(tmp_path, "a2.csv", arrivals + "c1,s1,p1,2026-03-05,0\n")
         )
 
-    assert summary == ImportSummary(kind="arrivals", rows=1, customers=["c1"])
+    assert summary == ImportSummary(kind="arrivals", rows=1, customers=["c1"], settle=("arrivals",))
     assert table(planning, "SELECT sale_date::text, units FROM sales ORDER BY 1") == [
         ("2026-03-01", 4.0),
         ("2026-03-02", 7.0),
@@ -588,7 +596,9 @@ def test_big_file_lands_whole_whichever_reader_took_each_chunk(
     with db.begin() as session:
         summary = import_inventory(session, path=path)
 
-    assert summary == ImportSummary(kind="inventory", rows=500, customers=["c0", "c1"])
+    assert summary == ImportSummary(
+        kind="inventory", rows=500, customers=["c0", "c1"], settle=("inventory",)
+    )
     stored = {(c, s, p): h for c, s, p, h, _ in inventory(db)}
     assert len(stored) == 500
     assert stored[("c0", "s,1", "p250")] == 250.0
