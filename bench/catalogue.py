@@ -21,11 +21,14 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
+from harness import note
 
 PRODUCTS_PER_STORE = 500
 FORECAST_DAYS = 14
@@ -63,6 +66,20 @@ def _on_hand(rng: random.Random, demand: float) -> float:
     if rng.random() < AT_RISK:
         return 0.0 if rng.random() < 0.1 else round(demand * rng.uniform(0.05, 2.95), 1)
     return round(demand * rng.uniform(7.0, 60.0), 1)
+
+
+def kept_files(
+    base: Path | None, name: str, kinds: tuple[str, ...], **catalogue: Any
+) -> dict[str, Path]:
+    """The catalogue's files ``kinds`` in ``base/name`` (a new temporary folder if ``base`` is
+    None), written by :func:`write_files` with ``catalogue`` unless all are there already
+    (``--files DIR``: the next run reuses them); returns kind → path."""
+    folder = (base or Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))) / name
+    paths = {kind: folder / f"{kind}.csv" for kind in kinds}
+    if all(path.exists() for path in paths.values()):
+        return paths
+    note(f"writing {catalogue['skus']:,} SKUs to {folder} ...")
+    return write_files(folder, only=kinds, **catalogue)
 
 
 def write_files(

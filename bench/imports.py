@@ -13,10 +13,9 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import tempfile
 from pathlib import Path
 
-from catalogue import cli_import, environment, write_files
+from catalogue import cli_import, environment, kept_files
 from harness import bench_stack, machine, note, table
 
 CUSTOMER = "bench"
@@ -35,20 +34,15 @@ def main() -> None:
     parser.add_argument("--only", choices=("inventory", "forecasts"), help="import this file alone")
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
-    folder = (args.files or Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))) / (
-        f"imports-{args.skus}-{args.days}-{today}"
+    paths = kept_files(
+        args.files,
+        f"imports-{args.skus}-{args.days}-{today}",
+        ("inventory", "forecasts"),
+        customer_id=CUSTOMER,
+        skus=args.skus,
+        today=today,
+        forecast_days=args.days,
     )
-    paths = {kind: folder / f"{kind}.csv" for kind in ("inventory", "forecasts")}
-    if not all(path.exists() for path in paths.values()):
-        note(f"writing {args.skus:,} SKUs x {args.days} forecast days to {folder} ...")
-        paths = write_files(
-            folder,
-            customer_id=CUSTOMER,
-            skus=args.skus,
-            today=today,
-            forecast_days=args.days,
-            only=("inventory", "forecasts"),
-        )
     results: dict[str, list] = {"inventory": [], "forecasts": [], "forecasts again": []}
     for n in range(args.runs):
         note(f"run {n + 1} of {args.runs} ...")

@@ -17,10 +17,9 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from catalogue import environment, import_files, write_files
+from catalogue import environment, import_files, kept_files
 from floor import compare_with_pipeline, run_floor, run_row_floor
 from harness import CpuMeter, RssSampler, bench_stack, machine, note, table
 from sqlalchemy import text
@@ -96,21 +95,17 @@ def main() -> None:
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     past = 28 if args.history else 0
-    folder = args.files or Path(tempfile.mkdtemp(prefix="shelfops-bench-files-"))
-    folder = folder / f"{args.skus}-{'history' if args.history else 'plain'}-{today}"
-    paths = {kind: folder / f"{kind}.csv" for kind in ("inventory", "forecasts", "sales")}
-    if args.history:
-        paths["policies"] = folder / "policies.csv"
-    if not all(path.exists() for path in paths.values()):
-        note(f"writing {args.skus:,} SKUs to {folder} ...")
-        paths = write_files(
-            folder,
-            customer_id=CUSTOMER,
-            skus=args.skus,
-            today=today,
-            past_days=past,
-            policies=args.history,
-        )
+    kinds = ("inventory", "forecasts", "sales", *(("policies",) if args.history else ()))
+    paths = kept_files(
+        args.files,
+        f"{args.skus}-{'history' if args.history else 'plain'}-{today}",
+        kinds,
+        customer_id=CUSTOMER,
+        skus=args.skus,
+        today=today,
+        past_days=past,
+        policies=args.history,
+    )
     runs = []
     for n in range(args.runs):
         note(f"run {n + 1} of {args.runs} ...")
