@@ -11,20 +11,15 @@ from sqlalchemy import text
 from shelfops_alerts.db import get_engine
 from shelfops_alerts.detect.checks import check_batch
 from shelfops_alerts.intake import imports
-from shelfops_alerts.retention.policy import Retention
 from shelfops_alerts.retention.prune import prune
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.stack import demo
+from tests.servers.retention.test_prune_tables import POLICY
 from tests.support.data import rows, today
 
 #: The operator asks to keep as little as possible: one day of each input.
-MINIMAL = Retention(
-    history_days=1,
-    deliveries_days=1,
-    forecast_days=1,
-    sales_days=1,
-    reopen_within_s=86400.0,
-    visibility_timeout_s=3600.0,
+MINIMAL = dataclasses.replace(
+    POLICY, history_days=1, deliveries_days=1, forecast_days=1, sales_days=1
 )
 #: The demo customer looks back further than the default 28 days.
 HISTORY_DAYS = 40

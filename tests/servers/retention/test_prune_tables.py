@@ -6,6 +6,7 @@ have given them (``now() - interval``), then one prune run is made against the r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -179,7 +180,7 @@ def test_resolved_alerts_go_after_their_days_active_and_recently_resolved_stay(d
 def test_a_resolved_alert_is_kept_while_it_may_still_be_reopened(db, settings):
     # Given a re-open window (a week) longer than the history kept (one day)
     resolved = alert(db, "P1", status="resolved", resolved_days_ago=3)
-    policy = Retention(**{**POLICY.__dict__, "history_days": 1, "reopen_within_s": 7 * 86400})
+    policy = dataclasses.replace(POLICY, history_days=1, reopen_within_s=7 * 86400)
     run(settings, policy)
     # Then the alert resolved three days ago is still there to be re-opened
     assert ids(db, "alerts") == {resolved}
