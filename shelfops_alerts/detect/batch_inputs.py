@@ -10,6 +10,7 @@ kept by triggers on ``forecasts``), never a row per day.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from shelfops_alerts.detect.rules import (
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 from shelfops_alerts.detect.rules.screen import reorder_sigma_bound
+from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
 from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED
 
@@ -92,17 +94,48 @@ _SPAN = (
     " AND ({t}.store_id, {t}.product_id) > (:after_store, :after_product)"
     " AND ({t}.store_id, {t}.product_id) <= (:last_store, :last_product)"
 )
+#
+# It also pre-screens the stockout rule (``quiet``) when asked (``:quiet``: the customer has
+# no policies, so no other rule needs the SKU's stock): a SKU without forecasts before today
+# and without arrivals whose stock covers each of the first ``:walked`` days of demand
+# (``floor(medium_days) + 1``, and the horizon's last day, which repeats past its end) many
+# times over cannot run out within ``medium_days``: every day's ``demand + MIN_DAILY_DEMAND``
+# is below ``on_hand / walked`` (with a margin for rounding), so their sum, which bounds the
+# shelf's loss over those days, is below ``on_hand``. Such a SKU comes back without its
+# demands (no array to send and parse). Only finite, non-negative values pass (``ALL`` is
+# NULL, so false, with a NULL day; NaN sorts above infinity), so the rule still judges every
+# SKU it would refuse. A stricter test than ``rules.stockout.lasts_beyond`` (the largest day
+# instead of the sum): the SKUs it leaves are judged in Python as before.
+_QUIET = """
+    :quiet AND NOT q.has_past AND cardinality(q.demands) > 0
+    AND q.on_hand >= 0 AND q.on_hand < 'Infinity'
+    AND 0 <= ALL(q.demands) AND 1e300 > ALL(q.demands)
+    AND q.on_hand / (:walked * (1 + 1e-6)) - :min_demand
+        > ALL(q.demands[1:CAST(:walked AS int)] || q.demands[cardinality(q.demands)])
+    AND (NOT :has_arrivals OR NOT EXISTS (
+        SELECT 1 FROM arrivals a
+        WHERE a.customer_id = :customer_id AND a.store_id = q.store_id
+          AND a.product_id = q.product_id AND a.arrival_date >= :today AND a.quantity > 0))
+"""
 _READ_SPAN = text(
     f"""
-    SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
-           {_HORIZON_FROM_TODAY}
-    FROM inventory i
-    LEFT JOIN forecast_horizons h
-      ON h.customer_id = i.customer_id AND h.store_id = i.store_id
-     AND h.product_id = i.product_id AND {_SPAN.format(t="h")}
-    WHERE {_SPAN.format(t="i")}
-    ORDER BY i.store_id, i.product_id
-    LIMIT :limit
+    SELECT q.store_id, q.product_id, q.on_hand, q.on_order, q.lead,
+           CASE WHEN q.quiet THEN NULL ELSE q.demands END AS demands, q.has_past, q.quiet
+    FROM (
+        SELECT q.*, coalesce({_QUIET}, false) AS quiet
+        FROM (
+            SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
+                   {_HORIZON_FROM_TODAY}
+            FROM inventory i
+            LEFT JOIN forecast_horizons h
+              ON h.customer_id = i.customer_id AND h.store_id = i.store_id
+             AND h.product_id = i.product_id AND {_SPAN.format(t="h")}
+            WHERE {_SPAN.format(t="i")}
+            ORDER BY i.store_id, i.product_id
+            LIMIT :limit
+        ) q
+    ) q
+    ORDER BY q.store_id, q.product_id
     """
 )
 
@@ -167,6 +200,9 @@ class BatchInputs:
     unknown: list[Sku]
     #: Of a span with more keys than the limit: the keys after those read (left unread).
     rest: SkuSpan | None = None
+    #: SKUs (with a forecast from today on, no policy, history or arrival) whose stock the
+    #: stockout pre-screen in SQL found to outlast the stockout thresholds: not in ``skus``.
+    quiet: list[Sku] = field(default_factory=list)
 
 
 def read_settings(session: Session, *, customer_id: str) -> tuple[StockoutThresholds, RuleSettings]:
@@ -203,6 +239,7 @@ def read_batch_inputs(
     screen: bool = True,
     span: SkuSpan | None = None,
     limit: int | None = None,
+    stockout: bool = False,
 ) -> BatchInputs:
     """Read the inputs of ``skus`` (or of the SKUs in ``span``) in bulk: settings, stock
     and forecast, and ``kinds``.
@@ -211,34 +248,41 @@ def read_batch_inputs(
     customer has no row of at all is not read. The history rules that the SQL pre-screen
     proves quiet for a SKU are listed in its ``settled`` instead of reading its days
     (``screen=False``: never; every SKU's days are read). Of a span, at most ``limit`` SKUs
-    are read (the first ones); the keys after them come back as ``rest``.
+    are read (the first ones); the keys after them come back as ``rest``. With
+    ``stockout`` (the stockout rule will judge them), a span's SKUs that its SQL pre-screen
+    finds far from a stockout come back as ``quiet`` alone (a customer without policies).
     """
     thresholds, settings, absent = _read_settings(session, customer_id)
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
     rest = None
+    quiet: list[Sku] = []
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows = list(session.execute(_READ_STOCK, keys))
+        rows: list[Any] = list(session.execute(_READ_STOCK, keys))
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
-        rows = list(
-            session.execute(
-                _READ_SPAN,
-                {
-                    **keys,
-                    "after_store": after.store_id,
-                    "after_product": after.product_id,
-                    "last_store": span.last.store_id,
-                    "last_product": span.last.product_id,
-                    "limit": most + 1,
-                },
-            ).all()
-        )
-        if len(rows) > most:
-            del rows[most:]
-            rest = SkuSpan(Sku(rows[-1][0], rows[-1][1]), span.last)
+        read = session.execute(
+            _READ_SPAN,
+            {
+                **keys,
+                "after_store": after.store_id,
+                "after_product": after.product_id,
+                "last_store": span.last.store_id,
+                "last_product": span.last.product_id,
+                "limit": most + 1,
+                "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
+                "walked": math.floor(thresholds.medium_days) + 1,
+                "min_demand": MIN_DAILY_DEMAND,
+                "has_arrivals": ARRIVALS in kinds and ARRIVALS not in absent,
+            },
+        ).all()
+        if len(read) > most:
+            read = read[:most]
+            rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
+        quiet = [Sku(row[0], row[1]) for row in read if row[7]]
+        rows = [row[:7] for row in read if not row[7]]
     found: dict[Sku, SkuInputs] = {}
     with_past: set[Sku] = set()
     for store, product, on_hand, on_order, lead, demands, has_past in rows:
@@ -287,6 +331,7 @@ def read_batch_inputs(
         skus=list(found.values()),
         unknown=[sku for sku in skus if sku not in found],
         rest=rest,
+        quiet=quiet,
     )
 
 

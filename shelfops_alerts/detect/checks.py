@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -218,7 +219,10 @@ def check_batch(
         screen=screen_history,
         span=span,
         limit=limit,
+        stockout=STOCKOUT_PREDICTED in types,
     )
+    # Judged far from a stockout by the SQL pre-screen (no other rule judges them).
+    result.evaluated.extend(zip(inputs.quiet, repeat(STOCKOUT_PREDICTED)))
     result.unknown = inputs.unknown
     if span is not None:
         result.rest = inputs.rest
