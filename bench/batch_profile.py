@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import cProfile
 import datetime as dt
+import gc
 import json
 import pstats
 import tempfile
@@ -95,6 +96,9 @@ def main() -> None:
         client = redis.Redis.from_url(bench.settings.redis_url.reveal())
         _time_queries(engine, spent)
         profiler = cProfile.Profile() if args.profile else None
+        # As a worker's pool process does once started (workers/app.py).
+        gc.collect()
+        gc.freeze()
         # As a sweep cuts them: spans of keys, each read by the check itself.
         with timed("cut spans (sweep)"):
             spans = list(sku_spans(factory, customer_id=CUSTOMER, page_size=args.batch_size))

@@ -25,6 +25,7 @@ from shelfops_alerts.detect.batch_inputs import (
     SkuInputs,
     read_batch_inputs,
 )
+from shelfops_alerts.detect.collector import paused_gc
 from shelfops_alerts.detect.rules import (
     Finding,
     NotEnoughHistory,
@@ -96,6 +97,10 @@ class BatchResult:
         """Plain JSON; ``evaluated`` is columnar (the checked SKUs once, and per alert type
         the ranges of their positions it was evaluated for), so a batch of thousands of SKUs
         is a small message rather than a triple per SKU and type."""
+        with paused_gc():
+            return self._to_json()
+
+    def _to_json(self) -> dict[str, Any]:
         data = {
             "customer_id": self.customer_id,
             "evaluated": _evaluated_to_json(self.evaluated),
@@ -201,8 +206,35 @@ def check_batch(
     result, slower: the reference the tests compare the screen with).
 
     With ``span`` (a sweep's page) the SKUs are those of the span, at most ``limit`` of
-    them (the first); the keys after those are left for the caller as ``rest``.
+    them (the first); the keys after those are left for the caller as ``rest``. The cyclic
+    garbage collector is paused meanwhile (see :mod:`~shelfops_alerts.detect.collector`).
     """
+    with paused_gc():
+        return _check_batch(
+            session,
+            customer_id=customer_id,
+            skus=skus,
+            today=today,
+            context=context,
+            only_types=only_types,
+            screen_history=screen_history,
+            span=span,
+            limit=limit,
+        )
+
+
+def _check_batch(
+    session: Session,
+    *,
+    customer_id: str,
+    skus: Sequence[Sku],
+    today: dt.date,
+    context: dict[str, Any] | None,
+    only_types: Collection[str] | None,
+    screen_history: bool,
+    span: SkuSpan | None,
+    limit: int | None,
+) -> BatchResult:
     types = set(ALERT_TYPES if only_types is None else only_types)
     if types - set(ALERT_TYPES):
         raise ValueError(f"unknown alert type(s): {', '.join(sorted(types - set(ALERT_TYPES)))}")

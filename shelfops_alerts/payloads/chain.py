@@ -24,6 +24,7 @@ from typing import Any
 
 from shelfops_alerts.alerts.persist import PersistResult
 from shelfops_alerts.detect.checks import MAX_REASON_LENGTH, BatchResult
+from shelfops_alerts.detect.collector import paused_gc
 from shelfops_alerts.intake.events import InvalidEvent, customer, read_skus
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.findings import finding_from_json
@@ -235,6 +236,11 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
 def read_batch(data: object, *, max_skus: int) -> BatchResult:
     """A ``shelfops.dedup_and_persist`` payload: what a check of at most ``max_skus`` SKUs
     found, every id, alert type, severity, message and metadata valid."""
+    with paused_gc():  # thousands of keys and pairs, none in a cycle
+        return _read_batch(data, max_skus)
+
+
+def _read_batch(data: object, max_skus: int) -> BatchResult:
     # (``rest``, a span's unchecked part, stays with the check that queued it.)
     data = _fields_of(BatchResult, data, "a checked batch", not_sent=frozenset({"rest"}))
     try:
