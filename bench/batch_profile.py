@@ -4,9 +4,8 @@ Imports N synthetic SKUs (catalogue.py) with ``shelfops-alerts import`` into its
 (no workers), then runs every batch's check, persist and publish in this process, timing
 each step per batch: the input reads (by query), the rules, the JSON hops between tasks,
 persist, and publish. Prints milliseconds per batch and microseconds per SKU (wall, and this
-process's CPU); ``--profile``
-adds cProfile's top functions of the check and the publishing. No queue: the pipeline's per-batch cost
-without its plumbing.
+process's CPU); ``--profile`` adds cProfile's top functions of the check and the publishing.
+No queue: the pipeline's per-batch cost without its plumbing.
 """
 
 from __future__ import annotations
