@@ -23,10 +23,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import redis
 from catalogue import environment, import_files, sku_key, write_files
-from harness import bench_stack, machine, note, table
-from sqlalchemy import event
+from harness import bench_stack, machine, note, postgres_pid, table
+from sqlalchemy import event, text
 
 from shelfops_alerts.alerts import silences, statements
 from shelfops_alerts.alerts.persist import persist_batch
@@ -42,6 +43,8 @@ from shelfops_alerts.skus import Sku
 CUSTOMER = "bench"
 #: As the persist and publish tasks read their messages (SHELFOPS_MAX_BATCH_SIZE default).
 MAX_SKUS = 10_000
+#: PostgreSQL's own processes, not counted as the statements' work.
+_BACKGROUND = ("autovacuum", "checkpointer", "writer", "logical", "stats", "archiver")
 
 
 def main() -> None:
@@ -82,14 +85,27 @@ def main() -> None:
     # what the machine's load does not change.
     cpu: dict[str, float] = defaultdict(float)
 
+    # And PostgreSQL's backends' CPU time per step (sampled outside this process's count).
+    pg_cpu: dict[str, float] = defaultdict(float)
+    backends: list[psutil.Process] = []
+
+    def backends_cpu() -> float:
+        used = 0.0
+        for proc in backends:
+            with contextlib.suppress(psutil.Error):
+                used += sum(proc.cpu_times()[:2])
+        return used
+
     @contextlib.contextmanager
     def timed(step: str) -> Iterator[None]:
+        began_pg = backends_cpu()
         began, began_cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             spent[step] += time.perf_counter() - began
             cpu[step] += time.process_time() - began_cpu
+            pg_cpu[step] += backends_cpu() - began_pg
 
     with bench_stack(0) as bench:
         import_files(environment(bench.env), {kind: folder / f"{kind}.csv" for kind in kinds})
@@ -98,6 +114,14 @@ def main() -> None:
         client = redis.Redis.from_url(bench.settings.redis_url.reveal())
         _time_queries(engine, spent)
         profiler = cProfile.Profile() if args.profile else None
+        with factory() as session:  # the pool's connections, opened
+            session.execute(text("SELECT 1"))
+        backends.extend(
+            proc
+            for proc in psutil.Process(postgres_pid(bench)).children()
+            if "postgres:" in " ".join(proc.cmdline())
+            and not any(w in " ".join(proc.cmdline()) for w in _BACKGROUND)
+        )
         # As a worker's pool process does once started (workers/app.py).
         gc.collect()
         gc.freeze()
@@ -132,13 +156,20 @@ def main() -> None:
     print(f"\nmachine: {machine()}; {args.skus:,} SKUs in {len(batches)} batches\n")
     print(
         table(
-            ["step", "ms per batch", "µs per SKU", "this process's CPU µs per SKU"],
+            [
+                "step",
+                "ms per batch",
+                "µs per SKU",
+                "this process's CPU µs per SKU",
+                "PostgreSQL CPU µs per SKU",
+            ],
             [
                 [
                     step,
                     f"{s * 1e3 / len(batches):.1f}",
                     f"{s * 1e6 / args.skus:.1f}",
                     f"{cpu[step] * 1e6 / args.skus:.1f}" if step in cpu else "",
+                    f"{pg_cpu[step] * 1e6 / args.skus:.1f}" if step in pg_cpu else "",
                 ]
                 for step, s in spent.items()
             ],

@@ -136,6 +136,16 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
 
 def _evaluated_to_json(evaluated: list[tuple[Sku, str]]) -> dict[str, Any]:
     """``{"stores": [...], "products": [...], "types": {type: [[start, stop], ...]}}``."""
+    kinds = {kind for _, kind in evaluated}
+    if len(kinds) == 1:
+        # A sweep's batch: one type (stockout), each SKU once — one run, no loop per pair.
+        skus = list(dict.fromkeys(sku for sku, _ in evaluated))
+        if len(skus) == len(evaluated):
+            return {
+                "stores": [sku.store_id for sku in skus],
+                "products": [sku.product_id for sku in skus],
+                "types": {kinds.pop(): [[0, len(skus)]]},
+            }
     position: dict[Sku, int] = {}
     runs: dict[str, list[list[int]]] = {}
     for sku, kind in evaluated:
