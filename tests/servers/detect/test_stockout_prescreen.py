@@ -117,3 +117,51 @@ def test_a_check_without_the_stockout_rule_prescreens_nothing(db):
     # Then every SKU comes back with its inputs
     assert inputs.quiet == []
     assert len(inputs.skus) == len(FLAT)
+
+
+def same_verdicts(db) -> list[str]:
+    """Check the span and the same SKUs by name; assert the verdicts agree; return the
+    products the span's pre-screen cleared."""
+    span = SkuSpan(None, Sku("S1", "P12"))
+    with db() as session:
+        by_span = check_batch(session, customer_id=C, span=span, today=today())
+        by_name = check_batch(
+            session, customer_id=C, skus=[Sku("S1", p) for p, _, _ in FLAT], today=today()
+        )
+        inputs = read_batch_inputs(session, customer_id=C, span=span, today=today(), stockout=True)
+    assert sorted(by_span.evaluated) == sorted(by_name.evaluated)
+    assert sorted(by_span.findings, key=repr) == sorted(by_name.findings, key=repr)
+    assert by_span.rejected == by_name.rejected
+    return sorted(sku.product_id for sku in inputs.quiet)
+
+
+def test_the_prescreen_walks_the_customers_own_medium_threshold(db):
+    # Given the catalogue, and a customer whose medium threshold is 6.5 days (7 days walked)
+    catalogue(db)
+    with db.begin() as session:
+        session.execute(
+            text(
+                "INSERT INTO customer_thresholds (customer_id, critical_days, high_days,"
+                " medium_days) VALUES (:c, 1, 3, 6.5)"
+            ),
+            {"c": C},
+        )
+    # When checked by span and by name, then the verdicts agree, and the SKU with 4 days of
+    # stock (now a medium alert) is no longer cleared by the pre-screen
+    assert same_verdicts(db) == ["P00", "P05", "P06", "P10", "P11"]
+
+
+def test_a_customer_with_policies_is_not_prescreened(db):
+    # Given the catalogue, and one SKU with a replenishment policy (the reorder rule judges
+    # every SKU of such a customer that has one)
+    catalogue(db)
+    with db.begin() as session:
+        session.execute(
+            text(
+                "INSERT INTO policies (customer_id, store_id, product_id, lead_time_days)"
+                " VALUES (:c, 'S1', 'P00', 2)"
+            ),
+            {"c": C},
+        )
+    # When checked by span and by name, then the verdicts agree and nothing is pre-screened
+    assert same_verdicts(db) == []
