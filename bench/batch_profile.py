@@ -32,7 +32,7 @@ from sqlalchemy import event, text
 from shelfops_alerts.alerts import silences, statements
 from shelfops_alerts.alerts.persist import persist_batch
 from shelfops_alerts.db import get_engine, session_factory
-from shelfops_alerts.detect import batch_inputs, history_inputs
+from shelfops_alerts.detect import history_inputs, input_statements
 from shelfops_alerts.detect.checks import check_batch
 from shelfops_alerts.detect.sku_pages import sku_spans
 from shelfops_alerts.payloads.chain import read_batch, read_persisted
@@ -183,10 +183,10 @@ def main() -> None:
 def _time_queries(engine, spent: dict[str, float]) -> None:
     """Add each read statement's time (by which query of batch_inputs it is) to ``spent``."""
     texts = {
-        statement.text: f"read {name.removeprefix('_READ_').lower()}"
-        for module in (batch_inputs, history_inputs)
+        statement.text: f"read {name.lstrip('_').removeprefix('READ_').lower()}"
+        for module in (input_statements, history_inputs)
         for name, statement in vars(module).items()
-        if name.startswith("_READ_") and hasattr(statement, "text")
+        if name.lstrip("_").startswith("READ_") and hasattr(statement, "text")
     }
     for module in (statements, changes, silences):
         for name, statement in vars(module).items():

@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -93,14 +92,11 @@ class BatchResult:
         """SKUs for which at least one rule was evaluated, in first-seen order."""
         return list(dict.fromkeys(sku for sku, _ in self.evaluated))
 
+    @paused_gc()
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; ``evaluated`` is columnar (the checked SKUs once, and per alert type
         the ranges of their positions it was evaluated for), so a batch of thousands of SKUs
         is a small message rather than a triple per SKU and type."""
-        with paused_gc():
-            return self._to_json()
-
-    def _to_json(self) -> dict[str, Any]:
         data = {
             "customer_id": self.customer_id,
             "evaluated": _evaluated_to_json(self.evaluated),
@@ -136,16 +132,6 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
 
 def _evaluated_to_json(evaluated: list[tuple[Sku, str]]) -> dict[str, Any]:
     """``{"stores": [...], "products": [...], "types": {type: [[start, stop], ...]}}``."""
-    kinds = {kind for _, kind in evaluated}
-    if len(kinds) == 1:
-        # A sweep's batch: one type (stockout), each SKU once — one run, no loop per pair.
-        skus = list(dict.fromkeys(sku for sku, _ in evaluated))
-        if len(skus) == len(evaluated):
-            return {
-                "stores": [sku.store_id for sku in skus],
-                "products": [sku.product_id for sku in skus],
-                "types": {kinds.pop(): [[0, len(skus)]]},
-            }
     position: dict[Sku, int] = {}
     runs: dict[str, list[list[int]]] = {}
     for sku, kind in evaluated:
@@ -190,6 +176,7 @@ def _evaluated_from_json(data: Any) -> list[tuple[Sku, str]]:
     return [(sku, kind) for sku, kinds in zip(skus, types_at, strict=True) for kind in kinds]
 
 
+@paused_gc()  # a batch's many small objects, none in a cycle (detect/collector.py)
 def check_batch(
     session: Session,
     *,
@@ -216,35 +203,8 @@ def check_batch(
     result, slower: the reference the tests compare the screen with).
 
     With ``span`` (a sweep's page) the SKUs are those of the span, at most ``limit`` of
-    them (the first); the keys after those are left for the caller as ``rest``. The cyclic
-    garbage collector is paused meanwhile (see :mod:`~shelfops_alerts.detect.collector`).
+    them (the first); the keys after those are left for the caller as ``rest``.
     """
-    with paused_gc():
-        return _check_batch(
-            session,
-            customer_id=customer_id,
-            skus=skus,
-            today=today,
-            context=context,
-            only_types=only_types,
-            screen_history=screen_history,
-            span=span,
-            limit=limit,
-        )
-
-
-def _check_batch(
-    session: Session,
-    *,
-    customer_id: str,
-    skus: Sequence[Sku],
-    today: dt.date,
-    context: dict[str, Any] | None,
-    only_types: Collection[str] | None,
-    screen_history: bool,
-    span: SkuSpan | None,
-    limit: int | None,
-) -> BatchResult:
     types = set(ALERT_TYPES if only_types is None else only_types)
     if types - set(ALERT_TYPES):
         raise ValueError(f"unknown alert type(s): {', '.join(sorted(types - set(ALERT_TYPES)))}")
@@ -263,8 +223,7 @@ def _check_batch(
         limit=limit,
         stockout=STOCKOUT_PREDICTED in types,
     )
-    # Judged far from a stockout by the SQL pre-screen (no other rule judges them).
-    result.evaluated.extend(zip(inputs.quiet, repeat(STOCKOUT_PREDICTED)))
+    result.evaluated.extend([(sku, STOCKOUT_PREDICTED) for sku in inputs.quiet])  # far (SQL)
     result.unknown = inputs.unknown
     if span is not None:
         result.rest = inputs.rest

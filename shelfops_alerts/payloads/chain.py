@@ -233,14 +233,10 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
     return [(sku, kind) for sku, kinds in zip(skus, kinds_at, strict=True) for kind in kinds]
 
 
+@paused_gc()  # thousands of keys and pairs, none in a cycle
 def read_batch(data: object, *, max_skus: int) -> BatchResult:
     """A ``shelfops.dedup_and_persist`` payload: what a check of at most ``max_skus`` SKUs
     found, every id, alert type, severity, message and metadata valid."""
-    with paused_gc():  # thousands of keys and pairs, none in a cycle
-        return _read_batch(data, max_skus)
-
-
-def _read_batch(data: object, max_skus: int) -> BatchResult:
     # (``rest``, a span's unchecked part, stays with the check that queued it.)
     data = _fields_of(BatchResult, data, "a checked batch", not_sent=frozenset({"rest"}))
     try:
