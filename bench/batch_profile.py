@@ -3,39 +3,48 @@
 Imports N synthetic SKUs (catalogue.py) with ``shelfops-alerts import`` into its own stack
 (no workers), then runs every batch's check, persist and publish in this process, timing
 each step per batch: the input reads (by query), the rules, the JSON hops between tasks,
-persist, and publish. Prints milliseconds per batch and microseconds per SKU; ``--profile``
-adds cProfile's top functions of the check. No queue: the pipeline's per-batch cost
-without its plumbing.
+persist, and publish. Prints milliseconds per batch and microseconds per SKU (wall, and this
+process's CPU); ``--profile`` adds cProfile's top functions of the check and the publishing.
+No queue: the pipeline's per-batch cost without its plumbing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import datetime as dt
+import gc
 import json
 import pstats
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import redis
 from catalogue import environment, import_files, sku_key, write_files
-from harness import bench_stack, machine, note, table
-from sqlalchemy import event
+from harness import bench_stack, machine, note, postgres_pid, table
+from sqlalchemy import event, text
 
 from shelfops_alerts.alerts import silences, statements
-from shelfops_alerts.alerts.persist import PersistResult, persist_batch
+from shelfops_alerts.alerts.persist import persist_batch
 from shelfops_alerts.db import get_engine, session_factory
-from shelfops_alerts.detect import batch_inputs, history_inputs
-from shelfops_alerts.detect.checks import BatchResult, check_batch
+from shelfops_alerts.detect import history_inputs, input_statements
+from shelfops_alerts.detect.checks import check_batch
 from shelfops_alerts.detect.sku_pages import sku_spans
+from shelfops_alerts.payloads.chain import read_batch, read_persisted
 from shelfops_alerts.publish import changes
-from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
+from shelfops_alerts.publish.changes import publish_committed
 from shelfops_alerts.skus import Sku
 
 CUSTOMER = "bench"
+#: As the persist and publish tasks read their messages (SHELFOPS_MAX_BATCH_SIZE default).
+MAX_SKUS = 10_000
+#: PostgreSQL's own processes, not counted as the statements' work.
+_BACKGROUND = ("autovacuum", "checkpointer", "writer", "logical", "stats", "archiver")
 
 
 def main() -> None:
@@ -47,7 +56,9 @@ def main() -> None:
         help="28 days of past forecasts and a policy per SKU (every rule judges every SKU)",
     )
     parser.add_argument("--batch-size", type=int, default=2000)
-    parser.add_argument("--profile", action="store_true", help="cProfile the checks")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the checks and the publishing"
+    )
     parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
@@ -70,6 +81,32 @@ def main() -> None:
         )
     kinds = ["inventory", "forecasts", "sales"] + (["policies"] if args.history else [])
     spent: dict[str, float] = defaultdict(float)
+    # This process's CPU time per step (the SQL's own is PostgreSQL's, not counted here):
+    # what the machine's load does not change.
+    cpu: dict[str, float] = defaultdict(float)
+
+    # And PostgreSQL's backends' CPU time per step (sampled outside this process's count).
+    pg_cpu: dict[str, float] = defaultdict(float)
+    backends: list[psutil.Process] = []
+
+    def backends_cpu() -> float:
+        used = 0.0
+        for proc in backends:
+            with contextlib.suppress(psutil.Error):
+                used += sum(proc.cpu_times()[:2])
+        return used
+
+    @contextlib.contextmanager
+    def timed(step: str) -> Iterator[None]:
+        began_pg = backends_cpu()
+        began, began_cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            spent[step] += time.perf_counter() - began
+            cpu[step] += time.process_time() - began_cpu
+            pg_cpu[step] += backends_cpu() - began_pg
+
     with bench_stack(0) as bench:
         import_files(environment(bench.env), {kind: folder / f"{kind}.csv" for kind in kinds})
         engine = get_engine(bench.settings)
@@ -77,61 +114,79 @@ def main() -> None:
         client = redis.Redis.from_url(bench.settings.redis_url.reveal())
         _time_queries(engine, spent)
         profiler = cProfile.Profile() if args.profile else None
+        with factory() as session:  # the pool's connections, opened
+            session.execute(text("SELECT 1"))
+        backends.extend(
+            proc
+            for proc in psutil.Process(postgres_pid(bench)).children()
+            if "postgres:" in " ".join(proc.cmdline())
+            and not any(w in " ".join(proc.cmdline()) for w in _BACKGROUND)
+        )
+        # As a worker's pool process does once started (workers/app.py).
+        gc.collect()
+        gc.freeze()
         # As a sweep cuts them: spans of keys, each read by the check itself.
-        began = time.perf_counter()
-        spans = list(sku_spans(factory, customer_id=CUSTOMER, page_size=args.batch_size))
-        spent["cut spans (sweep)"] += time.perf_counter() - began
+        with timed("cut spans (sweep)"):
+            spans = list(sku_spans(factory, customer_id=CUSTOMER, page_size=args.batch_size))
         for span in spans:
-            with factory() as session:
-                began = time.perf_counter()
+            with factory() as session, timed("check (all)"):
                 if profiler is not None:
                     profiler.enable()
                 result = check_batch(session, customer_id=CUSTOMER, span=span, today=today)
                 if profiler is not None:
                     profiler.disable()
-                spent["check (all)"] += time.perf_counter() - began
-            began = time.perf_counter()
-            hop = BatchResult.from_json(json.loads(json.dumps(result.to_json())))
-            spent["JSON hop check → persist"] += time.perf_counter() - began
-            with factory.begin() as session:
-                began = time.perf_counter()
+            with timed("JSON hop check → persist"):
+                hop = read_batch(json.loads(json.dumps(result.to_json())), max_skus=MAX_SKUS)
+            with factory.begin() as session, timed("persist"):
                 persisted = persist_batch(session, batch=hop)
-                spent["persist"] += time.perf_counter() - began
-            began = time.perf_counter()
-            done = PersistResult.from_json(json.loads(json.dumps(persisted.to_json())))
-            spent["JSON hop persist → publish"] += time.perf_counter() - began
-            began = time.perf_counter()
-            with factory() as session:
-                messages = load_changes(session, history_ids=done.history_ids)
-            publish_changes(client, messages)
-            with factory.begin() as session:
-                mark_published(session, history_ids=done.history_ids)
-            spent["publish"] += time.perf_counter() - began
+            with timed("JSON hop persist → publish"):
+                done = read_persisted(
+                    json.loads(json.dumps(persisted.to_json())), max_skus=MAX_SKUS
+                )
+            with timed("publish"):
+                if profiler is not None:
+                    profiler.enable()
+                with factory.begin() as session:  # as the publish task does
+                    publish_committed(session, client, history_ids=done.history_ids)
+                if profiler is not None:
+                    profiler.disable()
     spent["rules and objects"] = spent["check (all)"] - sum(
         v for k, v in spent.items() if k.startswith("read ")
     )
     print(f"\nmachine: {machine()}; {args.skus:,} SKUs in {len(batches)} batches\n")
     print(
         table(
-            ["step", "ms per batch", "µs per SKU"],
             [
-                [step, f"{s * 1e3 / len(batches):.1f}", f"{s * 1e6 / args.skus:.1f}"]
+                "step",
+                "ms per batch",
+                "µs per SKU",
+                "this process's CPU µs per SKU",
+                "PostgreSQL CPU µs per SKU",
+            ],
+            [
+                [
+                    step,
+                    f"{s * 1e3 / len(batches):.1f}",
+                    f"{s * 1e6 / args.skus:.1f}",
+                    f"{cpu[step] * 1e6 / args.skus:.1f}" if step in cpu else "",
+                    f"{pg_cpu[step] * 1e6 / args.skus:.1f}" if step in pg_cpu else "",
+                ]
                 for step, s in spent.items()
             ],
         )
     )
     if profiler is not None:
         print()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
 def _time_queries(engine, spent: dict[str, float]) -> None:
     """Add each read statement's time (by which query of batch_inputs it is) to ``spent``."""
     texts = {
-        statement.text: f"read {name.removeprefix('_READ_').lower()}"
-        for module in (batch_inputs, history_inputs)
+        statement.text: f"read {name.lstrip('_').removeprefix('READ_').lower()}"
+        for module in (input_statements, history_inputs)
         for name, statement in vars(module).items()
-        if name.startswith("_READ_") and hasattr(statement, "text")
+        if name.lstrip("_").startswith("READ_") and hasattr(statement, "text")
     }
     for module in (statements, changes, silences):
         for name, statement in vars(module).items():

@@ -8,6 +8,7 @@ that configuration, and the broker URL in it is masked by Celery itself.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from celery import Celery
@@ -114,6 +115,15 @@ def _fresh_connections_after_fork(**_: Any) -> None:
     # A forked pool process must not share the parent's pooled database connections.
     dispose_engines()
     guard_waits(app.shelfops_settings)
+
+
+@worker_process_init.connect
+def _freeze_startup_objects(**_: Any) -> None:
+    # What the pool process holds once started (modules, classes, caches) lives as long as
+    # it does: out of the cyclic collector's passes, which a batch's many small objects
+    # trigger, so each pass walks only what tasks made (shelfops_alerts.detect.collector).
+    gc.collect()
+    gc.freeze()
 
 
 app = create_app()

@@ -10,15 +10,22 @@ kept by triggers on ``forecasts``), never a row per day.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal
 from shelfops_alerts.detect.history_inputs import read_history
+from shelfops_alerts.detect.input_statements import (
+    READ_ARRIVALS,
+    READ_POLICIES,
+    READ_SETTINGS,
+    READ_SPAN,
+    READ_STOCK,
+)
 from shelfops_alerts.detect.rules import (
     DEFAULT_THRESHOLDS,
     Policy,
@@ -27,107 +34,13 @@ from shelfops_alerts.detect.rules import (
     StockoutThresholds,
 )
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
-from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 from shelfops_alerts.detect.rules.screen import reorder_sigma_bound
+from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
 from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED
 
 #: The kinds of input beyond stock and the forecast horizon (which are always read).
 POLICIES, ARRIVALS, HISTORY = "policies", "arrivals", "history"
-
-_KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
-_SAME_SKU = (
-    "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
-)
-# Every read looks up the batch's SKUs one index probe each, in a LATERAL subquery that
-# cannot be flattened into a join (LIMIT 1, or an aggregate): left to itself the planner
-# would hash the customer's whole table for a batch — a seq scan of 100,000 rows to find
-# 2,000 — whenever it guesses that cheaper than 2,000 probes of pages that are in memory.
-
-# Also whether the customer has any policy or arrival at all: a customer with none skips
-# those reads (one index probe each here instead of a join per batch).
-_READ_SETTINGS = text(
-    f"""
-    SELECT t.critical_days, t.high_days, t.medium_days,
-           {", ".join(f"r.{name}" for name in FIELD_NAMES)},
-           EXISTS (SELECT 1 FROM policies p WHERE p.customer_id = c.customer_id)
-               AS has_policies,
-           EXISTS (SELECT 1 FROM arrivals a WHERE a.customer_id = c.customer_id)
-               AS has_arrivals
-    FROM (SELECT CAST(:customer_id AS text) AS customer_id) c
-    LEFT JOIN customer_thresholds t ON t.customer_id = c.customer_id
-    LEFT JOIN customer_rule_settings r ON r.customer_id = c.customer_id
-    """
-)
-
-#: A SKU's forecast from today on, from its horizon row ``h`` (both reads below).
-_HORIZON_FROM_TODAY = (
-    "greatest(h.start_date - CAST(:today AS date), 0) AS lead,"
-    " h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,"
-    " h.start_date < CAST(:today AS date) AS has_past"
-)
-
-# The forecast from today on is a slice of the SKU's one horizon row (kept by triggers on
-# forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
-# first forecast lies after today; ``has_past`` whether it holds days before today (the
-# forecasts the history rules compare sales with).
-_READ_STOCK = text(
-    f"""
-    SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
-           {_HORIZON_FROM_TODAY}
-    FROM {_KEYS}
-    CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
-                        WHERE {_SAME_SKU.format(t="i")} LIMIT 1) i
-    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
-                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
-    """
-)
-
-# A sweep's page: its span of the customer's inventory and of its forecast horizons, both
-# read by one index range scan in key order and merged (no probe per SKU: both sides are
-# bounded by the span, so no plan reads more than the span's rows); one row more than the
-# limit says whether the span holds more keys than it may read.
-_SPAN = (
-    "{t}.customer_id = :customer_id"
-    " AND ({t}.store_id, {t}.product_id) > (:after_store, :after_product)"
-    " AND ({t}.store_id, {t}.product_id) <= (:last_store, :last_product)"
-)
-_READ_SPAN = text(
-    f"""
-    SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
-           {_HORIZON_FROM_TODAY}
-    FROM inventory i
-    LEFT JOIN forecast_horizons h
-      ON h.customer_id = i.customer_id AND h.store_id = i.store_id
-     AND h.product_id = i.product_id AND {_SPAN.format(t="h")}
-    WHERE {_SPAN.format(t="i")}
-    ORDER BY i.store_id, i.product_id
-    LIMIT :limit
-    """
-)
-
-_READ_POLICIES = text(
-    f"""
-    SELECT k.store_id, k.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
-           p.case_pack, p.min_order_qty, p.service_level
-    FROM {_KEYS}
-    CROSS JOIN LATERAL (SELECT * FROM policies p WHERE {_SAME_SKU.format(t="p")} LIMIT 1) p
-    """
-)
-
-_READ_ARRIVALS = text(
-    f"""
-    SELECT k.store_id, k.product_id, a.dates, a.quantities
-    FROM {_KEYS}
-    CROSS JOIN LATERAL (
-        SELECT array_agg(a.arrival_date ORDER BY a.arrival_date) AS dates,
-               array_agg(a.quantity ORDER BY a.arrival_date) AS quantities
-        FROM arrivals a
-        WHERE {_SAME_SKU.format(t="a")} AND a.arrival_date >= :today AND a.quantity > 0
-    ) a
-    WHERE a.dates IS NOT NULL
-    """
-)
 
 
 @dataclass
@@ -167,6 +80,9 @@ class BatchInputs:
     unknown: list[Sku]
     #: Of a span with more keys than the limit: the keys after those read (left unread).
     rest: SkuSpan | None = None
+    #: SKUs (with a forecast from today on, no policy, history or arrival) whose stock the
+    #: stockout pre-screen in SQL found to outlast the stockout thresholds: not in ``skus``.
+    quiet: list[Sku] = field(default_factory=list)
 
 
 def read_settings(session: Session, *, customer_id: str) -> tuple[StockoutThresholds, RuleSettings]:
@@ -179,7 +95,7 @@ def _read_settings(
     session: Session, customer_id: str
 ) -> tuple[StockoutThresholds, RuleSettings, set[str]]:
     """Thresholds, rule settings, and the kinds of input the customer has none of."""
-    row = session.execute(_READ_SETTINGS, {"customer_id": customer_id}).one()
+    row = session.execute(READ_SETTINGS, {"customer_id": customer_id}).one()
     thresholds = DEFAULT_THRESHOLDS
     if row.critical_days is not None:
         thresholds = StockoutThresholds(
@@ -203,6 +119,7 @@ def read_batch_inputs(
     screen: bool = True,
     span: SkuSpan | None = None,
     limit: int | None = None,
+    stockout: bool = False,
 ) -> BatchInputs:
     """Read the inputs of ``skus`` (or of the SKUs in ``span``) in bulk: settings, stock
     and forecast, and ``kinds``.
@@ -211,34 +128,41 @@ def read_batch_inputs(
     customer has no row of at all is not read. The history rules that the SQL pre-screen
     proves quiet for a SKU are listed in its ``settled`` instead of reading its days
     (``screen=False``: never; every SKU's days are read). Of a span, at most ``limit`` SKUs
-    are read (the first ones); the keys after them come back as ``rest``.
+    are read (the first ones); the keys after them come back as ``rest``. With
+    ``stockout`` (the stockout rule will judge them), a span's SKUs that its SQL pre-screen
+    finds far from a stockout come back as ``quiet`` alone (a customer without policies).
     """
     thresholds, settings, absent = _read_settings(session, customer_id)
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
     rest = None
+    quiet: list[Sku] = []
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows = list(session.execute(_READ_STOCK, keys))
+        rows: list[Any] = list(session.execute(READ_STOCK, keys))
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
-        rows = list(
-            session.execute(
-                _READ_SPAN,
-                {
-                    **keys,
-                    "after_store": after.store_id,
-                    "after_product": after.product_id,
-                    "last_store": span.last.store_id,
-                    "last_product": span.last.product_id,
-                    "limit": most + 1,
-                },
-            ).all()
-        )
-        if len(rows) > most:
-            del rows[most:]
-            rest = SkuSpan(Sku(rows[-1][0], rows[-1][1]), span.last)
+        read = session.execute(
+            READ_SPAN,
+            {
+                **keys,
+                "after_store": after.store_id,
+                "after_product": after.product_id,
+                "last_store": span.last.store_id,
+                "last_product": span.last.product_id,
+                "limit": most + 1,
+                "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
+                "walked": math.floor(thresholds.medium_days) + 1,
+                "min_demand": MIN_DAILY_DEMAND,
+                "has_arrivals": ARRIVALS in kinds and ARRIVALS not in absent,
+            },
+        ).all()
+        if len(read) > most:
+            read = read[:most]
+            rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
+        quiet = [Sku(row[0], row[1]) for row in read if row[7]]
+        rows = [row[:7] for row in read if not row[7]]
     found: dict[Sku, SkuInputs] = {}
     with_past: set[Sku] = set()
     for store, product, on_hand, on_order, lead, demands, has_past in rows:
@@ -253,7 +177,7 @@ def read_batch_inputs(
         keys["stores"] = array_literal([sku.store_id for sku in found])
         keys["products"] = array_literal([sku.product_id for sku in found])
     if POLICIES in kinds and POLICIES not in absent:
-        for row in session.execute(_READ_POLICIES, keys):
+        for row in session.execute(READ_POLICIES, keys):
             if (item := found.get(Sku(row[0], row[1]))) is not None:
                 item.policy = Policy(
                     lead_time_days=float(row[2]),
@@ -264,7 +188,7 @@ def read_batch_inputs(
                     service_level=_optional(row[7]),
                 )
     if ARRIVALS in kinds and ARRIVALS not in absent:
-        for store, product, dates, quantities in session.execute(_READ_ARRIVALS, keys):
+        for store, product, dates, quantities in session.execute(READ_ARRIVALS, keys):
             if (item := found.get(Sku(store, product))) is not None:
                 item.arrivals = [0.0] * ((dates[-1] - today).days + 1)
                 for day, quantity in zip(dates, quantities, strict=True):
@@ -287,6 +211,7 @@ def read_batch_inputs(
         skus=list(found.values()),
         unknown=[sku for sku in skus if sku not in found],
         rest=rest,
+        quiet=quiet,
     )
 
 

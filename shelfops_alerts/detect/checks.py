@@ -24,6 +24,7 @@ from shelfops_alerts.detect.batch_inputs import (
     SkuInputs,
     read_batch_inputs,
 )
+from shelfops_alerts.detect.collector import paused_gc
 from shelfops_alerts.detect.rules import (
     Finding,
     NotEnoughHistory,
@@ -91,6 +92,7 @@ class BatchResult:
         """SKUs for which at least one rule was evaluated, in first-seen order."""
         return list(dict.fromkeys(sku for sku, _ in self.evaluated))
 
+    @paused_gc()
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; ``evaluated`` is columnar (the checked SKUs once, and per alert type
         the ranges of their positions it was evaluated for), so a batch of thousands of SKUs
@@ -174,6 +176,7 @@ def _evaluated_from_json(data: Any) -> list[tuple[Sku, str]]:
     return [(sku, kind) for sku, kinds in zip(skus, types_at, strict=True) for kind in kinds]
 
 
+@paused_gc()  # a batch's many small objects, none in a cycle (detect/collector.py)
 def check_batch(
     session: Session,
     *,
@@ -218,7 +221,9 @@ def check_batch(
         screen=screen_history,
         span=span,
         limit=limit,
+        stockout=STOCKOUT_PREDICTED in types,
     )
+    result.evaluated.extend([(sku, STOCKOUT_PREDICTED) for sku in inputs.quiet])  # far (SQL)
     result.unknown = inputs.unknown
     if span is not None:
         result.rest = inputs.rest

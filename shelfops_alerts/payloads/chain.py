@@ -24,6 +24,7 @@ from typing import Any
 
 from shelfops_alerts.alerts.persist import PersistResult
 from shelfops_alerts.detect.checks import MAX_REASON_LENGTH, BatchResult
+from shelfops_alerts.detect.collector import paused_gc
 from shelfops_alerts.intake.events import InvalidEvent, customer, read_skus
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.findings import finding_from_json
@@ -232,6 +233,7 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
     return [(sku, kind) for sku, kinds in zip(skus, kinds_at, strict=True) for kind in kinds]
 
 
+@paused_gc()  # thousands of keys and pairs, none in a cycle
 def read_batch(data: object, *, max_skus: int) -> BatchResult:
     """A ``shelfops.dedup_and_persist`` payload: what a check of at most ``max_skus`` SKUs
     found, every id, alert type, severity, message and metadata valid."""

@@ -110,6 +110,9 @@ def check_json(name: str, value: object, *, max_chars: int, max_depth: int, max_
     """Plain JSON (objects with text keys, lists, text, finite numbers, booleans, null) at
     most ``max_depth`` levels deep, with at most ``max_items`` values and ``max_chars``
     characters of keys and text (a number counts 8) in all; returned as it is."""
+    if _plainly_fine(value, max_chars=max_chars, max_depth=max_depth, max_items=max_items):
+        return value
+    # The exact reason (or, rarely, a value the quick look doubted), value by value.
     budget = {"items": max_items, "chars": max_chars}
 
     def spend(items: int, chars: int) -> None:
@@ -144,40 +147,43 @@ def check_json(name: str, value: object, *, max_chars: int, max_depth: int, max_
         else:
             raise ValueError(f"{where} must be plain JSON, got {type(item).__name__}")
 
-    if not _plainly_fine(value, max_chars=max_chars, max_depth=max_depth, max_items=max_items):
-        walk(value, 0, name)  # the exact reason (or, rarely, a value the quick look doubted)
+    walk(value, 0, name)
     return value
 
 
 def _plainly_fine(value: object, *, max_chars: int, max_depth: int, max_items: int) -> bool:
-    """A quick look for :func:`check_json`: True only if every rule surely holds. It gathers
-    the text and numbers in one walk and judges them in bulk, instead of one by one."""
+    """A quick look for :func:`check_json`: True only if every rule surely holds. It walks
+    the value a level at a time (no call per value) gathering the keys, text and numbers,
+    and judges them in bulk, instead of one by one."""
     keys: list[Any] = []
     texts: list[str] = []
     numbers: list[Any] = []
     nodes = 0
-
-    def gather(item: Any, depth: int) -> bool:
-        nonlocal nodes
-        nodes += 1
-        kind = type(item)
-        if kind is str:
-            texts.append(item)
-        elif kind is float or kind is int:
-            numbers.append(item)
-        elif kind is dict or kind is list:
-            if depth >= max_depth:
-                return False
-            if kind is list:
-                return all(gather(each, depth + 1) for each in item)
-            keys.extend(item)
-            return all(gather(each, depth + 1) for each in item.values())
-        elif item is not None and kind is not bool:
+    level: list[Any] = [value]
+    for depth in range(max_depth + 1):
+        nodes += len(level)
+        if nodes > max_items:
             return False
-        return True
-
-    if not gather(value, 0) or nodes > max_items:
-        return False
+        below: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is str:
+                texts.append(item)
+            elif kind is float or kind is int:
+                numbers.append(item)
+            elif kind is dict or kind is list:
+                if depth >= max_depth:
+                    return False
+                if kind is dict:
+                    keys.extend(item)
+                    below.extend(item.values())
+                else:
+                    below.extend(item)
+            elif item is not None and kind is not bool:
+                return False
+        if not below:
+            break
+        level = below
     if not all(type(key) is str for key in keys):
         return False
     chars = sum(map(len, keys)) + sum(map(len, texts)) + 8 * len(numbers) + 4 * nodes
@@ -187,6 +193,9 @@ def _plainly_fine(value: object, *, max_chars: int, max_depth: int, max_items: i
         and not _ANY_FAULT.search("".join(keys))
         and not _CONTROL_IN_PROSE.search("".join(texts))
         and not NOT_UTF8.search("".join(texts))
-        and all(-MAX_EXACT_INTEGER <= n <= MAX_EXACT_INTEGER for n in numbers)
+        # In range first (isfinite cannot take a huge int); a NaN that min and max pass
+        # over is then caught by isfinite.
+        and min(numbers, default=0) >= -MAX_EXACT_INTEGER
+        and max(numbers, default=0) <= MAX_EXACT_INTEGER
         and all(map(math.isfinite, numbers))
     )

@@ -4,7 +4,8 @@ Each change goes to ``alerts:{customer_id}`` as one JSON object (the fields DESI
 lists), and the same JSON is appended to the customer's Redis Stream
 ``alerts-stream:{customer_id}`` (capped at about ``SHELFOPS_STREAM_MAXLEN`` entries), from
 which the web service's WebSocket replays what a reconnecting client missed. Changes are
-read in one query, sent through one Redis pipeline, and marked published in one statement.
+read in one query, sent by one Redis script call per customer, and marked published in one
+statement.
 Pub/sub delivers at most once to whoever listens; a change whose publishing was
 interrupted is published again by the relay, so a listener may see a change twice but
 never misses one that was committed (``alert_id`` + ``updated_at`` and ``history_id``
@@ -81,6 +82,19 @@ _UNPUBLISHED = text(
 )
 
 
+#: PUBLISH each of one customer's changes (ARGV[3..], in order) on its channel (ARGV[1]) and
+#: append it to its stream (KEYS[1], trimmed to about ARGV[2] entries): one command for a
+#: batch's changes instead of two per change, whose packing and replies cost the client
+#: about as much as all the rest of publishing.
+_PUBLISH_ALL = f"""
+for i = 3, #ARGV do
+    redis.call('PUBLISH', ARGV[1], ARGV[i])
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', '{STREAM_FIELD}', ARGV[i])
+end
+return #ARGV - 2
+"""
+
+
 def channel_for(customer_id: str) -> str:
     """The pub/sub channel a customer's dashboards subscribe to."""
     return f"{CHANNEL_PREFIX}{customer_id}"
@@ -134,20 +148,21 @@ def publish_changes(
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
 ) -> int:
     """PUBLISH every message on its customer's channel and append it to the customer's
-    stream (trimmed to about ``stream_maxlen`` entries), all through one pipeline."""
+    stream (trimmed to about ``stream_maxlen`` entries), in order: one script call per
+    customer (a batch's changes are one customer's)."""
     if not messages:
         return 0
-    pipe = client.pipeline(transaction=False)
+    by_customer: dict[str, list[str]] = {}
     for message in messages:
-        data = json.dumps(message, sort_keys=True)
-        pipe.publish(channel_for(message["customer_id"]), data)
-        pipe.xadd(
-            stream_for(message["customer_id"]),
-            {STREAM_FIELD: data},
-            maxlen=stream_maxlen,
-            approximate=True,
+        by_customer.setdefault(message["customer_id"], []).append(
+            json.dumps(message, sort_keys=True)
         )
-    pipe.execute()
+    publish_all = client.register_script(_PUBLISH_ALL)
+    for customer_id, data in by_customer.items():
+        # EVALSHA: one round trip (the script is loaded on the first NOSCRIPT answer).
+        publish_all(
+            keys=[stream_for(customer_id)], args=[channel_for(customer_id), stream_maxlen, *data]
+        )
     return len(messages)
 
 

@@ -65,3 +65,18 @@ def test_a_message_of_the_earlier_form_is_read() -> None:
         (Sku("S", "A"), STOCKOUT),
         (Sku("S", "B"), REORDER),
     ]
+
+
+def test_a_sweeps_batch_of_one_type_is_one_run() -> None:
+    """Given 500 SKUs evaluated for stockout alone (a sweep's batch), and a batch of one type
+    with one SKU listed twice, when through JSON, then the first is one run of every SKU
+    and the second still comes back with each pair once."""
+    skus = [Sku(f"S{n // 100}", f"P{n}") for n in range(500)]
+    sweep = BatchResult("c1", evaluated=[(sku, STOCKOUT) for sku in skus])
+    twice = BatchResult("c1", evaluated=[(skus[0], STOCKOUT), (skus[1], STOCKOUT)] * 2)
+
+    data = sweep.to_json()
+
+    assert data["evaluated"]["types"] == {STOCKOUT: [[0, 500]]}
+    assert round_trip(sweep).evaluated == sweep.evaluated
+    assert round_trip(twice).evaluated == [(skus[0], STOCKOUT), (skus[1], STOCKOUT)]
