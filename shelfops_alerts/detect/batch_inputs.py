@@ -115,6 +115,16 @@ _READ_POLICIES = text(
     """
 )
 
+# A sweep's page: the span's policies by one range scan of their key (no probe per SKU).
+_READ_SPAN_POLICIES = text(
+    f"""
+    SELECT p.store_id, p.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
+           p.case_pack, p.min_order_qty, p.service_level
+    FROM policies p
+    WHERE {_SPAN.format(t="p")}
+    """
+)
+
 _READ_ARRIVALS = text(
     f"""
     SELECT k.store_id, k.product_id, a.dates, a.quantities
@@ -216,6 +226,8 @@ def read_batch_inputs(
     thresholds, settings, absent = _read_settings(session, customer_id)
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
     rest = None
+    # Of a span: its bounds, cut at the last key read when it holds more than ``limit``.
+    bounds: dict[str, Any] = {}
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
@@ -223,21 +235,17 @@ def read_batch_inputs(
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
-        rows = list(
-            session.execute(
-                _READ_SPAN,
-                {
-                    **keys,
-                    "after_store": after.store_id,
-                    "after_product": after.product_id,
-                    "last_store": span.last.store_id,
-                    "last_product": span.last.product_id,
-                    "limit": most + 1,
-                },
-            ).all()
-        )
+        bounds = {
+            **keys,
+            "after_store": after.store_id,
+            "after_product": after.product_id,
+            "last_store": span.last.store_id,
+            "last_product": span.last.product_id,
+        }
+        rows = list(session.execute(_READ_SPAN, {**bounds, "limit": most + 1}).all())
         if len(rows) > most:
             del rows[most:]
+            bounds["last_store"], bounds["last_product"] = rows[-1][0], rows[-1][1]
             rest = SkuSpan(Sku(rows[-1][0], rows[-1][1]), span.last)
     found: dict[Sku, SkuInputs] = {}
     with_past: set[Sku] = set()
@@ -253,7 +261,12 @@ def read_batch_inputs(
         keys["stores"] = array_literal([sku.store_id for sku in found])
         keys["products"] = array_literal([sku.product_id for sku in found])
     if POLICIES in kinds and POLICIES not in absent:
-        for row in session.execute(_READ_POLICIES, keys):
+        policies = (
+            session.execute(_READ_POLICIES, keys)
+            if span is None
+            else session.execute(_READ_SPAN_POLICIES, bounds)
+        )
+        for row in policies:
             if (item := found.get(Sku(row[0], row[1]))) is not None:
                 item.policy = Policy(
                     lead_time_days=float(row[2]),
