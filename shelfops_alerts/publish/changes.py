@@ -4,11 +4,11 @@ Each change goes to ``alerts:{customer_id}`` as one JSON object (the fields DESI
 lists), and the same JSON is appended to the customer's Redis Stream
 ``alerts-stream:{customer_id}`` (capped at about ``SHELFOPS_STREAM_MAXLEN`` entries), from
 which the web service's WebSocket replays what a reconnecting client missed. Changes are
-read in one query, sent through one Redis pipeline, and marked published in one statement.
-Pub/sub delivers at most once to whoever listens; a change whose publishing was
-interrupted is published again by the relay, so a listener may see a change twice but
-never misses one that was committed (``alert_id`` + ``updated_at`` and ``history_id``
-identify a change).
+read in one query, sent by one Redis script call per customer, and marked published in one
+statement. Pub/sub delivers at most once to whoever listens; a change whose publishing was
+interrupted is published again by the relay, so a listener may see a change twice but never
+misses one that was committed (``alert_id`` + ``updated_at`` and ``history_id`` identify a
+change).
 
 :func:`publish_committed` is the one publish-after-commit sequence (load → publish → mark),
 used by operators' actions (CLI and web), the publish task and the relay alike.
@@ -69,6 +69,18 @@ _MARK_AND_READ = text(
     ORDER BY h.id
     """
 )
+
+#: Publish a customer's changes and append them to its stream, in order, in one call:
+#: KEYS[1] the stream; ARGV the channel, the stream's approximate cap, the entry's field,
+#: then one JSON message per change. (A PUBLISH and an XADD per change through a pipeline
+#: cost the worker about 100 µs of CPU per change, mostly packing the commands.)
+_PUBLISH_ALL = """
+for i = 4, #ARGV do
+    redis.call('PUBLISH', ARGV[1], ARGV[i])
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', ARGV[3], ARGV[i])
+end
+return #ARGV - 3
+"""
 
 _UNPUBLISHED = text(
     """
@@ -134,20 +146,21 @@ def publish_changes(
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
 ) -> int:
     """PUBLISH every message on its customer's channel and append it to the customer's
-    stream (trimmed to about ``stream_maxlen`` entries), all through one pipeline."""
+    stream (trimmed to about ``stream_maxlen`` entries), in order: one script call per
+    customer (:data:`_PUBLISH_ALL`), whatever the number of messages."""
     if not messages:
         return 0
-    pipe = client.pipeline(transaction=False)
+    by_customer: dict[str, list[str]] = {}
     for message in messages:
-        data = json.dumps(message, sort_keys=True)
-        pipe.publish(channel_for(message["customer_id"]), data)
-        pipe.xadd(
-            stream_for(message["customer_id"]),
-            {STREAM_FIELD: data},
-            maxlen=stream_maxlen,
-            approximate=True,
+        by_customer.setdefault(message["customer_id"], []).append(
+            json.dumps(message, sort_keys=True)
         )
-    pipe.execute()
+    script = client.register_script(_PUBLISH_ALL)
+    for customer_id, data in by_customer.items():
+        script(
+            keys=[stream_for(customer_id)],
+            args=[channel_for(customer_id), stream_maxlen, STREAM_FIELD, *data],
+        )
     return len(messages)
 
 
