@@ -34,6 +34,7 @@ from shelfops_alerts.detect.sku_pages import sku_spans
 from shelfops_alerts.publish import changes
 from shelfops_alerts.publish.changes import load_changes, mark_published, publish_changes
 from shelfops_alerts.skus import Sku
+from shelfops_alerts.stack.collector import tune_collector
 
 CUSTOMER = "bench"
 
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the checks")
     parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
     args = parser.parse_args()
+    tune_collector()  # as a worker process runs
     today = dt.datetime.now(dt.UTC).date()
     skus = [Sku(*sku_key(n)) for n in range(args.skus)]
     batches = [skus[i : i + args.batch_size] for i in range(0, len(skus), args.batch_size)]
