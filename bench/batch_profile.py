@@ -39,6 +39,7 @@ from shelfops_alerts.payloads.chain import read_batch, read_persisted
 from shelfops_alerts.publish import changes
 from shelfops_alerts.publish.changes import publish_committed
 from shelfops_alerts.skus import Sku
+from shelfops_alerts.stack.collector import tune_collector
 
 CUSTOMER = "bench"
 #: As the persist and publish tasks read their messages (SHELFOPS_MAX_BATCH_SIZE default).
@@ -61,6 +62,7 @@ def main() -> None:
     )
     parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
     args = parser.parse_args()
+    tune_collector()  # as a worker process runs
     today = dt.datetime.now(dt.UTC).date()
     skus = [Sku(*sku_key(n)) for n in range(args.skus)]
     batches = [skus[i : i + args.batch_size] for i in range(0, len(skus), args.batch_size)]

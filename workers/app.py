@@ -8,7 +8,6 @@ that configuration, and the broker URL in it is masked by Celery itself.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from celery import Celery
@@ -21,6 +20,7 @@ from shelfops_alerts.health.presence import REFRESH_S
 from shelfops_alerts.outages.postgres import guard_waits
 from shelfops_alerts.outages.redis_clients import redis_options
 from shelfops_alerts.outages.time_limits import TIME_LIMITS, celery_annotations
+from shelfops_alerts.stack.collector import tune_collector
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
 from workers import broker, logs
 from workers.presence import Presence
@@ -106,8 +106,10 @@ def create_app(settings: Settings | None = None) -> Celery:
 
 @worker_init.connect
 def _bounded_waits(**_: Any) -> None:
-    # Every wait on PostgreSQL in this worker (and its forked pool processes) has a deadline.
+    # Every wait on PostgreSQL in this worker (and its forked pool processes) has a deadline;
+    # the garbage collector runs as stack/collector.py explains.
     guard_waits(app.shelfops_settings)
+    tune_collector()
 
 
 @worker_process_init.connect
@@ -115,15 +117,7 @@ def _fresh_connections_after_fork(**_: Any) -> None:
     # A forked pool process must not share the parent's pooled database connections.
     dispose_engines()
     guard_waits(app.shelfops_settings)
-
-
-@worker_process_init.connect
-def _freeze_startup_objects(**_: Any) -> None:
-    # What the pool process holds once started (modules, classes, caches) lives as long as
-    # it does: out of the cyclic collector's passes, which a batch's many small objects
-    # trigger, so each pass walks only what tasks made (shelfops_alerts.detect.collector).
-    gc.collect()
-    gc.freeze()
+    tune_collector()
 
 
 app = create_app()

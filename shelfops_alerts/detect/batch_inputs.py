@@ -24,6 +24,7 @@ from shelfops_alerts.detect.input_statements import (
     READ_POLICIES,
     READ_SETTINGS,
     READ_SPAN,
+    READ_SPAN_POLICIES,
     READ_STOCK,
 )
 from shelfops_alerts.detect.rules import (
@@ -136,6 +137,8 @@ def read_batch_inputs(
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
     rest = None
     quiet: list[Sku] = []
+    # Of a span: its bounds, cut at the last key read when it holds more than ``limit``.
+    bounds: dict[str, Any] = {}
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
@@ -143,14 +146,17 @@ def read_batch_inputs(
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
+        bounds = {
+            **keys,
+            "after_store": after.store_id,
+            "after_product": after.product_id,
+            "last_store": span.last.store_id,
+            "last_product": span.last.product_id,
+        }
         read = session.execute(
             READ_SPAN,
             {
-                **keys,
-                "after_store": after.store_id,
-                "after_product": after.product_id,
-                "last_store": span.last.store_id,
-                "last_product": span.last.product_id,
+                **bounds,
                 "limit": most + 1,
                 "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
                 "walked": math.floor(thresholds.medium_days) + 1,
@@ -160,6 +166,7 @@ def read_batch_inputs(
         ).all()
         if len(read) > most:
             read = read[:most]
+            bounds["last_store"], bounds["last_product"] = read[-1][0], read[-1][1]
             rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
         quiet = [Sku(row[0], row[1]) for row in read if row[7]]
         rows = [row[:7] for row in read if not row[7]]
@@ -177,7 +184,12 @@ def read_batch_inputs(
         keys["stores"] = array_literal([sku.store_id for sku in found])
         keys["products"] = array_literal([sku.product_id for sku in found])
     if POLICIES in kinds and POLICIES not in absent:
-        for row in session.execute(READ_POLICIES, keys):
+        policies = (
+            session.execute(READ_POLICIES, keys)
+            if span is None
+            else session.execute(READ_SPAN_POLICIES, bounds)
+        )
+        for row in policies:
             if (item := found.get(Sku(row[0], row[1]))) is not None:
                 item.policy = Policy(
                     lead_time_days=float(row[2]),

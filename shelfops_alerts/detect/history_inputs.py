@@ -64,6 +64,12 @@ _READ_HISTORY = text(
            r.n >= :min_days AS accuracy_judged,
            r.recent = :phantom_days OR r.day_judged AS anomaly_judged,
            NOT :screen OR (
+            -- reorder: its σ (root mean square of the residuals) not surely below the bound
+            r.reorder_sigma IS NOT NULL AND NOT coalesce(
+                r.n >= greatest(:min_days, 1)
+                AND sqrt(r.square_error / nullif(r.n, 0)) * (1 + :margin) < r.reorder_sigma,
+                false)
+           ) OR (
             -- accuracy: judged, and neither surely too slow nor surely within the WAPE
             r.n >= :min_days AND NOT coalesce(r.finite AND (
                 r.actual + :margin * (r.actual + 1) < :accuracy_min_units
@@ -92,12 +98,6 @@ _READ_HISTORY = text(
                     CROSS JOIN unnest(r.days, r.units, r.forecasts) AS t(d, u, f)
                     WHERE t.f IS NOT NULL AND t.d < r.last_day
                     GROUP BY c.centre)), false))
-           ) OR (
-            -- reorder: its σ (root mean square of the residuals) not surely below the bound
-            r.reorder_sigma IS NOT NULL AND NOT coalesce(
-                r.n >= greatest(:min_days, 1)
-                AND sqrt(r.square_error / nullif(r.n, 0)) * (1 + :margin) < r.reorder_sigma,
-                false)
            ) AS needs_rules
     FROM (
     SELECT x.*,

@@ -122,6 +122,16 @@ READ_POLICIES = text(
     """
 )
 
+# A sweep's page: the span's policies by one range scan of their key (no probe per SKU).
+READ_SPAN_POLICIES = text(
+    f"""
+    SELECT p.store_id, p.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
+           p.case_pack, p.min_order_qty, p.service_level
+    FROM policies p
+    WHERE {_SPAN.format(t="p")}
+    """
+)
+
 READ_ARRIVALS = text(
     f"""
     SELECT k.store_id, k.product_id, a.dates, a.quantities

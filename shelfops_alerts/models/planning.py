@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, Float, Index, Integer, String, func
+from sqlalchemy import Date, DateTime, Float, Index, Integer, PrimaryKeyConstraint, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shelfops_alerts.models.base import Base
@@ -34,7 +34,19 @@ class Sale(Base):
     """Units of one SKU actually sold on one day; the latest import for a day wins."""
 
     __tablename__ = "sales"
-    __table_args__ = (Index("ix_sales_date", "sale_date"),)
+    __table_args__ = (
+        # ``units`` rides in the key's index: the history read is an index-only scan
+        # (migration 0015).
+        PrimaryKeyConstraint(
+            "customer_id",
+            "store_id",
+            "product_id",
+            "sale_date",
+            name="sales_pkey",
+            postgresql_include=["units"],
+        ),
+        Index("ix_sales_date", "sale_date"),
+    )
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     store_id: Mapped[str] = mapped_column(String(64), primary_key=True)

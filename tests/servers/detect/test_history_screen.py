@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from shelfops_alerts.detect.batch_inputs import read_batch_inputs
 from shelfops_alerts.detect.checks import check_batch
-from shelfops_alerts.skus import Sku
+from shelfops_alerts.skus import Sku, SkuSpan
 from tests.support.data import today
 
 WINDOW = 28
@@ -158,9 +158,29 @@ def test_the_screened_check_equals_the_rules_on_every_day(db, overrides):
             session, customer_id=customer, skus=skus, today=today(), screen_history=False
         )
         inputs = read_batch_inputs(session, customer_id=customer, skus=skus, today=today())
+        # (and as a sweep reads them: spans of keys, the first cut short by a limit)
+        last = Sku(
+            *session.execute(
+                text(
+                    "SELECT store_id, product_id FROM inventory WHERE customer_id = :c"
+                    " ORDER BY store_id DESC, product_id DESC LIMIT 1"
+                ),
+                {"c": customer},
+            ).one()
+        )
+        first = check_batch(
+            session, customer_id=customer, span=SkuSpan(None, last), today=today(), limit=250
+        )
+        assert first.rest is not None
+        second = check_batch(session, customer_id=customer, span=first.rest, today=today())
 
     # Then every verdict, finding and refusal is the same
     assert screened.to_json() == reference.to_json()
+    assert sorted(first.evaluated + second.evaluated) == sorted(reference.evaluated)
+    assert sorted(map(_finding_key, first.findings + second.findings)) == sorted(
+        map(_finding_key, reference.findings)
+    )
+    assert sorted(first.rejected + second.rejected) == sorted(reference.rejected)
     assert reference.findings and reference.rejected  # the edges were reached
     kinds = {finding.alert_type for finding in reference.findings}
     assert {"anomaly_detected", "reorder_recommended", "forecast_accuracy_low"} <= kinds
@@ -171,3 +191,14 @@ def test_the_screened_check_equals_the_rules_on_every_day(db, overrides):
     assert all(not item.history for item in settled)
     found = {(f.store_id, f.product_id, f.alert_type) for f in screened.findings}
     assert not any((*item.sku, kind) in found for item in settled for kind in item.settled)
+
+
+def _finding_key(finding) -> tuple:
+    return (
+        finding.store_id,
+        finding.product_id,
+        finding.alert_type,
+        finding.severity,
+        finding.message,
+        repr(sorted(finding.metadata.items())),
+    )

@@ -7,7 +7,11 @@ import json
 import redis
 from sqlalchemy import text
 
-from shelfops_alerts.publish.changes import publish_committed, publish_unpublished
+from shelfops_alerts.publish.changes import (
+    publish_changes,
+    publish_committed,
+    publish_unpublished,
+)
 from tests.support.mail import put_deliveries
 from tests.support.waiting import wait_until
 
@@ -51,3 +55,38 @@ def test_committed_changes_are_published_on_their_channel_then_marked(db, settin
     # And the relay finds nothing left to publish
     with db.begin() as session:
         assert publish_unpublished(session, client, older_than_s=0, limit=10) == 0
+
+
+def test_each_customer_gets_its_own_changes_in_order_on_channel_and_stream(settings):
+    # Given changes of two customers, interleaved, and a listener on each channel
+    client = redis.Redis.from_url(settings.redis_url.reveal())
+    listener = client.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe("alerts:PA", "alerts:PB")
+    wait_until(
+        lambda: [n for _, n in client.pubsub_numsub("alerts:PA", "alerts:PB")] == [1, 1],
+        5,
+        "the subscriptions",
+    )
+    changes = [
+        {"customer_id": customer, "history_id": n, "event": "created"}
+        for n, customer in enumerate(["PA", "PB", "PA", "PA", "PB"], start=1)
+    ]
+
+    # When they are published together (as the relay does)
+    assert publish_changes(client, changes, stream_maxlen=100) == 5
+
+    # Then each channel carried its customer's changes only, in order
+    got: dict[str, list[int]] = {"alerts:PA": [], "alerts:PB": []}
+
+    def all_received() -> bool:
+        message = listener.get_message(timeout=0.1)
+        if message is not None:
+            got[message["channel"].decode()].append(json.loads(message["data"])["history_id"])
+        return sum(map(len, got.values())) == 5
+
+    wait_until(all_received, 5, "five messages")
+    assert got == {"alerts:PA": [1, 3, 4], "alerts:PB": [2, 5]}
+    # And each customer's stream holds the same JSON, in the same order
+    for customer, expected in (("PA", [1, 3, 4]), ("PB", [2, 5])):
+        entries = client.xrange(f"alerts-stream:{customer}")
+        assert [json.loads(fields[b"change"])["history_id"] for _, fields in entries] == expected
