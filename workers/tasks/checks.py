@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from sqlalchemy.orm import Session
 
 from shelfops_alerts import logs
 from shelfops_alerts.detect.checks import BatchResult, check_batch
@@ -63,26 +64,31 @@ def check_stockout_risk(
             span=request.span,
             limit=limit,
         )
+        if request.span is None and "ledger" not in result.context:
+            _record_direct_chain(session, self.request, result, batch, request.only_types)
     if request.span is not None:
         # A span's size is known once it is read: the task's lines from here on carry it
         # (as persist's do, counted from the same lists).
         logs.bind(batch_size=len(_named(result)))
     if result.rest is not None:
         _queue_rest(request.customer_id, result.rest, request.context, request.only_types)
-    if request.span is None and "ledger" not in result.context:
-        _record_direct_chain(self.request, result, batch, request.only_types)
     return result.to_json()
 
 
 def _record_direct_chain(
-    task: Any, result: BatchResult, batch: list[Sku], only_types: list[str] | None
+    session: Session,
+    task: Any,
+    result: BatchResult,
+    batch: list[Sku],
+    only_types: list[str] | None,
 ) -> None:
     """Write the ledger row of a chain a producer queued straight (its persist and publish
     steps follow, with their task ids), so the relay can queue it again if the broker loses
     one of them; its publish closes the row. A check sent alone gets no row.
 
-    Written after the reads (a fault there retries the check without a row), in one
-    autocommit INSERT before the persist is queued. If the worker dies between this INSERT
+    Written after the reads (a fault there retries the check without a row), by one INSERT
+    on the reads' autocommit session (committed in its one round trip), before the persist
+    is queued. If the worker dies between this INSERT
     and the persist's message, the redelivered check writes a second row: the first is then
     queued again by the relay (extra work, never an extra alert)."""
     following = chain_task_ids(task.chain)
@@ -95,8 +101,7 @@ def _record_direct_chain(
         only_types=only_types,
         task_ids=(str(task.id), *following),
     )
-    with task_context.autocommit_sessions().begin() as session:
-        (recorded,) = ledger.record(session, [planned])
+    (recorded,) = ledger.record(session, [planned])
     result.context["ledger"] = recorded.ledger_id
 
 
