@@ -1,20 +1,24 @@
-"""What one SKU's event costs per task, in one process: ``python bench/event_profile.py``.
+"""What one SKU's event costs per step, in one process: ``python bench/event_profile.py``.
 
 Imports a catalogue (``--skus``, default 10,000) into its own stack (no workers), then runs
-the four tasks of a one-SKU forecast-complete event in this process, as a worker's pool
-process runs them (the task functions, with the workers' sessions and waits): the walk
-(``forecast_completed``: its ledger row, then its chain queued on the broker), the check,
-the persist and the publish. Its stock alternates as in ``latency.py``, so every event makes
-one change. Prints, per task, CPU and wall microseconds and the PostgreSQL round trips and
-Redis commands it made. Round trips and commands do not depend on the machine's load; CPU
-does less than wall time, so this is the measure to compare two versions on a busy machine.
-Celery's own work around a task (taking the message, the pool's pipes, events, the ack) is
-not in it: ``latency.py`` measures the whole path.
+a one-SKU forecast-complete event in this process, step by step, as the producer and a
+worker's pool process run them (the task functions, with the workers' sessions and waits):
+the producer's send (the event's check chain, queued on the broker), the check (its reads,
+then the batch's ledger row), the persist and the publish. With ``--walk`` the event goes
+the way every large event goes, through the walk task (``forecast_completed``: its ledger
+row, then its chain queued) instead of the producer's direct chain. Its stock alternates as
+in ``latency.py``, so every event makes one change. Prints, per step, CPU and wall
+microseconds and the PostgreSQL round trips and Redis commands it made. Round trips and
+commands do not depend on the machine's load; CPU does less than wall time, so this is the
+measure to compare two versions on a busy machine. Celery's own work around a task (taking
+the message, the pool's pipes, events, the ack) is not in it: ``latency.py`` measures the
+whole path.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import json
 import os
@@ -39,13 +43,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--skus", type=int, default=10_000, help="catalogue size around the SKU")
+    parser.add_argument("--walk", action="store_true", help="through the walk task, as before")
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     with bench_stack(0) as bench:
         # The workers' app reads its settings from the environment when first imported.
         os.environ.update(bench.env)
         from shelfops_alerts.db import get_engine
+        from shelfops_alerts.intake.client import notify_forecast_complete, send_event
         from shelfops_alerts.outages.postgres import guard_waits
+        from shelfops_alerts.vocabulary import FORECAST_COMPLETED_TASK
         from workers import app
         from workers.tasks import batches
         from workers.tasks.checks import check_stockout_risk
@@ -105,23 +112,50 @@ def main() -> None:
             total[3] += counts["redis"] - rd
             return done
 
+        broker = redis.Redis.from_url(bench.settings.redis_url.reveal())
+
+        def run_check(
+            task_id: str, args: list[Any], kwargs: dict[str, Any], chain: list[Any]
+        ) -> Any:
+            # As a worker runs the message: its request carries its id and its chain.
+            check_stockout_risk.push_request(id=task_id, chain=chain)
+            try:
+                return json.loads(json.dumps(check_stockout_risk.run(*args, **kwargs)))
+            finally:
+                check_stockout_risk.pop_request()
+
+        def check_message() -> tuple[str, list[Any], dict[str, Any], list[Any]]:
+            envelope = json.loads(broker.rpop("alerts") or b"{}")
+            args, kwargs, embed = json.loads(base64.b64decode(envelope["body"]))
+            return envelope["headers"]["id"], args, kwargs, embed["chain"]
+
         def event(n: int) -> None:
             with engine.begin() as connection:
                 connection.execute(
                     text("UPDATE inventory SET on_hand = :h" + where), {"h": 5 + n % 2, **keys}
                 )
-            step(
-                "forecast_completed",
-                lambda: forecast_completed(CUSTOMER, f"p{n}", [f"{STORE}/{PRODUCT}"]),
-            )
-            batch = queued.pop()
-            skus = [list(sku) for sku in batch.skus]
-            checked = step(
-                "check_stockout_risk",
-                lambda: json.loads(
-                    json.dumps(check_stockout_risk(CUSTOMER, skus, context=batch.chain_context()))
-                ),
-            )
+            sku = f"{STORE}/{PRODUCT}"
+            if args.walk:
+                step(
+                    "producer (send)",
+                    lambda: send_event(
+                        FORECAST_COMPLETED_TASK,
+                        {"customer_id": CUSTOMER, "run_id": f"p{n}", "skus": [sku]},
+                        settings=bench.settings,
+                    ),
+                )
+                broker.rpop("alerts")  # (the walk's message: run here instead)
+                step("forecast_completed", lambda: forecast_completed(CUSTOMER, f"p{n}", [sku]))
+                queued.pop()
+            else:
+                step(
+                    "producer (send)",
+                    lambda: notify_forecast_complete(
+                        CUSTOMER, f"p{n}", [sku], settings=bench.settings
+                    ),
+                )
+            task_id, args_, kwargs, chain = check_message()
+            checked = step("check_stockout_risk", lambda: run_check(task_id, args_, kwargs, chain))
             persisted = step(
                 "dedup_and_persist", lambda: json.loads(json.dumps(dedup_and_persist(checked)))
             )
@@ -144,7 +178,7 @@ def main() -> None:
     ]
     c, w, pg, rd = (sum(v[i] for v in spent.values()) for i in range(4))
     rows.append(
-        ["all four", f"{c * 1e6 / r:.0f}", f"{w * 1e6 / r:.0f}", f"{pg / r:.1f}", f"{rd / r:.1f}"]
+        ["all steps", f"{c * 1e6 / r:.0f}", f"{w * 1e6 / r:.0f}", f"{pg / r:.1f}", f"{rd / r:.1f}"]
     )
     print(f"\nmachine: {machine()}; load {os.getloadavg()[0]:.1f}\n")
     print(table(["task", "CPU µs", "wall µs", "PostgreSQL round trips", "Redis commands"], rows))

@@ -9,7 +9,8 @@ Measured: from ``notify_forecast_complete`` until a subscriber on ``alerts:{cust
 receives that change. With ``--via webhook``, a ``shelfops-alerts serve`` process runs too,
 and each event is a ``POST /v1/events/forecast-complete`` (one keep-alive connection) timed
 until the change arrives on a WebSocket ``/v1/stream`` of the same customer.
-Prints p50/p95/p99.
+Prints p50/p95/p99, and the CPU the alerts workers (main processes and pool children) and
+PostgreSQL's backends used per event: a measure that does not depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import redis
 from catalogue import environment, import_files, write_files
-from harness import Bench, bench_stack, machine, note, table
+from harness import Bench, CpuMeter, bench_stack, machine, note, table
 from sqlalchemy import text
 from websockets.sync.client import connect
 
@@ -157,7 +158,7 @@ def main() -> None:
         samples: list[float] = []
         note(f"{args.repeat} events for {sku} ({args.via}) ...")
         began = time.perf_counter()
-        with way(bench, sku) as (send, receive):
+        with way(bench, sku) as (send, receive), CpuMeter(bench) as cpu:
             for n in range(args.repeat):
                 with engine.begin() as connection:
                     connection.execute(
@@ -176,7 +177,18 @@ def main() -> None:
     print(f"\nmachine: {machine()}\n")
     print(
         table(
-            ["events", "via", "workers", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms"],
+            [
+                "events",
+                "via",
+                "workers",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+                "mean ms",
+                "worker CPU ms/event",
+                "PG backends CPU ms/event",
+            ],
             [
                 [
                     len(samples),
@@ -187,6 +199,8 @@ def main() -> None:
                     f"{percentile(samples, 0.99):.1f}",
                     f"{max(samples):.1f}",
                     f"{statistics.fmean(samples):.1f}",
+                    f"{cpu.seconds.get('workers', 0.0) * 1000 / len(samples):.2f}",
+                    f"{cpu.seconds.get('postgres backends', 0.0) * 1000 / len(samples):.2f}",
                 ]
             ],
         )

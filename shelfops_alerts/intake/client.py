@@ -14,9 +14,20 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shelfops_alerts.config import Settings, load_settings
-from shelfops_alerts.intake.events import forecast_complete, sales_recorded
+from shelfops_alerts.intake.direct import direct_check
+from shelfops_alerts.intake.events import (
+    ForecastComplete,
+    SalesRecorded,
+    forecast_complete,
+    sales_recorded,
+)
 from shelfops_alerts.outages.redis_clients import redis_options
-from shelfops_alerts.vocabulary import ALERTS_QUEUE, FORECAST_COMPLETED_TASK, SALES_RECORDED_TASK
+from shelfops_alerts.vocabulary import (
+    ALERTS_QUEUE,
+    CHECK_TASK,
+    FORECAST_COMPLETED_TASK,
+    SALES_RECORDED_TASK,
+)
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -49,6 +60,23 @@ def send_event(task_name: str, kwargs: dict[str, Any], *, settings: Settings | N
     return str(result.id)
 
 
+def _send(task_name: str, event: ForecastComplete | SalesRecorded, settings: Settings) -> str:
+    """Queue ``event``: a small one straight as its check chain (``intake/direct.py``), any
+    other as ``task_name``, which walks it; returns the first task's id."""
+    direct = direct_check(event, batch_size=settings.batch_size)
+    if direct is None:
+        return send_event(task_name, event.to_json(), settings=settings)
+    result = _producer(settings.redis_url.reveal(), settings.redis_timeout_s).send_task(
+        CHECK_TASK,
+        kwargs=direct.kwargs,
+        queue=ALERTS_QUEUE,
+        task_id=direct.task_id,
+        chain=direct.chain,
+        ignore_result=True,
+    )
+    return str(result.id)
+
+
 def notify_forecast_complete(
     customer_id: str,
     run_id: str | None = None,
@@ -58,12 +86,13 @@ def notify_forecast_complete(
 ) -> str:
     """Tell the service a forecasting run finished; check all the customer's SKUs or ``skus``.
 
-    ``skus`` are ``"STORE/PRODUCT"`` strings. Raises
+    ``skus`` are ``"STORE/PRODUCT"`` strings. A few SKUs (one batch) are queued straight as
+    their check chain, any other event as ``shelfops.forecast_completed``. Raises
     :class:`~shelfops_alerts.intake.events.InvalidEvent` for a malformed event (nothing is
-    queued). Returns the Celery task id.
+    queued). Returns the Celery task id (of the check, or of the walk).
     """
     event = forecast_complete(customer_id, run_id, None if skus is None else list(skus))
-    return send_event(FORECAST_COMPLETED_TASK, event.to_json(), settings=settings)
+    return _send(FORECAST_COMPLETED_TASK, event, settings or load_settings())
 
 
 def notify_sales_recorded(
@@ -79,4 +108,4 @@ def notify_sales_recorded(
     queued). Returns the Celery task id.
     """
     event = sales_recorded(customer_id, None if skus is None else list(skus))
-    return send_event(SALES_RECORDED_TASK, event.to_json(), settings=settings)
+    return _send(SALES_RECORDED_TASK, event, settings or load_settings())

@@ -60,9 +60,17 @@ class TaskQueue:
         self._dumps = dumps
         self._push_if_cached = client.register_script(_PUSH_IF_CACHED)
 
-    def message(self, task_name: str, kwargs: dict[str, Any]) -> tuple[str, str]:
-        """(task id, the kombu envelope as JSON) for one task message."""
-        task_id = str(uuid.uuid4())
+    def message(
+        self,
+        task_name: str,
+        kwargs: dict[str, Any],
+        *,
+        task_id: str | None = None,
+        chain: list[dict[str, Any]] | None = None,
+    ) -> tuple[str, str]:
+        """(task id, the kombu envelope as JSON) for one task message; ``chain``: the steps
+        that follow it, as Celery's protocol 2 carries them (the last first)."""
+        task_id = task_id or str(uuid.uuid4())
         task = self._amqp.as_task_v2(
             task_id,
             task_name,
@@ -71,6 +79,7 @@ class TaskQueue:
             ignore_result=True,
             argsrepr="()",
             kwargsrepr=kwargs_summary(kwargs),
+            chain=chain,
         )
         content_type, encoding, body = self._dumps(task.body, serializer="json")
         raw = body if isinstance(body, bytes) else body.encode(encoding)
@@ -90,18 +99,32 @@ class TaskQueue:
         }
         return task_id, json.dumps(envelope)
 
-    async def send(self, task_name: str, kwargs: dict[str, Any]) -> str:
+    async def send(
+        self,
+        task_name: str,
+        kwargs: dict[str, Any],
+        *,
+        task_id: str | None = None,
+        chain: list[dict[str, Any]] | None = None,
+    ) -> str:
         """Queue the task; returns its id once Redis holds the message."""
-        task_id, envelope = self.message(task_name, kwargs)
+        task_id, envelope = self.message(task_name, kwargs, task_id=task_id, chain=chain)
         await self.client.lpush(self.queue, envelope)
         return task_id
 
     async def send_if_cached(
-        self, task_name: str, kwargs: dict[str, Any], *, key: str, value: bytes
+        self,
+        task_name: str,
+        kwargs: dict[str, Any],
+        *,
+        key: str,
+        value: bytes,
+        task_id: str | None = None,
+        chain: list[dict[str, Any]] | None = None,
     ) -> tuple[str, int] | None:
         """Queue the task only if Redis still holds ``value`` at ``key`` (checked and pushed
         in one atomic step, one round trip): (its id, the milliseconds ``key`` has left to
         live); None, and nothing queued, otherwise."""
-        task_id, envelope = self.message(task_name, kwargs)
+        task_id, envelope = self.message(task_name, kwargs, task_id=task_id, chain=chain)
         ttl_ms = await self._push_if_cached(keys=[key, self.queue], args=[envelope, value])
         return None if ttl_ms is None else (task_id, int(ttl_ms))

@@ -240,6 +240,31 @@ def test_events_racing_on_separate_workers_leave_one_active_alert_per_sku(acme, 
     assert rows(db, "SELECT count(*) FROM email_deliveries")[0][0] == 30
 
 
+def test_an_event_naming_one_sku_is_checked_without_a_walk_and_its_batch_closed(
+    acme, settings, worker_logs
+):
+    from tests.integration.test_forged_payloads import NewLogLines
+
+    db, subscriber = acme
+    log = NewLogLines(worker_logs)
+    # When a forecasting job names one SKU at risk
+    check_id = notify_forecast_complete(CUSTOMER, "run-one", ["S1/P000"], settings=settings)
+    wait_idle(settings)
+
+    # Then its check ran straight (no walk task), then persist and publish: the alert is out
+    lines = log.read()
+    assert f"shelfops.check_stockout_risk[{check_id}] succeeded" in lines
+    assert "shelfops.forecast_completed[" not in lines
+    assert "shelfops.publish_alerts[" in lines
+    [alert] = active_alerts(db)
+    assert (alert.store_id, alert.product_id, alert.severity) == ("S1", "P000", "critical")
+    wait_until(lambda: subscriber.events() == {"created": 1}, 10, "the created message")
+    # And the batch's ledger row, written by the check, was closed by the publish
+    [row] = rows(db, "SELECT task_ids, context, outcome FROM batch_ledger")
+    assert row.task_ids[0] == check_id
+    assert (row.context, row.outcome) == ({"run_id": "run-one"}, "done")
+
+
 def test_a_malformed_event_is_refused_with_a_clear_error_and_no_change(acme, settings, worker_logs):
     db, subscriber = acme
     # When a producer's client is handed a bad SKU, it refuses before queueing anything

@@ -6,10 +6,13 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from sqlalchemy.orm import Session
 
 from shelfops_alerts import logs
 from shelfops_alerts.detect.checks import BatchResult, check_batch
+from shelfops_alerts.intake.direct import chain_task_ids
 from shelfops_alerts.intake.events import MAX_EVENT_SKUS
+from shelfops_alerts.ledger import store as ledger
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.chain import check_request
 from shelfops_alerts.skus import Sku, SkuSpan
@@ -21,8 +24,9 @@ from workers.tasks.retrying import RetriesFaults
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name=CHECK_TASK, base=RetriesFaults, acks_late=True)
+@shared_task(name=CHECK_TASK, base=RetriesFaults, acks_late=True, bind=True)
 def check_stockout_risk(
+    self: Any,
     customer_id: Any,
     skus: Any,
     context: dict[str, Any] | None = None,
@@ -36,6 +40,8 @@ def check_stockout_risk(
     A batch larger than SHELFOPS_MAX_BATCH_SIZE is never read whole: this task checks its
     first part and queues the rest as chains of that size. ``skus`` may be a span of keys
     (``{"after": ..., "last": ...}``, what a sweep sends): the check reads the span itself.
+    A chain queued straight by a producer (a small event, ``intake/direct.py``) has no
+    ledger row yet: the check writes it before its chain goes on.
     """
     try:
         request = check_request(customer_id, skus, context, only_types, max_skus=MAX_EVENT_SKUS)
@@ -58,6 +64,8 @@ def check_stockout_risk(
             span=request.span,
             limit=limit,
         )
+        if request.span is None and "ledger" not in result.context:
+            _record_direct_chain(session, self.request, result, batch, request.only_types)
     if request.span is not None:
         # A span's size is known once it is read: the task's lines from here on carry it
         # (as persist's do, counted from the same lists).
@@ -65,6 +73,36 @@ def check_stockout_risk(
     if result.rest is not None:
         _queue_rest(request.customer_id, result.rest, request.context, request.only_types)
     return result.to_json()
+
+
+def _record_direct_chain(
+    session: Session,
+    task: Any,
+    result: BatchResult,
+    batch: list[Sku],
+    only_types: list[str] | None,
+) -> None:
+    """Write the ledger row of a chain a producer queued straight (its persist and publish
+    steps follow, with their task ids), so the relay can queue it again if the broker loses
+    one of them; its publish closes the row. A check sent alone gets no row.
+
+    Written after the reads (a fault there retries the check without a row), by one INSERT
+    on the reads' autocommit session (committed in its one round trip), before the persist
+    is queued. If the worker dies between this INSERT
+    and the persist's message, the redelivered check writes a second row: the first is then
+    queued again by the relay (extra work, never an extra alert)."""
+    following = chain_task_ids(task.chain)
+    if following is None or not batch:
+        return
+    planned = ledger.Batch(
+        customer_id=result.customer_id,
+        skus=tuple(batch),
+        context=result.context or None,
+        only_types=only_types,
+        task_ids=(str(task.id), *following),
+    )
+    (recorded,) = ledger.record(session, [planned])
+    result.context["ledger"] = recorded.ledger_id
 
 
 def _named(result: BatchResult) -> set[Sku]:

@@ -15,27 +15,27 @@ from tests.support.web import api, new_token
 
 
 def queued(settings) -> list[dict]:
-    """The messages waiting on the alerts queue, oldest first, decoded."""
+    """The messages waiting on the alerts queue, oldest first, decoded (``embed``: what
+    follows each, e.g. its chain, the last step first)."""
     client = redis.Redis.from_url(settings.redis_url.reveal())
     messages = []
     for raw in reversed(client.lrange("alerts", 0, -1)):
         envelope = json.loads(raw)
-        args, kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-        messages.append({"envelope": envelope, "args": args, "kwargs": kwargs})
+        args, kwargs, embed = json.loads(base64.b64decode(envelope["body"]))
+        messages.append({"envelope": envelope, "args": args, "kwargs": kwargs, "embed": embed})
     return messages
 
 
 def test_a_forecast_complete_event_is_queued_like_the_python_producers(db, web, settings):
     token = new_token(db, "acme")
-    # Given the Python producer's message for the same event, as a reference
-    notify_forecast_complete("acme", "run-7", ["S1/P1"], settings=settings)
+    # Given the Python producer's message for the same event (every SKU: the walk task), as
+    # a reference
+    notify_forecast_complete("acme", "run-7", settings=settings)
     reference = queued(settings)[0]
 
     # When a forecasting job calls the webhook
     with api(web, token) as client:
-        answer = client.post(
-            "/v1/events/forecast-complete", json={"run_id": "run-7", "skus": ["S1/P1"]}
-        )
+        answer = client.post("/v1/events/forecast-complete", json={"run_id": "run-7"})
 
     # Then it is accepted with the task id of the message now on the alerts queue
     assert answer.status_code == 202
@@ -48,7 +48,7 @@ def test_a_forecast_complete_event_is_queued_like_the_python_producers(db, web, 
         == {
             "customer_id": "acme",
             "run_id": "run-7",
-            "skus": ["S1/P1"],
+            "skus": None,
         }
     )
     assert ours["args"] == reference["args"] == []
@@ -60,6 +60,48 @@ def test_a_forecast_complete_event_is_queued_like_the_python_producers(db, web, 
         "routing_key": "alerts",
     }
     assert set(ours["envelope"]["headers"]) == set(reference["envelope"]["headers"])
+
+
+def test_an_event_naming_a_few_skus_is_queued_as_its_check_chain_like_the_producers(
+    db, web, settings
+):
+    token = new_token(db, "acme")
+    # Given the Python producer's message for an event naming one SKU, as a reference
+    notify_forecast_complete("acme", "run-7", ["S1/P1"], settings=settings)
+    reference = queued(settings)[0]
+
+    # When a forecasting job calls the webhook with the same event
+    with api(web, token) as client:
+        answer = client.post(
+            "/v1/events/forecast-complete", json={"run_id": "run-7", "skus": ["S1/P1"]}
+        )
+
+    # Then both queued the batch's check itself, with persist and publish to follow
+    assert answer.status_code == 202
+    ours = queued(settings)[1]
+    assert answer.json() == {"task_id": ours["envelope"]["headers"]["id"]}
+    for message in (reference, ours):
+        assert message["envelope"]["headers"]["task"] == "shelfops.check_stockout_risk"
+        assert message["kwargs"] == {
+            "customer_id": "acme",
+            "skus": [["S1", "P1"]],
+            "context": {"run_id": "run-7"},
+            "only_types": None,
+        }
+        steps = message["embed"]["chain"]
+        assert [step["task"] for step in steps] == [
+            "shelfops.publish_alerts",
+            "shelfops.dedup_and_persist",
+        ]
+        assert all(step["options"]["queue"] == "alerts" for step in steps)
+    # And each message's three task ids are its own
+    ids = [
+        [m["envelope"]["headers"]["id"], *(s["options"]["task_id"] for s in m["embed"]["chain"])]
+        for m in (reference, ours)
+    ]
+    assert len({*ids[0], *ids[1]}) == 6
+    assert set(ours["envelope"]["headers"]) == set(reference["envelope"]["headers"])
+    assert ours["envelope"]["properties"]["delivery_info"]["routing_key"] == "alerts"
 
 
 def test_a_sales_recorded_event_without_a_body_checks_every_sku(db, web, settings):
