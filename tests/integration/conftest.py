@@ -16,6 +16,7 @@ import redis
 
 from shelfops_alerts.config import Settings
 from shelfops_alerts.stack import processes
+from tests.fakes import FakeSendGridAPI
 from tests.support.waiting import wait_until
 
 #: Fast retries and relays, so tests of faults finish in seconds.
@@ -48,6 +49,10 @@ ALERTS_WORKER_ENV = {
     "SHELFOPS_DB_STATEMENT_TIMEOUT_S": "2",
     "SHELFOPS_DB_LOCK_TIMEOUT_S": "2",
 }
+
+
+#: The key the SendGrid stand-in accepts, and the email worker sends, in the sendgrid tests.
+SENDGRID_TEST_KEY = "SG.integration-test-key"
 
 
 def worker_env(base_env: dict[str, str], **overrides: str) -> dict[str, str]:
@@ -117,6 +122,41 @@ def pipeline(db, alerts_workers, email_workers, settings):
     """Empty tables, running alerts workers, and a file-backend email worker."""
     email_workers.use()
     return db
+
+
+@pytest.fixture(scope="session")
+def sendgrid_api() -> Iterator[FakeSendGridAPI]:
+    """The SendGrid stand-in, one for the session: its URL stays the same, so the email
+    worker pointed at it is started once for every sendgrid test in a row, not per test."""
+    with FakeSendGridAPI(api_key=SENDGRID_TEST_KEY) as fake:
+        yield fake
+
+
+def sendgrid_env(fake: FakeSendGridAPI, *, digest_window_s: float = 0) -> dict[str, str]:
+    """An email worker's settings for the sendgrid backend pointed at ``fake``.
+
+    Digests off unless asked for: each alert change is then one e-mail.
+    """
+    return {
+        "SHELFOPS_EMAIL_BACKEND": "sendgrid",
+        "SENDGRID_API_KEY": SENDGRID_TEST_KEY,
+        "SHELFOPS_SENDGRID_HOST": fake.url,
+        "SHELFOPS_DIGEST_WINDOW_S": f"{digest_window_s:g}",
+    }
+
+
+@pytest.fixture()
+def sendgrid_pipeline(db, alerts_workers, email_workers, sendgrid_api):
+    """Empty tables (digest windows too), running alerts workers, and an email worker on the
+    sendgrid backend pointed at the stand-in, which has forgotten earlier requests.
+
+    The worker is left on that backend after the test (the next ``pipeline`` switches it
+    back), so consecutive sendgrid tests share one worker process.
+    """
+    sendgrid_api.reset()
+    email_workers.use(**sendgrid_env(sendgrid_api))
+    yield db, sendgrid_api
+    sendgrid_api.reset()
 
 
 def wait_idle(settings: Settings, timeout: float = 60.0) -> None:
