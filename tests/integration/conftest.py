@@ -8,7 +8,9 @@ stand-in for the API). Workers run ``celery -A workers worker`` exactly as in pr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,22 @@ def worker_env(base_env: dict[str, str], **overrides: str) -> dict[str, str]:
     return {**env, **base_env, **TEST_WORKER_ENV, **overrides}
 
 
+def stop_together(services: Iterable[processes.ServiceProcess], grace_s: float = 5.0) -> None:
+    """Warm-shut-down several processes at once: SIGTERM to each, then wait for them all
+    (each killed if it is still there ``grace_s`` after the signal), instead of one by one."""
+    running = [service for service in services if service.running()]
+    for service in running:
+        assert service.process is not None
+        service.process.terminate()
+    deadline = time.monotonic() + grace_s
+    for service in running:
+        assert service.process is not None
+        try:
+            service.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            service.kill()
+
+
 class EmailWorker:
     """The one email worker; restarted when a test asks for another mail backend."""
 
@@ -106,8 +124,7 @@ def alerts_workers(
     ]
     processes.wait_for_workers(settings.redis_url.reveal(), ["alerts1", "alerts2"])
     yield started
-    for worker in started:
-        worker.stop(grace_s=5)
+    stop_together(started)
 
 
 @pytest.fixture(scope="session")
