@@ -8,7 +8,9 @@ stand-in for the API). Workers run ``celery -A workers worker`` exactly as in pr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import redis
 
 from shelfops_alerts.config import Settings
 from shelfops_alerts.stack import processes
+from tests.fakes import FakeSendGridAPI
 from tests.support.waiting import wait_until
 
 #: Fast retries and relays, so tests of faults finish in seconds.
@@ -50,9 +53,29 @@ ALERTS_WORKER_ENV = {
 }
 
 
+#: The key the SendGrid stand-in accepts, and the email worker sends, in the sendgrid tests.
+SENDGRID_TEST_KEY = "SG.integration-test-key"
+
+
 def worker_env(base_env: dict[str, str], **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHELFOPS_")}
     return {**env, **base_env, **TEST_WORKER_ENV, **overrides}
+
+
+def stop_together(services: Iterable[processes.ServiceProcess], grace_s: float = 5.0) -> None:
+    """Warm-shut-down several processes at once: SIGTERM to each, then wait for them all
+    (each killed if it is still there ``grace_s`` after the signal), instead of one by one."""
+    running = [service for service in services if service.running()]
+    for service in running:
+        assert service.process is not None
+        service.process.terminate()
+    deadline = time.monotonic() + grace_s
+    for service in running:
+        assert service.process is not None
+        try:
+            service.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            service.kill()
 
 
 class EmailWorker:
@@ -101,8 +124,7 @@ def alerts_workers(
     ]
     processes.wait_for_workers(settings.redis_url.reveal(), ["alerts1", "alerts2"])
     yield started
-    for worker in started:
-        worker.stop(grace_s=5)
+    stop_together(started)
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +139,41 @@ def pipeline(db, alerts_workers, email_workers, settings):
     """Empty tables, running alerts workers, and a file-backend email worker."""
     email_workers.use()
     return db
+
+
+@pytest.fixture(scope="session")
+def sendgrid_api() -> Iterator[FakeSendGridAPI]:
+    """The SendGrid stand-in, one for the session: its URL stays the same, so the email
+    worker pointed at it is started once for every sendgrid test in a row, not per test."""
+    with FakeSendGridAPI(api_key=SENDGRID_TEST_KEY) as fake:
+        yield fake
+
+
+def sendgrid_env(fake: FakeSendGridAPI, *, digest_window_s: float = 0) -> dict[str, str]:
+    """An email worker's settings for the sendgrid backend pointed at ``fake``.
+
+    Digests off unless asked for: each alert change is then one e-mail.
+    """
+    return {
+        "SHELFOPS_EMAIL_BACKEND": "sendgrid",
+        "SENDGRID_API_KEY": SENDGRID_TEST_KEY,
+        "SHELFOPS_SENDGRID_HOST": fake.url,
+        "SHELFOPS_DIGEST_WINDOW_S": f"{digest_window_s:g}",
+    }
+
+
+@pytest.fixture()
+def sendgrid_pipeline(db, alerts_workers, email_workers, sendgrid_api):
+    """Empty tables (digest windows too), running alerts workers, and an email worker on the
+    sendgrid backend pointed at the stand-in, which has forgotten earlier requests.
+
+    The worker is left on that backend after the test (the next ``pipeline`` switches it
+    back), so consecutive sendgrid tests share one worker process.
+    """
+    sendgrid_api.reset()
+    email_workers.use(**sendgrid_env(sendgrid_api))
+    yield db, sendgrid_api
+    sendgrid_api.reset()
 
 
 def wait_idle(settings: Settings, timeout: float = 60.0) -> None:

@@ -17,39 +17,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import pytest
-from sqlalchemy import text
-
 from shelfops_alerts.intake.client import notify_forecast_complete, send_event
-from tests.fakes import FakeSendGridAPI
-from tests.integration.conftest import wait_idle
+from tests.integration.conftest import sendgrid_env, wait_idle
 from tests.support.data import put_recipients, put_skus, rows
 from tests.support.waiting import wait_until
 
-API_KEY = "SG.crash-test-key"
 CUSTOMER = "killco"
 
 
-@pytest.fixture()
-def sendgrid(pipeline, email_workers):
-    with pipeline.begin() as session:
-        session.execute(text("TRUNCATE email_windows, email_digests CASCADE"))
-    with FakeSendGridAPI(api_key=API_KEY) as fake:
-        env = {
-            "SHELFOPS_EMAIL_BACKEND": "sendgrid",
-            "SENDGRID_API_KEY": API_KEY,
-            "SHELFOPS_SENDGRID_HOST": fake.url,
-            "SHELFOPS_DIGEST_WINDOW_S": "0",
-        }
-        email_workers.use(**env)
-        yield pipeline, fake, env
-    email_workers.use()
-
-
 def test_an_email_worker_killed_mid_request_loses_and_duplicates_nothing(
-    sendgrid, settings, email_workers
+    sendgrid_pipeline, settings, email_workers
 ):
-    db, fake, env = sendgrid
+    db, fake = sendgrid_pipeline
     put_skus(db, CUSTOMER, [("S1", f"P{n}", 1.0, 10.0) for n in range(3)])
     put_recipients(db, CUSTOMER, {"ops@killco.example": "critical"})
     # Given SendGrid holds the first two requests without answering
@@ -65,7 +44,7 @@ def test_an_email_worker_killed_mid_request_loses_and_duplicates_nothing(
     assert fake.accepted == []
 
     # And a worker is started again while the relay runs on its schedule
-    email_workers.use(**env)
+    email_workers.use(**sendgrid_env(fake))
 
     def all_sent() -> bool:
         send_event("shelfops.relay_outbox", {}, settings=settings)

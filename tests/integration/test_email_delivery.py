@@ -1,49 +1,22 @@
 """E-mail through the real pipeline and the real ``sendgrid`` client.
 
 The email worker runs with ``SHELFOPS_EMAIL_BACKEND=sendgrid`` pointed at a local HTTP
-server that stands in for SendGrid's v3 ``mail/send`` (checking the bearer key and body).
+server that stands in for SendGrid's v3 ``mail/send`` (checking the bearer key and body);
+digests are off, so each alert change is one e-mail (test_email_digests.py has them on).
 Each provider answer ends in the right status after the right number of requests, and no
 alert change is accepted by the provider twice.
 """
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from shelfops_alerts.intake.client import notify_forecast_complete
-from tests.fakes import FakeSendGridAPI
-from tests.integration.conftest import wait_idle
+from tests.integration.conftest import sendgrid_env, wait_idle
 from tests.support.data import put_recipients, put_skus, rows
 from tests.support.waiting import wait_until
 
-API_KEY = "SG.integration-test-key"
 CUSTOMER = "mailco"
-
-
-def forget_digests(db) -> None:
-    """Digest windows and digests from earlier tests must not group this test's mail."""
-    with db.begin() as session:
-        session.execute(text("TRUNCATE email_windows, email_digests CASCADE"))
-
-
-def sendgrid_env(fake: FakeSendGridAPI) -> dict[str, str]:
-    # Digests off: each alert change here is one e-mail (test_email_digests.py has them on).
-    return {
-        "SHELFOPS_EMAIL_BACKEND": "sendgrid",
-        "SENDGRID_API_KEY": API_KEY,
-        "SHELFOPS_SENDGRID_HOST": fake.url,
-        "SHELFOPS_DIGEST_WINDOW_S": "0",
-    }
-
-
-@pytest.fixture()
-def sendgrid(pipeline, email_workers):
-    forget_digests(pipeline)
-    with FakeSendGridAPI(api_key=API_KEY) as fake:
-        email_workers.use(**sendgrid_env(fake))
-        yield pipeline, fake
-    email_workers.use()
 
 
 def one_critical_sku(db, recipients):
@@ -51,8 +24,8 @@ def one_critical_sku(db, recipients):
     put_recipients(db, CUSTOMER, recipients)
 
 
-def test_a_critical_alert_is_sent_once_per_recipient_through_sendgrid(sendgrid, settings):
-    db, fake = sendgrid
+def test_a_critical_alert_is_sent_once_per_recipient_through_sendgrid(sendgrid_pipeline, settings):
+    db, fake = sendgrid_pipeline
     one_critical_sku(db, {"ops@mailco.example": "critical", "buyer@mailco.example": "high"})
 
     notify_forecast_complete(CUSTOMER, settings=settings)
@@ -77,8 +50,8 @@ def test_a_critical_alert_is_sent_once_per_recipient_through_sendgrid(sendgrid, 
     assert "[CRITICAL]" in fake.requests[0].json["subject"]
 
 
-def test_provider_faults_are_retried_until_the_mail_goes_through(sendgrid, settings):
-    db, fake = sendgrid
+def test_provider_faults_are_retried_until_the_mail_goes_through(sendgrid_pipeline, settings):
+    db, fake = sendgrid_pipeline
     one_critical_sku(db, {"ops@mailco.example": "critical"})
     # Given SendGrid fails twice with a 500 and then drops the connection once
     fake.script([500, 503, "drop"])
@@ -99,8 +72,8 @@ def test_provider_faults_are_retried_until_the_mail_goes_through(sendgrid, setti
     assert len(answered) == 1
 
 
-def test_a_bad_address_fails_permanently_without_retrying(sendgrid, settings, worker_logs):
-    db, fake = sendgrid
+def test_a_bad_address_fails_permanently_without_retrying(sendgrid_pipeline, settings, worker_logs):
+    db, fake = sendgrid_pipeline
     one_critical_sku(db, {"ops@mailco.example": "critical"})
     fake.script([(400, {"errors": [{"message": "Does not contain a valid address."}]})])
 
@@ -121,8 +94,8 @@ def test_a_bad_address_fails_permanently_without_retrying(sendgrid, settings, wo
     assert "DeliveryFailed" in log and "Does not contain a valid address" in log
 
 
-def test_a_run_of_500s_fails_after_the_last_retry(sendgrid, settings):
-    db, fake = sendgrid
+def test_a_run_of_500s_fails_after_the_last_retry(sendgrid_pipeline, settings):
+    db, fake = sendgrid_pipeline
     one_critical_sku(db, {"ops@mailco.example": "critical"})
     # Given SendGrid answers 500 to every attempt the policy allows (1 + 4 retries in tests)
     fake.script([500] * 5)
@@ -143,8 +116,8 @@ def test_a_run_of_500s_fails_after_the_last_retry(sendgrid, settings):
     assert fake.accepted == []
 
 
-def test_a_429_is_retried_after_the_providers_reset_time(sendgrid, settings):
-    db, fake = sendgrid
+def test_a_429_is_retried_after_the_providers_reset_time(sendgrid_pipeline, settings):
+    db, fake = sendgrid_pipeline
     one_critical_sku(db, {"ops@mailco.example": "critical"})
     # Given SendGrid answers 429 with X-RateLimit-Reset two seconds ahead, then 202
     fake.script([("ratelimit", 2)])
@@ -167,9 +140,9 @@ def test_a_429_is_retried_after_the_providers_reset_time(sendgrid, settings):
 
 
 def test_a_delivery_too_old_for_another_attempt_fails_instead_of_retrying(
-    sendgrid, settings, email_workers
+    sendgrid_pipeline, settings, email_workers
 ):
-    db, fake = sendgrid
+    db, fake = sendgrid_pipeline
     one_critical_sku(db, {"ops@mailco.example": "critical"})
     # Given the delivery waited in the queue (no email worker) until it is two days old
     email_workers.stop()

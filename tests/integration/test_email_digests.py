@@ -13,15 +13,12 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import text
 
 from shelfops_alerts.intake.client import notify_forecast_complete
-from tests.fakes import FakeSendGridAPI
-from tests.integration.conftest import wait_idle
+from tests.integration.conftest import sendgrid_env, wait_idle
 from tests.support.data import put_recipients, put_skus, rows
 from tests.support.waiting import wait_until
 
-API_KEY = "SG.digest-test-key"
 CUSTOMER = "burstco"
 RECIPIENTS = ("ops@burstco.example", "buyer@burstco.example")
 WINDOW_S = 2
@@ -29,18 +26,12 @@ LISTED = re.compile(r"^\d+\. Alert #(\d+) ", re.MULTILINE)
 
 
 @pytest.fixture()
-def sendgrid(pipeline, email_workers):
-    with pipeline.begin() as session:
-        session.execute(text("TRUNCATE email_windows, email_digests CASCADE"))
-    with FakeSendGridAPI(api_key=API_KEY) as fake:
-        email_workers.use(
-            SHELFOPS_EMAIL_BACKEND="sendgrid",
-            SENDGRID_API_KEY=API_KEY,
-            SHELFOPS_SENDGRID_HOST=fake.url,
-            SHELFOPS_DIGEST_WINDOW_S=str(WINDOW_S),
-        )
-        yield pipeline, fake
-    email_workers.use()
+def sendgrid(db, alerts_workers, email_workers, sendgrid_api):
+    """Like ``sendgrid_pipeline``, with a digest window of WINDOW_S."""
+    sendgrid_api.reset()
+    email_workers.use(**sendgrid_env(sendgrid_api, digest_window_s=WINDOW_S))
+    yield db, sendgrid_api
+    sendgrid_api.reset()
 
 
 def alerts_in(request) -> list[int]:

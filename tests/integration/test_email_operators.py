@@ -5,34 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 
 from shelfops_alerts.cli import main
 from shelfops_alerts.intake.client import notify_forecast_complete
-from tests.fakes import FakeSendGridAPI
 from tests.integration.conftest import wait_idle
 from tests.support.data import put_recipients, put_skus, rows
 from tests.support.waiting import wait_until
 
-API_KEY = "SG.operator-test-key"
 CUSTOMER = "opsco"
 
 
 @pytest.fixture()
-def sendgrid(pipeline, email_workers, base_env, monkeypatch):
-    with pipeline.begin() as session:
-        session.execute(text("TRUNCATE email_windows, email_digests CASCADE"))
+def sendgrid(sendgrid_pipeline, base_env, monkeypatch):
     for name, value in base_env.items():  # the CLI reads its settings from the environment
         monkeypatch.setenv(name, value)
-    with FakeSendGridAPI(api_key=API_KEY) as fake:
-        email_workers.use(
-            SHELFOPS_EMAIL_BACKEND="sendgrid",
-            SENDGRID_API_KEY=API_KEY,
-            SHELFOPS_SENDGRID_HOST=fake.url,
-            SHELFOPS_DIGEST_WINDOW_S="0",
-        )
-        yield pipeline, fake
-    email_workers.use()
+    return sendgrid_pipeline
 
 
 def test_a_failed_delivery_is_listed_with_its_reason_and_retried_to_sent(

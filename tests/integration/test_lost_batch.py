@@ -17,7 +17,7 @@ import redis
 
 from shelfops_alerts.intake.client import notify_forecast_complete, send_event
 from shelfops_alerts.stack import processes
-from tests.integration.conftest import wait_idle
+from tests.integration.conftest import stop_together, wait_idle
 from tests.support.data import put_recipients, put_skus, rows
 from tests.support.waiting import wait_until
 
@@ -64,8 +64,7 @@ def test_a_lost_batch_is_requeued_and_counts_its_clean_check_once(
 
     # When an event's four chains are queued while no worker runs, and a consumer pops the
     # first chain's check (a pop takes the oldest) and holds it, as a dying worker would
-    for worker in alerts_workers:
-        worker.stop(grace_s=5)
+    stop_together(alerts_workers)
     try:
         assert walker(SKUS) == 4
         # (RPOP: what BRPOP does when a message waits)

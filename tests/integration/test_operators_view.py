@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from shelfops_alerts.config import load_settings
 from shelfops_alerts.health import probes
@@ -25,9 +26,9 @@ from tests.support.waiting import wait_until
 SECRET_KEY = "SG.integrationkey01.doNotLogThisSecret99"
 
 
-@pytest.fixture()
-def json_stack(db, base_env, tmp_path):
-    """A json-logging alerts worker and beat on Redis database 7."""
+@pytest.fixture(scope="module")
+def json_processes(settings, base_env, tmp_path_factory):
+    """A json-logging alerts worker and beat on Redis database 7, for this module's tests."""
     redis_url = base_env["SHELFOPS_REDIS_URL"].rsplit("/", 1)[0] + "/7"
     env = worker_env(
         base_env,
@@ -35,21 +36,29 @@ def json_stack(db, base_env, tmp_path):
         SHELFOPS_LOG_FORMAT="json",
         SENDGRID_API_KEY=SECRET_KEY,
     )
-    settings = load_settings(env)
-    import redis
-
+    folder = tmp_path_factory.mktemp("json-stack")
     redis.Redis.from_url(redis_url).flushdb()
     worker = processes.worker(
-        name="jsonlog", queues="alerts", concurrency=1, env=env, log_dir=tmp_path
+        name="jsonlog", queues="alerts", concurrency=1, env=env, log_dir=folder
     ).start()
-    beat = processes.beat(env=env, state_dir=tmp_path, log_dir=tmp_path).start()
+    beat = processes.beat(env=env, state_dir=folder, log_dir=folder).start()
     try:
-        processes.wait_for_workers(redis_url, ["jsonlog"])
-        yield settings, worker, beat
+        yield load_settings(env), worker, beat
     finally:
         worker.stop(grace_s=10)
         beat.stop(grace_s=10)
         redis.Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture()
+def json_stack(db, json_processes):
+    """Empty tables, and the module's worker and beat, the worker started again if a test
+    stopped it."""
+    settings, worker, beat = json_processes
+    if not worker.running():
+        worker.start()
+    processes.wait_for_workers(settings.redis_url.reveal(), ["jsonlog"])
+    return settings, worker, beat
 
 
 def json_lines(path: Path) -> list[dict]:
