@@ -47,6 +47,13 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches dev as it would from a terminal: a test run started in the background
+    by a non-interactive shell ignores SIGINT, and dev would inherit that (then Python never
+    raises KeyboardInterrupt, and the test's Ctrl-C is lost)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Dev:
     """`shelfops-alerts dev` running in ``folder`` on free ports, its output collected."""
 
@@ -61,6 +68,7 @@ class Dev:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_as_from_a_terminal,
         )
         self.lines: list[str] = []
         self.reader = threading.Thread(
