@@ -210,13 +210,21 @@ LOCK_SPAN = text(
         FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:found AS text[]))
              AS k(store_id, product_id, found)
         CROSS JOIN LATERAL (
+            -- Two exact probes (status is the index's second column): one with an OR of
+            -- both statuses was planned as a scan of the customer's whole index per SKU,
+            -- which grew with the alerts (at 1M SKUs most of a first sweep's database time).
             SELECT a.id FROM alerts a
             WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
               AND a.product_id = k.product_id
               AND a.alert_type = ANY(string_to_array(k.found, ','))
-              AND (a.status IN {_ACTIVE}
-                   OR (a.status = {_RESOLVED}
-                       AND a.resolved_at >= now() - make_interval(secs => :reopen_within)))
+              AND a.status IN {_ACTIVE}
+            UNION ALL
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+              AND a.product_id = k.product_id
+              AND a.alert_type = ANY(string_to_array(k.found, ','))
+              AND a.status = {_RESOLVED}
+              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
             OFFSET 0) a
     )
     SELECT a.id, a.store_id, a.product_id, a.alert_type, a.status
