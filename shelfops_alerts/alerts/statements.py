@@ -157,6 +157,16 @@ UPSERT = text(
 # could read all the customer's alerts once per SKU), then locked by primary key: with
 # ORDER BY, PostgreSQL locks the rows in that order. The rows come back with their status
 # once locked, so the caller picks the active alerts to count a clean check on from them.
+# A SKU ``k``'s recently resolved alerts of the types it found (``k.found``, comma-separated):
+# one exact probe of the (customer, status, SKU, type) index.
+_RECENTLY_RESOLVED_FOUND = f"""\
+            SELECT a.id FROM alerts a
+            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
+              AND a.product_id = k.product_id
+              AND a.alert_type = ANY(string_to_array(k.found, ','))
+              AND a.status = {_RESOLVED}
+              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)"""
+
 LOCK_ROWS = text(
     f"""
     WITH k AS (
@@ -177,12 +187,7 @@ LOCK_ROWS = text(
         UNION ALL
         SELECT a.id FROM k
         CROSS JOIN LATERAL (
-            SELECT a.id FROM alerts a
-            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
-              AND a.product_id = k.product_id
-              AND a.alert_type = ANY(string_to_array(k.found, ','))
-              AND a.status = {_RESOLVED}
-              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+{_RECENTLY_RESOLVED_FOUND}
             OFFSET 0) a
         WHERE k.found <> ''
     )
@@ -219,12 +224,7 @@ LOCK_SPAN = text(
               AND a.alert_type = ANY(string_to_array(k.found, ','))
               AND a.status IN {_ACTIVE}
             UNION ALL
-            SELECT a.id FROM alerts a
-            WHERE a.customer_id = :customer_id AND a.store_id = k.store_id
-              AND a.product_id = k.product_id
-              AND a.alert_type = ANY(string_to_array(k.found, ','))
-              AND a.status = {_RESOLVED}
-              AND a.resolved_at >= now() - make_interval(secs => :reopen_within)
+{_RECENTLY_RESOLVED_FOUND}
             OFFSET 0) a
     )
     SELECT a.id, a.store_id, a.product_id, a.alert_type, a.status
