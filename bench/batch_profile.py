@@ -39,7 +39,7 @@ from shelfops_alerts.payloads.chain import read_batch, read_persisted
 from shelfops_alerts.publish import changes
 from shelfops_alerts.publish.changes import publish_committed
 from shelfops_alerts.skus import Sku
-from shelfops_alerts.stack.collector import tune_collector
+from shelfops_alerts.stack.garbage import tune_collector
 
 CUSTOMER = "bench"
 #: As the persist and publish tasks read their messages (SHELFOPS_MAX_BATCH_SIZE default).

@@ -20,7 +20,7 @@ from shelfops_alerts.health.presence import REFRESH_S
 from shelfops_alerts.outages.postgres import guard_waits
 from shelfops_alerts.outages.redis_clients import redis_options
 from shelfops_alerts.outages.time_limits import TIME_LIMITS, celery_annotations
-from shelfops_alerts.stack.collector import tune_collector
+from shelfops_alerts.stack.garbage import tune_collector
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
 from workers import broker, logs
 from workers.presence import Presence
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Celery:
 @worker_init.connect
 def _bounded_waits(**_: Any) -> None:
     # Every wait on PostgreSQL in this worker (and its forked pool processes) has a deadline;
-    # the garbage collector runs as stack/collector.py explains.
+    # the garbage collector runs as stack/garbage.py explains.
     guard_waits(app.shelfops_settings)
     tune_collector()
 

@@ -24,7 +24,6 @@ from shelfops_alerts.detect.batch_inputs import (
     SkuInputs,
     read_batch_inputs,
 )
-from shelfops_alerts.detect.collector import paused_gc
 from shelfops_alerts.detect.rules import (
     Finding,
     NotEnoughHistory,
@@ -36,6 +35,7 @@ from shelfops_alerts.detect.rules import (
 from shelfops_alerts.detect.rules.stockout import lasts_beyond
 from shelfops_alerts.payloads.findings import check_finding
 from shelfops_alerts.skus import Sku, SkuSpan, parse_span
+from shelfops_alerts.stack.garbage import paused_gc
 from shelfops_alerts.vocabulary import (
     ALERT_TYPES,
     ANOMALY_DETECTED,
@@ -176,7 +176,7 @@ def _evaluated_from_json(data: Any) -> list[tuple[Sku, str]]:
     return [(sku, kind) for sku, kinds in zip(skus, types_at, strict=True) for kind in kinds]
 
 
-@paused_gc()  # a batch's many small objects, none in a cycle (detect/collector.py)
+@paused_gc()  # a batch's many small objects, none in a cycle (stack/garbage.py)
 def check_batch(
     session: Session,
     *,

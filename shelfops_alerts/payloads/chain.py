@@ -24,7 +24,6 @@ from typing import Any
 
 from shelfops_alerts.alerts.persist import PersistResult
 from shelfops_alerts.detect.checks import MAX_REASON_LENGTH, BatchResult
-from shelfops_alerts.detect.collector import paused_gc
 from shelfops_alerts.intake.events import InvalidEvent, customer, read_skus
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.findings import finding_from_json
@@ -37,6 +36,7 @@ from shelfops_alerts.payloads.values import (
     shown,
 )
 from shelfops_alerts.skus import Sku, SkuSpan, is_span, parse_span
+from shelfops_alerts.stack.garbage import paused_gc
 from shelfops_alerts.vocabulary import ALERT_TYPES
 
 #: Most delivery ids one publish may carry: a full batch's changes mailed to 25 recipients

@@ -1,5 +1,5 @@
-"""A worker process collects cyclic garbage less often, and never re-walks its start-up
-objects (stack/collector.py)."""
+"""A worker process collects cyclic garbage less often, never re-walks its start-up objects,
+and pauses the collector during a batch (stack/garbage.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import gc
 
 import pytest
 
-from shelfops_alerts.stack.collector import OLDER_THRESHOLDS, YOUNG_THRESHOLD, tune_collector
+from shelfops_alerts.stack.garbage import (
+    OLDER_THRESHOLDS,
+    YOUNG_THRESHOLD,
+    paused_gc,
+    tune_collector,
+)
 
 
 @pytest.fixture()
@@ -49,3 +54,30 @@ def test_cyclic_garbage_is_still_collected(restored_collector):
 
     # Then the cycle is freed
     assert sum(s["collected"] for s in gc.get_stats()) > collected_before
+
+
+def test_a_paused_block_runs_without_the_collector_and_restores_it():
+    # Given the collector on
+    gc.enable()
+
+    # When a block runs paused
+    with paused_gc():
+        during = gc.isenabled()
+
+    # Then it was off inside and is on again after
+    assert during is False
+    assert gc.isenabled() is True
+
+
+def test_a_paused_block_leaves_a_collector_that_was_off_off():
+    # Given the collector already off (another pause, or the process's choice)
+    gc.disable()
+    try:
+        # When a block runs paused, even one that raises
+        with pytest.raises(RuntimeError), paused_gc():
+            raise RuntimeError("batch failed")
+
+        # Then the collector stays off: the pause does not switch on what it did not switch off
+        assert gc.isenabled() is False
+    finally:
+        gc.enable()
