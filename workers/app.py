@@ -23,6 +23,7 @@ from shelfops_alerts.outages.time_limits import TIME_LIMITS, celery_annotations
 from shelfops_alerts.stack.garbage import tune_collector
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, EMAIL_QUEUE
 from workers import broker, logs
+from workers.events import CoalescedEvents
 from workers.presence import Presence
 from workers.redeliveries import CountedTask
 from workers.routing import TASK_ROUTES
@@ -75,7 +76,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": ALERTS_QUEUE,
         "task_queues": [Queue(ALERTS_QUEUE), Queue(EMAIL_QUEUE)],
         "task_routes": TASK_ROUTES,
-        "task_send_sent_event": True,
+        # Flower sees every task by the worker's events (received, started, succeeded ...,
+        # sent in batches: workers/events.py); a ``task-sent`` event from the task that queues
+        # the next step of a chain would cost that task one more Redis round trip.
+        "task_send_sent_event": False,
         "worker_send_task_events": True,
         "timezone": "UTC",
         "enable_utc": True,
@@ -99,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Celery:
     celery_app.shelfops_settings = settings
     # Each worker node announces the queues it consumes (the metrics count consumers).
     celery_app.steps["consumer"].add(Presence)
+    # Task events for Flower go out in batches a moment apart (workers/events.py).
+    celery_app.steps["consumer"].add(CoalescedEvents)
     # Log lines in SHELFOPS_LOG_FORMAT, each task's lines with its context.
     logs.install(settings)
     return celery_app

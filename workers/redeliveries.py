@@ -2,14 +2,17 @@
 
 ``task_reject_on_worker_lost`` puts a message back on its queue when its worker dies, so a
 message that kills its worker (out of memory, a crash in a library) would do so at every
-delivery, forever. Each start is counted in Redis under the task id before the task runs
-and forgotten when it ends in any way (returns, raises, retries, is rejected); only a
-worker's death leaves it counted. A message already started SHELFOPS_MAX_REDELIVERIES
-times that way is parked instead of run (:mod:`shelfops_alerts.dead_letters`): stored
-whole, then failed with :class:`DeadLettered`, so the failure shows in Flower and a sweep
-batch's error callback still counts it.
+delivery, forever. Each start of a redelivered message (kombu marks a message it puts back
+``redelivered``) is counted in Redis under the task id before the task runs and forgotten
+when it ends in any way (returns, raises, retries, is rejected); only a worker's death
+leaves it counted. A first delivery is not counted (no Redis round trip for a task that
+ends normally): when it comes back, it counts as a start that never ended
+(:func:`~shelfops_alerts.dead_letters.redeliveries.count_redelivery`). A message already
+started SHELFOPS_MAX_REDELIVERIES times that way is parked instead of run
+(:mod:`shelfops_alerts.dead_letters`): stored whole, then failed with :class:`DeadLettered`,
+so the failure shows in Flower and a sweep batch's error callback still counts it.
 
-Calls that are not deliveries (a task called as a function, an error callback run inline)
+Calls that are not redeliveries (a task called as a function, an error callback run inline)
 are not counted.
 """
 
@@ -39,10 +42,10 @@ class DeadLettered(Exception):
 
 
 class CountedTask(Task):
-    """Celery's task, counting each delivery's start (``task_cls`` of the app)."""
+    """Celery's task, counting each redelivery's start (``task_cls`` of the app)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        task_id = _delivered_id(self.request)
+        task_id = _redelivered_id(self.request)
         if task_id is None:
             return super().__call__(*args, **kwargs)
         client = context.redis_client()
@@ -109,18 +112,18 @@ class CountedTask(Task):
         raise DeadLettered(f"parked as dead letter {dead_letter_id}: {reason}")
 
 
-def _delivered_id(request: Any) -> str | None:
-    """The task id when this call is the delivery of a message, else None."""
+def _redelivered_id(request: Any) -> str | None:
+    """The task id when this call is the redelivery of a message, else None."""
     if request.called_directly or request.is_eager or not request.id:
         return None
-    if not request.delivery_info:
+    if not request.delivery_info or not request.delivery_info.get("redelivered"):
         return None
     return str(request.id)
 
 
 def _count_start(client: redis.Redis, task_id: str) -> redeliveries.Start | None:
     try:
-        return redeliveries.count_start(client, task_id)
+        return redeliveries.count_redelivery(client, task_id)
     except redis.RedisError as exc:
         # Counting is a guard, not the work: run the task uncounted rather than not at all.
         logger.warning("could not count the start of task %s: %s", task_id, exc)

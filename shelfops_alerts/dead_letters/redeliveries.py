@@ -3,8 +3,12 @@
 A start is counted before the task runs and the count is forgotten when the task ends
 (success, failure, retry: ``self.retry`` keeps the task id, and the retry is a new start
 that did not crash). So the count is the number of starts that never ended: the times a
-worker died on the message. The counters expire on their own, so one left by a task whose
-end could not be recorded (Redis unreachable just then, a hard time limit) cannot linger.
+worker died on the message. Only redeliveries are counted (:func:`count_redelivery`): a
+message's first delivery is not, so a task that ends normally, nearly every one, costs no
+Redis round trip; a message comes back only if its earlier delivery never ended, which
+then counts as one start that never ended. The counters expire on their own, so one left by
+a task whose end could not be recorded (Redis unreachable just then, a hard time limit)
+cannot linger.
 """
 
 from __future__ import annotations
@@ -48,6 +52,13 @@ def count_start(client: redis.Redis, task_id: str, *, now: float | None = None) 
     count = client.register_script(_COUNT)
     starts, first = count(keys=[KEY.format(task_id)], args=[first_now, COUNT_TTL_S])
     return Start(starts=int(starts), first_seen=float(first))
+
+
+def count_redelivery(client: redis.Redis, task_id: str, *, now: float | None = None) -> Start:
+    """Count a start of the redelivered message ``task_id``; its first delivery, never
+    counted, is one more start that never ended (the message came back). One round trip."""
+    counted = count_start(client, task_id, now=now)
+    return Start(starts=counted.starts + 1, first_seen=counted.first_seen)
 
 
 def forget(client: redis.Redis, task_id: str) -> None:

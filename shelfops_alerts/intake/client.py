@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shelfops_alerts.config import Settings, load_settings
-from shelfops_alerts.intake.direct import direct_check
+from shelfops_alerts.intake.direct import outgoing
 from shelfops_alerts.intake.events import (
     ForecastComplete,
     SalesRecorded,
@@ -22,12 +22,7 @@ from shelfops_alerts.intake.events import (
     sales_recorded,
 )
 from shelfops_alerts.outages.redis_clients import redis_options
-from shelfops_alerts.vocabulary import (
-    ALERTS_QUEUE,
-    CHECK_TASK,
-    FORECAST_COMPLETED_TASK,
-    SALES_RECORDED_TASK,
-)
+from shelfops_alerts.vocabulary import ALERTS_QUEUE
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -60,18 +55,16 @@ def send_event(task_name: str, kwargs: dict[str, Any], *, settings: Settings | N
     return str(result.id)
 
 
-def _send(task_name: str, event: ForecastComplete | SalesRecorded, settings: Settings) -> str:
-    """Queue ``event``: a small one straight as its check chain (``intake/direct.py``), any
-    other as ``task_name``, which walks it; returns the first task's id."""
-    direct = direct_check(event, batch_size=settings.batch_size)
-    if direct is None:
-        return send_event(task_name, event.to_json(), settings=settings)
+def _send(event: ForecastComplete | SalesRecorded, settings: Settings) -> str:
+    """Queue ``event``: a small one straight as its check chain, any other as its walk task
+    (``intake/direct.py`` decides); returns the first task's id."""
+    message = outgoing(event, batch_size=settings.batch_size)
     result = _producer(settings.redis_url.reveal(), settings.redis_timeout_s).send_task(
-        CHECK_TASK,
-        kwargs=direct.kwargs,
+        message.task_name,
+        kwargs=message.kwargs,
         queue=ALERTS_QUEUE,
-        task_id=direct.task_id,
-        chain=direct.chain,
+        task_id=message.task_id,
+        chain=message.chain,
         ignore_result=True,
     )
     return str(result.id)
@@ -92,7 +85,7 @@ def notify_forecast_complete(
     queued). Returns the Celery task id (of the check, or of the walk).
     """
     event = forecast_complete(customer_id, run_id, None if skus is None else list(skus))
-    return _send(FORECAST_COMPLETED_TASK, event, settings or load_settings())
+    return _send(event, settings or load_settings())
 
 
 def notify_sales_recorded(
@@ -108,4 +101,4 @@ def notify_sales_recorded(
     queued). Returns the Celery task id.
     """
     event = sales_recorded(customer_id, None if skus is None else list(skus))
-    return _send(SALES_RECORDED_TASK, event, settings or load_settings())
+    return _send(event, settings or load_settings())

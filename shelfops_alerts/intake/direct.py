@@ -1,12 +1,14 @@
-"""A small event queued straight as its batch chain: check → persist → publish, no walk.
+"""What an event is queued as: a small one straight as its batch chain (check → persist →
+publish, no walk), any other as its walk task.
 
 An event naming at most :data:`DIRECT_EVENT_SKUS` SKUs is one batch: walking it in a task of
 its own (``shelfops.forecast_completed``) only to queue that batch's check costs a whole
 Celery hop. So the producer (and the webhook) queue the check itself, with the chain's next
 two steps and all three task ids fixed here, exactly as a walk would queue them. The check
-writes the batch's ledger row before its chain goes on (see ``workers/tasks/checks.py``), so
-the persist and publish messages are covered by the ledger as a walked batch's are. Larger
-events, and events naming no SKUs (every SKU), still go to the walk task.
+writes the batch's ledger row before its chain goes on (``shelfops_alerts/ledger/direct.py``),
+so the persist and publish messages are covered by the ledger as a walked batch's are. Larger
+events, and events naming no SKUs (every SKU), still go to the walk task. Both doors (the
+Python producer and the webhook) ask :func:`outgoing` what to queue.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import Any
 
 from shelfops_alerts.detect.checks import SALES_TYPES
 from shelfops_alerts.intake.events import ForecastComplete, SalesRecorded
-from shelfops_alerts.vocabulary import ALERTS_QUEUE, PERSIST_TASK, PUBLISH_TASK
+from shelfops_alerts.vocabulary import (
+    ALERTS_QUEUE,
+    CHECK_TASK,
+    FORECAST_COMPLETED_TASK,
+    PERSIST_TASK,
+    PUBLISH_TASK,
+    SALES_RECORDED_TASK,
+)
 
 #: Most SKUs an event may name to be queued as one chain (and never more than the producer's
 #: SHELFOPS_BATCH_SIZE); beyond that the walk task cuts it into batches.
@@ -65,6 +74,28 @@ def direct_check(event: ForecastComplete | SalesRecorded, *, batch_size: int) ->
         },
         chain=[_step(PUBLISH_TASK, publish_id), _step(PERSIST_TASK, persist_id)],
     )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """The one message an event is queued as: a task by name, its JSON keyword arguments,
+    its task id, and the chain that follows it (None for a walk task)."""
+
+    task_name: str
+    kwargs: dict[str, Any]
+    task_id: str
+    chain: list[dict[str, Any]] | None = None
+
+
+def outgoing(event: ForecastComplete | SalesRecorded, *, batch_size: int) -> Outgoing:
+    """What to queue for ``event``: its check chain when it is one batch
+    (:func:`direct_check`), else its walk task (``shelfops.forecast_completed`` or
+    ``shelfops.sales_recorded``) with the event as its payload."""
+    direct = direct_check(event, batch_size=batch_size)
+    if direct is not None:
+        return Outgoing(CHECK_TASK, direct.kwargs, direct.task_id, direct.chain)
+    walk = FORECAST_COMPLETED_TASK if isinstance(event, ForecastComplete) else SALES_RECORDED_TASK
+    return Outgoing(walk, event.to_json(), str(uuid.uuid4()))
 
 
 def chain_task_ids(chain: object) -> tuple[str, str] | None:

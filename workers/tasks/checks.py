@@ -6,13 +6,11 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from sqlalchemy.orm import Session
 
 from shelfops_alerts import logs
 from shelfops_alerts.detect.checks import BatchResult, check_batch
-from shelfops_alerts.intake.direct import chain_task_ids
 from shelfops_alerts.intake.events import MAX_EVENT_SKUS
-from shelfops_alerts.ledger import store as ledger
+from shelfops_alerts.ledger.direct import record_direct_chain
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.chain import check_request
 from shelfops_alerts.skus import Sku, SkuSpan
@@ -65,7 +63,18 @@ def check_stockout_risk(
             limit=limit,
         )
         if request.span is None and "ledger" not in result.context:
-            _record_direct_chain(session, self.request, result, batch, request.only_types)
+            # A chain a producer queued straight has no ledger row yet (ledger/direct.py).
+            ledger_id = record_direct_chain(
+                session,
+                check_id=str(self.request.id),
+                chain=self.request.chain,
+                customer_id=result.customer_id,
+                skus=batch,
+                context=result.context or None,
+                only_types=request.only_types,
+            )
+            if ledger_id is not None:
+                result.context["ledger"] = ledger_id
     if request.span is not None:
         # A span's size is known once it is read: the task's lines from here on carry it
         # (as persist's do, counted from the same lists).
@@ -73,36 +82,6 @@ def check_stockout_risk(
     if result.rest is not None:
         _queue_rest(request.customer_id, result.rest, request.context, request.only_types)
     return result.to_json()
-
-
-def _record_direct_chain(
-    session: Session,
-    task: Any,
-    result: BatchResult,
-    batch: list[Sku],
-    only_types: list[str] | None,
-) -> None:
-    """Write the ledger row of a chain a producer queued straight (its persist and publish
-    steps follow, with their task ids), so the relay can queue it again if the broker loses
-    one of them; its publish closes the row. A check sent alone gets no row.
-
-    Written after the reads (a fault there retries the check without a row), by one INSERT
-    on the reads' autocommit session (committed in its one round trip), before the persist
-    is queued. If the worker dies between this INSERT
-    and the persist's message, the redelivered check writes a second row: the first is then
-    queued again by the relay (extra work, never an extra alert)."""
-    following = chain_task_ids(task.chain)
-    if following is None or not batch:
-        return
-    planned = ledger.Batch(
-        customer_id=result.customer_id,
-        skus=tuple(batch),
-        context=result.context or None,
-        only_types=only_types,
-        task_ids=(str(task.id), *following),
-    )
-    (recorded,) = ledger.record(session, [planned])
-    result.context["ledger"] = recorded.ledger_id
 
 
 def _named(result: BatchResult) -> set[Sku]:

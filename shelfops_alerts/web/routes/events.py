@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from shelfops_alerts.intake.direct import direct_check
+from shelfops_alerts.intake.direct import outgoing
 from shelfops_alerts.intake.events import (
     ForecastComplete,
     InvalidEvent,
@@ -25,7 +24,6 @@ from shelfops_alerts.intake.events import (
     forecast_complete,
     sales_recorded,
 )
-from shelfops_alerts.vocabulary import CHECK_TASK, FORECAST_COMPLETED_TASK, SALES_RECORDED_TASK
 from shelfops_alerts.web.auth import Claim, WebhookCaller, caller, changer
 from shelfops_alerts.web.context import context_of
 from shelfops_alerts.web.errors import invalid
@@ -44,7 +42,6 @@ def _accepted(task_id: str) -> Response:
 async def _queue(
     request: Request,
     claim: Claim,
-    task_name: str,
     event: Callable[[str], ForecastComplete | SalesRecorded],
 ) -> Response:
     ctx = context_of(request)
@@ -52,15 +49,16 @@ async def _queue(
         read = event(claim.principal.customer_id)
     except InvalidEvent as exc:
         raise invalid("body", exc.field or "body", str(exc)) from None
-    payload = read.to_json()
-    how: dict[str, Any] = {}
-    direct = direct_check(read, batch_size=ctx.settings.batch_size)
-    if direct is not None:
-        task_name, payload = CHECK_TASK, direct.kwargs
-        how = {"task_id": direct.task_id, "chain": direct.chain}
+    # A few SKUs straight as their check chain, any other event as its walk task.
+    message = outgoing(read, batch_size=ctx.settings.batch_size)
     if claim.digest is not None and claim.owner is not None:
         pushed = await ctx.tasks.send_if_cached(
-            task_name, payload, key=cache_key(claim.digest), value=claim.owner, **how
+            message.task_name,
+            message.kwargs,
+            key=cache_key(claim.digest),
+            value=claim.owner,
+            task_id=message.task_id,
+            chain=message.chain,
         )
         if pushed is not None:
             task_id, ttl_ms = pushed
@@ -69,7 +67,11 @@ async def _queue(
         # The cache entry expired or the token was revoked: authenticate from scratch.
         ctx.tokens.forget(claim.digest)
         await changer(request, await caller(request))
-    return _accepted(await ctx.tasks.send(task_name, payload, **how))
+    return _accepted(
+        await ctx.tasks.send(
+            message.task_name, message.kwargs, task_id=message.task_id, chain=message.chain
+        )
+    )
 
 
 @router.post(
@@ -83,7 +85,6 @@ async def forecast_complete_event(
     return await _queue(
         request,
         claim,
-        FORECAST_COMPLETED_TASK,
         lambda customer: forecast_complete(customer, body.run_id, body.skus),
     )
 
@@ -96,6 +97,4 @@ async def sales_recorded_event(
 ) -> Response:
     """New actual sales were written: check anomalies and forecast accuracy."""
     body = body or SalesRecordedBody()
-    return await _queue(
-        request, claim, SALES_RECORDED_TASK, lambda customer: sales_recorded(customer, body.skus)
-    )
+    return await _queue(request, claim, lambda customer: sales_recorded(customer, body.skus))

@@ -72,6 +72,19 @@ def test_starts_are_counted_per_message_until_it_ends(db, settings):
     assert redeliveries.count_start(client, "t-1").starts == 1
 
 
+def test_a_redelivery_counts_its_uncounted_first_delivery_as_a_start_that_never_ended(db, settings):
+    client = redis.Redis.from_url(settings.redis_url.reveal())
+    # Given a message whose first delivery (never counted) killed its worker, then its
+    # first redelivery did too
+    first, second = (redeliveries.count_redelivery(client, "t-3") for _ in range(2))
+    # Then the redeliveries count two and three starts that never ended
+    assert (first.starts, second.starts) == (2, 3)
+    assert first.first_seen == second.first_seen
+    # When a redelivery ends, the next one counts from its first delivery again
+    redeliveries.forget(client, "t-3")
+    assert redeliveries.count_redelivery(client, "t-3").starts == 2
+
+
 def test_a_message_parked_twice_is_one_dead_letter(db):
     # Given a check parked, then delivered and parked again (a duplicate delivery)
     first = park_check(db, deliveries=4)

@@ -15,7 +15,10 @@ from kombu import Connection
 from sqlalchemy import Engine, event
 
 from shelfops_alerts.db import get_engine, session_factory
+from shelfops_alerts.intake.direct import chain_task_ids, direct_check
+from shelfops_alerts.intake.events import forecast_complete
 from shelfops_alerts.ledger import store
+from shelfops_alerts.ledger.direct import record_direct_chain
 from shelfops_alerts.ledger.inflight import task_ids_in_flight
 from shelfops_alerts.ledger.relay import lost_batches
 from shelfops_alerts.retention.prune import prune
@@ -216,3 +219,42 @@ def test_the_prune_deletes_done_rows_after_a_day_and_never_an_unfinished_one(db,
     assert report.deleted.get("batch_ledger") == 1
     left = {r.id for r in rows(db, "SELECT id FROM batch_ledger")}
     assert left == {new_done.ledger_id, old_open.ledger_id}
+
+
+def test_a_producers_direct_chain_gets_its_row_from_its_check_and_a_lone_check_none(db, settings):
+    # Given the check chain a producer queues for a one-SKU event
+    event = forecast_complete("acme", "run-7", ["S1/P0"])
+    direct = direct_check(event, batch_size=5000)
+    assert direct is not None
+    persist_id, publish_id = chain_task_ids(direct.chain) or ("", "")
+
+    # When its check records it, and a check sent alone (no chain) asks the same
+    with session_factory(settings).begin() as session:
+        ledger_id = record_direct_chain(
+            session,
+            check_id=direct.task_id,
+            chain=direct.chain,
+            customer_id="acme",
+            skus=[SKUS[0]],
+            context={"run_id": "run-7"},
+            only_types=None,
+        )
+        alone = record_direct_chain(
+            session,
+            check_id=str(uuid.uuid4()),
+            chain=None,
+            customer_id="acme",
+            skus=[SKUS[0]],
+            context=None,
+            only_types=None,
+        )
+
+    # Then the chain has one row naming its three task ids, its SKU and context
+    assert ledger_id is not None and alone is None
+    with db.begin() as session:
+        rows_now = session.execute(
+            store.text("SELECT id, skus, context, task_ids FROM batch_ledger")
+        ).all()
+    assert [(r.id, r.skus, r.context, r.task_ids) for r in rows_now] == [
+        (ledger_id, [["S1", "P0"]], {"run_id": "run-7"}, [direct.task_id, persist_id, publish_id])
+    ]

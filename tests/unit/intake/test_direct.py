@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from shelfops_alerts.intake.direct import DIRECT_EVENT_SKUS, chain_task_ids, direct_check
+from shelfops_alerts.intake.direct import (
+    DIRECT_EVENT_SKUS,
+    chain_task_ids,
+    direct_check,
+    outgoing,
+)
 from shelfops_alerts.intake.events import forecast_complete, sales_recorded
 
 
@@ -55,3 +60,23 @@ def test_a_chain_that_is_not_persist_then_publish_with_ids_names_no_ids():
     assert chain_task_ids([publish]) is None
     assert chain_task_ids([publish, {**persist, "options": {}}]) is None
     assert chain_task_ids([publish, "persist"]) is None
+
+
+def test_both_doors_queue_a_small_event_as_its_chain_and_any_other_as_its_walk():
+    # Given a small forecast event, an event of every SKU, and a large sales event
+    small = outgoing(forecast_complete("acme", "run-1", ["S1/P1"]), batch_size=5000)
+    every = outgoing(forecast_complete("acme", "run-2"), batch_size=5000)
+    many = [f"S1/P{n}" for n in range(DIRECT_EVENT_SKUS + 1)]
+    sales = outgoing(sales_recorded("acme", many), batch_size=5000)
+
+    # Then the small one is the check, with its chain and its own id
+    assert small.task_name == "shelfops.check_stockout_risk"
+    assert small.chain is not None and chain_task_ids(small.chain) is not None
+    assert small.kwargs["skus"] == [["S1", "P1"]]
+    # And the others are their walk tasks, with the event as the payload and no chain
+    assert (every.task_name, every.chain) == ("shelfops.forecast_completed", None)
+    assert every.kwargs == forecast_complete("acme", "run-2").to_json()
+    assert (sales.task_name, sales.chain) == ("shelfops.sales_recorded", None)
+    assert sales.kwargs == sales_recorded("acme", many).to_json()
+    # And every message has an id of its own
+    assert len({small.task_id, every.task_id, sales.task_id}) == 3
