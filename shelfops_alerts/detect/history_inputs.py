@@ -65,8 +65,9 @@ _READ_HISTORY = text(
            r.recent = :phantom_days OR r.day_judged AS anomaly_judged,
            NOT :screen OR (
             -- reorder: its σ (root mean square of the residuals) not surely below the bound
+            -- (``finite`` said, not left to how PostgreSQL orders a NaN σ)
             r.reorder_sigma IS NOT NULL AND NOT coalesce(
-                r.n >= greatest(:min_days, 1)
+                r.n >= greatest(:min_days, 1) AND r.finite
                 AND sqrt(r.square_error / nullif(r.n, 0)) * (1 + :margin) < r.reorder_sigma,
                 false)
            ) OR (
