@@ -3,14 +3,19 @@ horizons built in one statement, and the ordinary way whenever the table is shar
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from shelfops_alerts.cli.imports import libpq_url
 from shelfops_alerts.config import Settings
+from shelfops_alerts.db import dispose_engines, session_factory
 from shelfops_alerts.intake.imports import (
     CsvImportError,
     import_forecasts,
@@ -215,10 +220,6 @@ def test_an_import_on_a_psycopg2_connection_keeps_the_contract(
     uses), when a file with a duplicate is imported, then its lines are named and nothing
     is kept (the primary key and the triggers as they were); when a good file is imported
     and then updated, then the rows and horizons are the latest."""
-    import psycopg2
-
-    from shelfops_alerts.cli.imports import libpq_url
-
     rows = forecast_rows("c1")
     duplicate = write(tmp_path, "dup.csv", FORECAST_HEADER + rows + rows.splitlines()[0] + "\n")
     good = write(tmp_path, "good.csv", FORECAST_HEADER + rows)
@@ -267,8 +268,50 @@ def test_a_primary_key_another_table_needs_is_kept(
             session.execute(text("DROP TABLE shelfops_test_stock_notes"))
 
 
+def quiet_statistics(settings: Settings) -> sessionmaker[Session]:
+    """End every other connection to the database and wait until their processes are gone.
+
+    A backend sends the row counts of its writes to the statistics up to a minute late, or
+    as it exits (after it has left ``pg_stat_activity``): an earlier test's connection could
+    otherwise add its inserts to a table just after this test's VACUUM reset them. The
+    server runs on this machine, so its processes can be watched. Returns a session factory
+    on fresh connections (the pools' ended ones are dropped)."""
+    connection = psycopg2.connect(libpq_url(settings.database_url.reveal()))
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+            ended = [pid for pid, _ in cursor.fetchall()]
+    finally:
+        connection.close()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in ended):
+        assert time.monotonic() < deadline, "other connections did not end"
+        time.sleep(0.05)
+    dispose_engines()
+    return session_factory(settings)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the server's user, not ours: still there
+        return True
+    return True
+
+
 def test_the_import_command_leaves_nothing_for_autovacuum(
-    db: sessionmaker[Session], cli_env: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    db: sessionmaker[Session],
+    settings: Settings,
+    cli_env: Any,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     """Given an empty forecasts table, when 3,000 SKUs' forecasts are imported with the
     command, then the forecasts and their horizons have been vacuumed after the commit:
@@ -276,6 +319,8 @@ def test_the_import_command_leaves_nothing_for_autovacuum(
     counted as inserted or changed since (nothing left to trigger autovacuum during the
     first sweep). A small import into the same table (under a tenth of it) vacuums
     nothing."""
+    # (no earlier test's connection may report its writes after the VACUUM)
+    db = quiet_statistics(settings)
     rows = "".join(
         f"c1,s{n % 30},p{n},2026-03-0{day},{n % 7}.5,r1\n" for n in range(3000) for day in (1, 2)
     )
