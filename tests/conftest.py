@@ -106,6 +106,20 @@ def db(settings: Settings) -> sessionmaker[Session]:
     return factory
 
 
+#: Tables of planning data the shared ``db`` fixture leaves alone (most tests never write them).
+PLANNING_TABLES = "policies, sales, arrivals, customer_rule_settings"
+
+
+@pytest.fixture()
+def planning(db: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """Empty planning tables (the shared ``db`` fixture does not know them), before and after."""
+    with db.begin() as session:
+        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
+    yield db
+    with db.begin() as session:
+        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's own SHELFOPS_* variables or .env by accident."""

@@ -10,93 +10,22 @@ import datetime as dt
 import json
 import math
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.cli import main
-from shelfops_alerts.detect.checks import SALES_TYPES, check_batch
 from shelfops_alerts.intake.client import notify_forecast_complete, notify_sales_recorded
-from shelfops_alerts.intake.imports import (
-    import_arrivals,
-    import_forecasts,
-    import_policies,
-    import_sales,
-)
-from shelfops_alerts.skus import Sku
 from tests.integration.conftest import wait_idle
 from tests.support.data import put_skus, rows, today
+from tests.support.planning import Loader
 
 CUSTOMER = "rules-co"
-PLANNING_TABLES = "policies, sales, arrivals, customer_rule_settings"
-
-
-@pytest.fixture()
-def planning(db: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
-    """Empty planning tables (the shared ``db`` fixture does not know them), before and after."""
-    with db.begin() as session:
-        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
-    yield db
-    with db.begin() as session:
-        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
-
-
-class Loader:
-    """Writes planning data as CSV files and imports them, like ``shelfops-alerts import``."""
-
-    def __init__(self, factory: sessionmaker[Session], folder: Path) -> None:
-        self.factory = factory
-        self.folder = folder
-        self.files = 0
-
-    def load_rows(self, importer: Any, header: str, lines: list[str]) -> None:
-        self.files += 1
-        path = self.folder / f"file{self.files}.csv"
-        path.write_text(header + "\n" + "".join(f"{line}\n" for line in lines))
-        with self.factory.begin() as session:
-            importer(session, path=path)
-
-    def history(self, product: str, units: list[float], forecast: float, *, end_days_ago=1):
-        """Daily sales ending ``end_days_ago`` days ago, and the forecast that was made for them."""
-        last = today() - dt.timedelta(days=end_days_ago)
-        days = [last - dt.timedelta(days=len(units) - 1 - n) for n in range(len(units))]
-        self.sales(product, dict(zip(days, units, strict=True)))
-        self.load_rows(
-            import_forecasts,
-            "customer_id,store_id,product_id,date,forecasted_demand,run_id",
-            [f"{CUSTOMER},S1,{product},{day},{forecast},past" for day in days],
-        )
-
-    def sales(self, product: str, by_day: dict[dt.date, float]) -> None:
-        self.load_rows(
-            import_sales,
-            "customer_id,store_id,product_id,date,units",
-            [f"{CUSTOMER},S1,{product},{day},{units}" for day, units in by_day.items()],
-        )
-
-    def policy(self, product: str, lead_time_days: float, case_pack: int) -> None:
-        self.load_rows(
-            import_policies,
-            "customer_id,store_id,product_id,lead_time_days,case_pack",
-            [f"{CUSTOMER},S1,{product},{lead_time_days},{case_pack}"],
-        )
-
-    def arrival(self, product: str, in_days: int, quantity: float) -> None:
-        self.load_rows(
-            import_arrivals,
-            "customer_id,store_id,product_id,date,quantity",
-            [f"{CUSTOMER},S1,{product},{today() + dt.timedelta(days=in_days)},{quantity}"],
-        )
 
 
 @pytest.fixture()
 def load(planning, tmp_path) -> Loader:
-    return Loader(planning, tmp_path)
+    return Loader(planning, tmp_path, CUSTOMER)
 
 
 def active(db) -> dict[tuple[str, str], Any]:
@@ -216,67 +145,6 @@ def test_sales_recorded_raises_an_anomaly_and_checks_nothing_else(pipeline, load
     notify_forecast_complete(CUSTOMER, settings=settings)
     wait_idle(settings)
     assert active(db)[("SPIKE", "stockout_predicted")].severity == "high"
-
-
-@contextmanager
-def statements_sent(factory: sessionmaker[Session]) -> Iterator[list[str]]:
-    engine = factory.kw["bind"]
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def test_a_batch_costs_the_same_queries_whatever_its_size(planning, tmp_path):
-    # Given 3 and 300 SKUs, each with a forecast, a policy, an arrival, and 14 days of sales
-    # with the forecasts made for those days
-    db = planning
-    load = Loader(db, tmp_path)
-    products = [f"P{n:03d}" for n in range(300)]
-    put_skus(db, CUSTOMER, [("S1", p, 30.0, 10.0) for p in products])
-    past = [today() - dt.timedelta(days=n) for n in range(1, 15)]
-    load.load_rows(
-        import_sales,
-        "customer_id,store_id,product_id,date,units",
-        [f"{CUSTOMER},S1,{p},{day},10" for p in products for day in past],
-    )
-    load.load_rows(
-        import_forecasts,
-        "customer_id,store_id,product_id,date,forecasted_demand",
-        [f"{CUSTOMER},S1,{p},{day},10" for p in products for day in past],
-    )
-    load.load_rows(
-        import_policies,
-        "customer_id,store_id,product_id,lead_time_days",
-        [f"{CUSTOMER},S1,{p},3" for p in products],
-    )
-    load.load_rows(
-        import_arrivals,
-        "customer_id,store_id,product_id,date,quantity",
-        [f"{CUSTOMER},S1,{p},{today() + dt.timedelta(days=2)},5" for p in products],
-    )
-
-    # When each batch is checked with all rules, and with the sales rules only
-    counts = []
-    for size in (3, 300):
-        skus = [Sku("S1", p) for p in products[:size]]
-        for only in (None, SALES_TYPES):
-            with statements_sent(db) as sent, db() as session:
-                result = check_batch(
-                    session, customer_id=CUSTOMER, skus=skus, today=today(), only_types=only
-                )
-            counts.append(len(sent))
-            # (every SKU was judged by every rule asked for: the reads found their inputs)
-            assert len(result.evaluated) == size * (4 if only is None else 2)
-
-    # Then all rules cost 5 queries and the sales rules 3, for 3 SKUs as for 300
-    assert counts == [5, 3, 5, 3]
 
 
 def test_a_user_tunes_the_anomaly_rule_per_customer_from_the_cli(

@@ -1,10 +1,24 @@
-"""Bad stored input for one SKU is refused with its reason; the rest of its batch is judged."""
+"""A batch's check on a real PostgreSQL: bad stored input for one SKU is refused with its
+reason while the rest of its batch is judged, and a batch costs the same statements whatever
+its size."""
 
 from __future__ import annotations
 
-from shelfops_alerts.detect.checks import check_batch
+import datetime as dt
+
+from shelfops_alerts.detect.checks import SALES_TYPES, check_batch
+from shelfops_alerts.intake.imports import (
+    import_arrivals,
+    import_forecasts,
+    import_policies,
+    import_sales,
+)
 from shelfops_alerts.skus import Sku
 from tests.support.data import poison, put_skus, today
+from tests.support.planning import Loader
+from tests.support.statements import counting_statements
+
+CUSTOMER = "rules-co"
 
 
 def test_check_batch_rejects_the_bad_sku_and_judges_the_others(db):
@@ -19,3 +33,49 @@ def test_check_batch_rejects_the_bad_sku_and_judges_the_others(db):
     ]
     assert [f.product_id for f in result.findings] == ["P2"]
     assert Sku("S1", "P1") not in result.checked
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(planning, tmp_path):
+    # Given 3 and 300 SKUs, each with a forecast, a policy, an arrival, and 14 days of sales
+    # with the forecasts made for those days
+    db = planning
+    load = Loader(db, tmp_path, CUSTOMER)
+    products = [f"P{n:03d}" for n in range(300)]
+    put_skus(db, CUSTOMER, [("S1", p, 30.0, 10.0) for p in products])
+    past = [today() - dt.timedelta(days=n) for n in range(1, 15)]
+    load.load_rows(
+        import_sales,
+        "customer_id,store_id,product_id,date,units",
+        [f"{CUSTOMER},S1,{p},{day},10" for p in products for day in past],
+    )
+    load.load_rows(
+        import_forecasts,
+        "customer_id,store_id,product_id,date,forecasted_demand",
+        [f"{CUSTOMER},S1,{p},{day},10" for p in products for day in past],
+    )
+    load.load_rows(
+        import_policies,
+        "customer_id,store_id,product_id,lead_time_days",
+        [f"{CUSTOMER},S1,{p},3" for p in products],
+    )
+    load.load_rows(
+        import_arrivals,
+        "customer_id,store_id,product_id,date,quantity",
+        [f"{CUSTOMER},S1,{p},{today() + dt.timedelta(days=2)},5" for p in products],
+    )
+
+    # When each batch is checked with all rules, and with the sales rules only
+    counts = []
+    for size in (3, 300):
+        skus = [Sku("S1", p) for p in products[:size]]
+        for only in (None, SALES_TYPES):
+            with counting_statements(db) as sent, db() as session:
+                result = check_batch(
+                    session, customer_id=CUSTOMER, skus=skus, today=today(), only_types=only
+                )
+            counts.append(len(sent))
+            # (every SKU was judged by every rule asked for: the reads found their inputs)
+            assert len(result.evaluated) == size * (4 if only is None else 2)
+
+    # Then all rules cost 5 queries and the sales rules 3, for 3 SKUs as for 300
+    assert counts == [5, 3, 5, 3]

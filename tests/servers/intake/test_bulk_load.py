@@ -24,12 +24,12 @@ from shelfops_alerts.intake.imports import (
 )
 from tests.servers.intake.test_imports import (
     FORECAST_HEADER,
-    counting_statements,
     inventory,
     table,
     write,
 )
 from tests.support.cli import run
+from tests.support.statements import counting_statements
 
 #: Stock without on_order (a column whose empty cell needs a default takes the staged way).
 STOCK_HEADER = "customer_id,store_id,product_id,on_hand\n"

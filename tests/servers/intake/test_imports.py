@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.intake.imports import (
@@ -23,6 +21,7 @@ from shelfops_alerts.intake.imports import (
     import_sales,
     import_thresholds,
 )
+from tests.support.statements import counting_statements
 
 INVENTORY_HEADER = "customer_id,store_id,product_id,on_hand,on_order\n"
 FORECAST_HEADER = "customer_id,store_id,product_id,date,forecasted_demand,run_id\n"
@@ -52,23 +51,6 @@ def forecasts(db: sessionmaker[Session]) -> list[tuple[Any, ...]]:
         db,
         "SELECT product_id, forecast_date::text, demand, run_id FROM forecasts ORDER BY 1, 2",
     )
-
-
-@contextmanager
-def counting_statements(db: sessionmaker[Session]) -> Iterator[list[str]]:
-    """Every statement sent through SQLAlchemy while the block runs (COPY, sent on the raw
-    psycopg2 cursor, is not among them: it is always exactly one)."""
-    engine = db.kw["bind"]
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_inventory_rows_land(db: sessionmaker[Session], tmp_path: Path) -> None:
@@ -332,21 +314,11 @@ def test_empty_file_imports_nothing(db: sessionmaker[Session], tmp_path: Path) -
 
 # --- planning data: policies, sales, arrivals, rule settings ------------------------------
 
-PLANNING_TABLES = "policies, sales, arrivals, customer_rule_settings"
+
 POLICY_HEADER = (
     "customer_id,store_id,product_id,lead_time_days,reorder_point,order_up_to,"
     "case_pack,min_order_qty,service_level\n"
 )
-
-
-@pytest.fixture()
-def planning(db: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
-    """Empty planning tables (the shared ``db`` fixture does not know them), before and after."""
-    with db.begin() as session:
-        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
-    yield db
-    with db.begin() as session:
-        session.execute(text(f"TRUNCATE {PLANNING_TABLES}"))
 
 
 def test_policies_land_and_a_reimport_replaces_the_whole_policy(
