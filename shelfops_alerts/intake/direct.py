@@ -34,13 +34,15 @@ DIRECT_EVENT_SKUS = 100
 
 
 @dataclass(frozen=True)
-class DirectCheck:
-    """The check message of a one-batch event: its task id, keyword arguments, and the chain
-    that follows it (Celery's message protocol 2: the last step first)."""
+class Outgoing:
+    """The one message an event is queued as: a task by name, its JSON keyword arguments,
+    its task id, and the chain that follows it (Celery's message protocol 2: the last step
+    first; None for a walk task)."""
 
-    task_id: str
+    task_name: str
     kwargs: dict[str, Any]
-    chain: list[dict[str, Any]]
+    task_id: str
+    chain: list[dict[str, Any]] | None = None
 
 
 def _step(task_name: str, task_id: str) -> dict[str, Any]:
@@ -55,13 +57,14 @@ def _step(task_name: str, task_id: str) -> dict[str, Any]:
     }
 
 
-def direct_check(event: ForecastComplete | SalesRecorded, *, batch_size: int) -> DirectCheck | None:
+def direct_check(event: ForecastComplete | SalesRecorded, *, batch_size: int) -> Outgoing | None:
     """The check chain of ``event`` when it names few enough SKUs to be one batch; None
     when it must be walked (every SKU, or more than one batch)."""
     if event.skus is None or len(event.skus) > min(DIRECT_EVENT_SKUS, batch_size):
         return None
     check_id, persist_id, publish_id = (str(uuid.uuid4()) for _ in range(3))
-    return DirectCheck(
+    return Outgoing(
+        task_name=CHECK_TASK,
         task_id=check_id,
         kwargs={
             "customer_id": event.customer_id,
@@ -76,24 +79,13 @@ def direct_check(event: ForecastComplete | SalesRecorded, *, batch_size: int) ->
     )
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """The one message an event is queued as: a task by name, its JSON keyword arguments,
-    its task id, and the chain that follows it (None for a walk task)."""
-
-    task_name: str
-    kwargs: dict[str, Any]
-    task_id: str
-    chain: list[dict[str, Any]] | None = None
-
-
 def outgoing(event: ForecastComplete | SalesRecorded, *, batch_size: int) -> Outgoing:
     """What to queue for ``event``: its check chain when it is one batch
     (:func:`direct_check`), else its walk task (``shelfops.forecast_completed`` or
     ``shelfops.sales_recorded``) with the event as its payload."""
     direct = direct_check(event, batch_size=batch_size)
     if direct is not None:
-        return Outgoing(CHECK_TASK, direct.kwargs, direct.task_id, direct.chain)
+        return direct
     walk = FORECAST_COMPLETED_TASK if isinstance(event, ForecastComplete) else SALES_RECORDED_TASK
     return Outgoing(walk, event.to_json(), str(uuid.uuid4()))
 
