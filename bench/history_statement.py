@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from catalogue import environment, import_files, write_files
-from harness import bench_stack, note
+from catalogue import KINDS, environment, import_files, kept_files
+from harness import bench_stack
 from sqlalchemy import text
 
 from shelfops_alerts.db import session_factory
@@ -56,12 +56,17 @@ def main() -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         variant, setup = text(module.STATEMENT), list(getattr(module, "SETUP", []))
-    folder = args.files / f"{args.skus}-history-{today}"
-    if not (folder / "policies.csv").exists():
-        note(f"writing {args.skus:,} SKUs to {folder} ...")
-        write_files(
-            folder, customer_id=CUSTOMER, skus=args.skus, today=today, past_days=28, policies=True
-        )
+    # (the same files as ``sweep.py --history --files DIR`` writes and reuses)
+    paths = kept_files(
+        args.files,
+        f"{args.skus}-history-{today}",
+        KINDS,
+        customer_id=CUSTOMER,
+        skus=args.skus,
+        today=today,
+        past_days=28,
+        policies=True,
+    )
     read = history_inputs.read_history
     calls: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
@@ -70,8 +75,7 @@ def main() -> None:
         return read(session, keys, **options)
 
     with bench_stack(0) as bench:
-        kinds = ("inventory", "forecasts", "sales", "policies")
-        import_files(environment(bench.env), {kind: folder / f"{kind}.csv" for kind in kinds})
+        import_files(environment(bench.env), paths)
         factory = session_factory(bench.settings)
         batch_inputs.read_history = recorded  # type: ignore[assignment]
         try:
