@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, String
 
+from shelfops_alerts.db import execute_prepared, prepared
 from shelfops_alerts.skus import Sku, SkuSpan, is_span, parse_span
 from shelfops_alerts.vocabulary import DONE, sql_word
 
@@ -81,17 +82,20 @@ def _with_id(batch: Batch, ledger_id: int) -> Batch:
     )
 
 
-_DONE = text(
-    f"""
+_DONE = prepared(
+    "ledger_done",
+    text(
+        f"""
     UPDATE batch_ledger SET done_at = now(), outcome = {sql_word(DONE)}
     WHERE id = :ledger_id AND done_at IS NULL
     """
+    ),
 )
 
 
 def mark_done(session: Session, *, ledger_id: int) -> None:
     """The chain of row ``ledger_id`` reached its publish: the batch is checked."""
-    session.execute(_DONE, {"ledger_id": ledger_id})
+    execute_prepared(session, _DONE, {"ledger_id": ledger_id})
 
 
 _OVERDUE = text(

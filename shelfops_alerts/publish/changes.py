@@ -26,7 +26,8 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.db import array_literal
+from shelfops_alerts.db import array_literal, execute_prepared, prepared
+from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.vocabulary import CHANNEL_PREFIX, STREAM_PREFIX
 
 #: The field of a stream entry that holds the change's JSON.
@@ -55,8 +56,10 @@ _MARK_PUBLISHED = text(
 #: Mark the changes published and read them, in one round trip. The mark commits only with
 #: the caller's transaction, after the PUBLISH (as if marked after it), and holds the rows
 #: until then, so a redelivered publish of the same changes waits and then finds them marked.
-_MARK_AND_READ = text(
-    """
+_MARK_AND_READ = prepared(
+    "publish_mark_and_read",
+    text(
+        """
     WITH marked AS (
         UPDATE alert_history SET published_at = now()
         WHERE id = ANY(CAST(:ids AS bigint[])) AND published_at IS NULL
@@ -69,6 +72,7 @@ _MARK_AND_READ = text(
     FROM marked h JOIN alerts a ON a.id = h.alert_id
     ORDER BY h.id
     """
+    ),
 )
 
 _UNPUBLISHED = text(
@@ -200,7 +204,14 @@ def publish_committed(
     """
     if not history_ids:
         return 0
-    rows = session.execute(_MARK_AND_READ, {"ids": array_literal(history_ids)}).all()
+    # An event's few changes: prepared (planned once per connection); a sweep's batch may
+    # hold thousands, planned for their number.
+    rows = execute_prepared(
+        session,
+        _MARK_AND_READ,
+        {"ids": array_literal(history_ids)},
+        prepare=len(history_ids) <= MAX_EVENT_SKUS,
+    ).all()
     return publish_changes(
         client, [change_message(row) for row in rows], stream_maxlen=stream_maxlen
     )
