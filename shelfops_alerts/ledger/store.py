@@ -82,15 +82,16 @@ def _with_id(batch: Batch, ledger_id: int) -> Batch:
     )
 
 
-_DONE = prepared(
-    "ledger_done",
-    text(
-        f"""
-    UPDATE batch_ledger SET done_at = now(), outcome = {sql_word(DONE)}
-    WHERE id = :ledger_id AND done_at IS NULL
-    """
-    ),
-)
+def done_sql(ledger_id: str) -> str:
+    """The UPDATE that marks row ``ledger_id`` (an SQL expression) done, once: for
+    :func:`mark_done`, and for the publish, which runs it in its own statement."""
+    return (
+        f"UPDATE batch_ledger SET done_at = now(), outcome = {sql_word(DONE)}"
+        f" WHERE id = {ledger_id} AND done_at IS NULL"
+    )
+
+
+_DONE = prepared("ledger_done", text(done_sql(":ledger_id")))
 
 
 def mark_done(session: Session, *, ledger_id: int) -> None:
