@@ -66,7 +66,8 @@ def worker_connect_args(settings: Any) -> dict[str, Any]:
         # re-planning the persist's statements at every event (a generic plan's estimate for
         # an array parameter, 10 elements, costs more than a one-SKU event's custom plan).
         # Statements sent with their values inlined (psycopg2's way: all others) have no
-        # parameters, so this does not touch them; PL/pgSQL triggers' statements it does.
+        # parameters, so this does not touch them; nor the counting triggers' statements
+        # (migration 0007: transition tables, no PL/pgSQL variables).
         "plan_cache_mode": "force_generic_plan",
         "tcp_keepalives_idle": KEEPALIVE_IDLE_S,
         "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
