@@ -156,6 +156,8 @@ _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 _PREPARED_KEY = "shelfops_prepared"
 #: SQLSTATE of EXECUTE of a statement the server does not know (``DISCARD ALL`` ran).
 _UNKNOWN_STATEMENT = "26000"
+#: Every prepared statement's SQL by name: a name means one statement on every connection.
+_PREPARED_SQL: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,8 @@ class PreparedStatement:
 
 
 def prepared(name: str, statement: TextClause) -> PreparedStatement:
-    """``statement`` to be run with :func:`execute_prepared` under ``name`` (unique)."""
+    """``statement`` to be run with :func:`execute_prepared` under ``name`` (unique in the
+    process: a second statement under a name already taken is a ValueError)."""
     order: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -182,6 +185,8 @@ def prepared(name: str, statement: TextClause) -> PreparedStatement:
         return f"${order.index(match.group(1)) + 1}"
 
     body = _BIND.sub(number, statement.text)
+    if _PREPARED_SQL.setdefault(name, body) != body:
+        raise ValueError(f"two statements prepared as {name!r}")
     arguments = ", ".join(f":{param}" for param in order)
     return PreparedStatement(
         name=name,
@@ -215,11 +220,9 @@ def execute_prepared(
     connection = session.connection()
     known: set[str] = connection.info.setdefault(_PREPARED_KEY, set())
     if statement.name not in known:
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(statement.prepare_sql)
-        finally:
-            cursor.close()
+        # Through SQLAlchemy, so a connection found dead here is invalidated (and the fault
+        # wrapped and classified) as at any other statement.
+        connection.exec_driver_sql(statement.prepare_sql)
         known.add(statement.name)
     sql = text(f"{before} {statement.execute_sql.text}") if before else statement.execute_sql
     try:
