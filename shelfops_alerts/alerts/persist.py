@@ -5,8 +5,9 @@ and every write goes through it (``INSERT … ON CONFLICT … DO UPDATE``), so t
 racing on one SKU still make one alert. A batch costs a constant number of statements
 whatever its size:
 
-1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts,
-   then run the findings through the muters in Python (inhibition.py, silencing.py: pure);
+1. read the customer's active silences and the SKUs' active forecast_accuracy_low alerts
+   (one statement), then run the findings through the muters in Python (inhibition.py,
+   silencing.py: pure);
 2. lock every alert row the batch may write, in key order (one index probe per SKU; for a
    sweep's page, a span of keys, one range scan over the span's active alerts), so two
    batches over the same SKUs wait for each other instead of deadlocking;
@@ -24,6 +25,12 @@ findings but counts no clean check (``count_clean_checks=False``, see
 :mod:`shelfops_alerts.sweeps.fencing`). Silenced changes are stored with ``silenced`` and
 ``published_at`` already set: the relay never publishes them and no delivery is made. The
 caller owns the transaction and queues follow-up work after commit.
+
+A batch of at most PREPARED_MAX_SKUS SKUs given by key (an event's) runs its statements
+prepared (:func:`shelfops_alerts.db.execute_prepared`): PostgreSQL plans each once per
+connection instead of at each event, where planning was about a third of its CPU. A
+sweep's page (a span of keys) and larger batches run them as plain statements, planned for
+their values as before.
 """
 
 from __future__ import annotations
@@ -32,30 +39,24 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.alerts.inhibition import (
-    FORECAST_DRIVEN_TYPES,
-    INHIBITING_TYPE,
-    Inhibitor,
-    inhibiting_skus,
-)
 from shelfops_alerts.alerts.lifecycle import LifecyclePolicy
+from shelfops_alerts.alerts.mute_reads import read_muters
 from shelfops_alerts.alerts.muting import judge_all
-from shelfops_alerts.alerts.silences import active_silences
-from shelfops_alerts.alerts.silencing import Silencer
 from shelfops_alerts.alerts.statements import (
     CLEAR,
     DELIVERIES,
-    INHIBITORS,
     LOCK_ROWS,
     LOCK_SPAN,
     UPSERT,
 )
-from shelfops_alerts.db import array_literal
+from shelfops_alerts.db import array_literal, execute_prepared
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
+from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.vocabulary import ACTIVE_STATUSES, CREATED, ESCALATED, REOPENED
 
@@ -63,6 +64,13 @@ from shelfops_alerts.vocabulary import ACTIVE_STATUSES, CREATED, ESCALATED, REOP
 MAILED_EVENTS = (CREATED, ESCALATED, REOPENED)
 #: History note of the first change after a silence ended; mailed, as its alert never was.
 SILENCE_ENDED = "silence ended"
+#: A batch of SKUs given by key runs its statements prepared up to this size: an event's
+#: (an event of more SKUs is walked in batches of this size too). Their generic plans probe
+#: the alerts index per SKU, as the plans for the values would.
+PREPARED_MAX_SKUS = MAX_EVENT_SKUS
+#: The savepoint the upsert runs under (sent in the upsert's round trip, never released:
+#: the commit ends it), rolled back to when a racing re-open and insert met.
+_UPSERT_SAVEPOINT = "persist_upsert"
 
 
 @dataclass
@@ -110,6 +118,11 @@ def _one_per_key(findings: list[Finding]) -> list[Finding]:
     return [by_key[key] for key in sorted(by_key)]
 
 
+def _prepares(batch: BatchResult) -> bool:
+    """Whether this batch runs its statements prepared (see the module's docstring)."""
+    return batch.span is None and len(batch.checked) <= PREPARED_MAX_SKUS
+
+
 def _lock_rows(
     session: Session,
     batch: BatchResult,
@@ -139,7 +152,8 @@ def _lock_rows(
         return []
     skus = sorted(types)
     return list(
-        session.execute(
+        execute_prepared(
+            session,
             LOCK_ROWS,
             {
                 "customer_id": batch.customer_id,
@@ -149,6 +163,7 @@ def _lock_rows(
                 "found": array_literal([",".join(sorted(found.get(sku, ()))) for sku in skus]),
                 "reopen_within": policy.reopen_within_s,
             },
+            prepare=_prepares(batch),
         ).all()
     )
 
@@ -180,27 +195,9 @@ def _lock_span(
     )
 
 
-def _inhibited_skus(
-    session: Session, customer_id: str, findings: list[Finding]
-) -> set[tuple[str, str]]:
-    """SKUs whose forecast is doubted: an active accuracy alert, or one found in this batch."""
-    driven = {(f.store_id, f.product_id) for f in findings if f.alert_type in FORECAST_DRIVEN_TYPES}
-    if not driven:
-        return set()
-    rows = session.execute(
-        INHIBITORS,
-        {
-            "customer_id": customer_id,
-            "inhibiting": INHIBITING_TYPE,
-            "stores": array_literal([s for s, _ in driven]),
-            "products": array_literal([p for _, p in driven]),
-        },
-    ).all()
-    return {(r.store_id, r.product_id) for r in rows} | inhibiting_skus(findings)
-
-
-def _upsert(session: Session, params: dict[str, Any]) -> list[Any]:
-    """Run the upsert; once more if a racing re-open and insert met on the unique index.
+def _upsert(session: Session, params: dict[str, Any], *, prepare: bool) -> list[Any]:
+    """Run the upsert under a savepoint (set in the same round trip); once more if a racing
+    re-open and insert met on the unique index.
 
     Two workers can only collide here when one re-opens an alert while another, whose
     snapshot predates its resolution, inserts a fresh one; the retry's new snapshot sees
@@ -208,11 +205,19 @@ def _upsert(session: Session, params: dict[str, Any]) -> list[Any]:
     """
     for attempt in (1, 2):
         try:
-            with session.begin_nested():
-                return list(session.execute(UPSERT, params).all())
+            return list(
+                execute_prepared(
+                    session,
+                    UPSERT,
+                    params,
+                    prepare=prepare,
+                    before=f"SAVEPOINT {_UPSERT_SAVEPOINT};",
+                ).all()
+            )
         except IntegrityError as exc:
             if attempt == 2 or "uq_alerts_one_active" not in str(exc.orig):
                 raise
+            session.execute(text(f"ROLLBACK TO SAVEPOINT {_UPSERT_SAVEPOINT}"))
     raise AssertionError("unreachable")
 
 
@@ -238,12 +243,10 @@ def persist_batch(
         context=batch.context,
     )
     findings = _one_per_key(batch.findings)
+    prepare = _prepares(batch)
     rows: list[Any] = []
     if findings:
-        muters = (
-            Inhibitor(frozenset(_inhibited_skus(session, batch.customer_id, findings))),
-            Silencer(active_silences(session, customer_id=batch.customer_id)),
-        )
+        muters = read_muters(session, batch.customer_id, findings, prepare=prepare)
         verdicts = judge_all(findings, muters)
         findings = [verdict.finding for verdict in verdicts]
     locked = _lock_rows(session, batch, findings, policy)
@@ -262,10 +265,12 @@ def persist_batch(
                 "reopen_within": policy.reopen_within_s,
                 "silence_ended": SILENCE_ENDED,
             },
+            prepare=prepare,
         )
     stale = _stale(batch, findings, locked)
     if stale and count_clean_checks:
-        rows += session.execute(
+        rows += execute_prepared(
+            session,
             CLEAR,
             {
                 "ids": array_literal(sorted(stale)),
@@ -274,6 +279,7 @@ def persist_batch(
                 "note": f"condition no longer met on {policy.resolve_after_checks}"
                 " consecutive check(s)",
             },
+            prepare=prepare,
         ).all()
     for row in rows:
         result.events[row.event] = result.events.get(row.event, 0) + 1
@@ -283,7 +289,9 @@ def persist_batch(
             result.history_ids.append(int(row.id))
     result.history_ids.sort()
     if result.history_ids:
-        result.delivery_ids = create_deliveries(session, history_ids=result.history_ids)
+        result.delivery_ids = create_deliveries(
+            session, history_ids=result.history_ids, prepare=prepare
+        )
     return result
 
 
@@ -304,18 +312,22 @@ def _stale(batch: BatchResult, findings: list[Finding], locked: list[Any]) -> li
     ]
 
 
-def create_deliveries(session: Session, *, history_ids: list[int]) -> list[int]:
+def create_deliveries(
+    session: Session, *, history_ids: list[int], prepare: bool = False
+) -> list[int]:
     """One pending delivery per mailed change and matching recipient (never two).
 
     Mailed: created, escalated and reopened changes, and the first change after a silence
     ended while the alert is open; never a silenced change.
     """
-    delivered = session.execute(
+    delivered = execute_prepared(
+        session,
         DELIVERIES,
         {
             "history_ids": array_literal(history_ids),
             "events": array_literal(MAILED_EVENTS),
             "silence_ended": SILENCE_ENDED,
         },
+        prepare=prepare,
     ).scalars()
     return sorted(int(i) for i in delivered)

@@ -4,16 +4,20 @@ Kept apart from the flow in persist.py so each reads on its own. Statuses, event
 order of severities come from :mod:`shelfops_alerts.vocabulary` (``_RANK`` orders severities
 inside SQL: low 1 < medium 2 < high 3 < critical 4).
 
-Arrays arrive as one literal each (``shelfops_alerts.db.array_literal``). Alerts are looked
-up by index, SKU by SKU, in ``LATERAL`` subqueries the planner cannot flatten: during the
-first sweep after an import the alerts table has no statistics yet, and a flattened join
-could read all the customer's alerts once per batch, or once per SKU.
+Each is a :class:`~shelfops_alerts.db.PreparedStatement`: an event's small batch runs it
+prepared (planned once per connection), a sweep's page as a plain statement (planned for
+its values; see persist.py). Arrays arrive as one literal each
+(``shelfops_alerts.db.array_literal``). Alerts are looked up by index, SKU by SKU, in
+``LATERAL`` subqueries the planner cannot flatten: during the first sweep after an import
+the alerts table has no statistics yet, and a flattened join could read all the customer's
+alerts once per batch, or once per SKU.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
+from shelfops_alerts.db import prepared
 from shelfops_alerts.vocabulary import (
     ACTIVE_STATUSES,
     CREATED,
@@ -33,8 +37,10 @@ _ACTIVE = f"({sql_list(ACTIVE_STATUSES)})"
 _OPEN, _RESOLVED = sql_word(OPEN), sql_word(RESOLVED)
 _SAME = "(p.severity, p.message, p.metadata, p.silence_id IS NULL)"
 
-UPSERT = text(
-    f"""
+UPSERT = prepared(
+    "persist_upsert",
+    text(
+        f"""
     WITH input AS (
         SELECT * FROM unnest(
             CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]),
@@ -146,6 +152,7 @@ UPSERT = text(
     FROM changes
     RETURNING id, alert_id, event, silenced
     """
+    ),
 )
 
 # Every alert row a batch may write, locked before any is written and in one order (the
@@ -167,8 +174,10 @@ _RECENTLY_RESOLVED_FOUND = f"""\
               AND a.status = {_RESOLVED}
               AND a.resolved_at >= now() - make_interval(secs => :reopen_within)"""
 
-LOCK_ROWS = text(
-    f"""
+LOCK_ROWS = prepared(
+    "persist_lock_rows",
+    text(
+        f"""
     WITH k AS (
         SELECT * FROM unnest(
             CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:types AS text[]),
@@ -197,6 +206,7 @@ LOCK_ROWS = text(
     ORDER BY a.store_id, a.product_id, a.alert_type, a.id
     FOR UPDATE OF a
     """
+    ),
 )
 
 # The same for a batch that is a span of keys (a sweep's page): every active alert in the
@@ -237,8 +247,10 @@ LOCK_SPAN = text(
 
 # Count a clean check on those alerts (given by id, so they are read by primary key), and
 # resolve the ones clean on enough consecutive checks.
-CLEAR = text(
-    f"""
+CLEAR = prepared(
+    "persist_clear",
+    text(
+        f"""
     WITH cleared AS (
         UPDATE alerts a
         SET clear_checks = a.clear_checks + 1,
@@ -263,11 +275,18 @@ CLEAR = text(
     WHERE status = {_RESOLVED}
     RETURNING id, alert_id, event, silenced
     """
+    ),
 )
 
-INHIBITORS = text(
-    f"""
-    SELECT k.store_id, k.product_id
+# What mutes a batch's findings, in one read: the SKUs (of those given: the ones with a
+# forecast-driven finding) whose forecast is doubted by an active accuracy alert
+# (``inhibitor``), and the customer's silences in force now (``silence``: id and scope).
+MUTERS = prepared(
+    "persist_muters",
+    text(
+        f"""
+    SELECT 'inhibitor' AS kind, k.store_id, k.product_id, NULL AS alert_type,
+           CAST(NULL AS bigint) AS id
     FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)
     CROSS JOIN LATERAL (
         SELECT 1 FROM alerts a
@@ -275,11 +294,18 @@ INHIBITORS = text(
           AND a.product_id = k.product_id AND a.alert_type = :inhibiting
           AND a.status IN {_ACTIVE}
         LIMIT 1) a
+    UNION ALL
+    SELECT 'silence', s.store_id, s.product_id, s.alert_type, s.id FROM alert_silences s
+    WHERE s.customer_id = :customer_id AND s.expired_at IS NULL
+      AND s.starts_at <= now() AND s.ends_at > now()
     """
+    ),
 )
 
-DELIVERIES = text(
-    f"""
+DELIVERIES = prepared(
+    "persist_deliveries",
+    text(
+        f"""
     INSERT INTO email_deliveries (alert_id, history_id, recipient)
     SELECT h.alert_id, h.id, r.email
     FROM alert_history h
@@ -294,4 +320,5 @@ DELIVERIES = text(
     ON CONFLICT ON CONSTRAINT uq_email_deliveries_change_recipient DO NOTHING
     RETURNING id
     """
+    ),
 )

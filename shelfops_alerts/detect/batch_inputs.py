@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.db import array_literal
+from shelfops_alerts.db import array_literal, execute_prepared
 from shelfops_alerts.detect.history_inputs import read_history
 from shelfops_alerts.detect.input_statements import (
     READ_ARRIVALS,
@@ -37,6 +37,7 @@ from shelfops_alerts.detect.rules import (
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.detect.rules.screen import reorder_sigma_bound
 from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
+from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED
 
@@ -96,7 +97,7 @@ def _read_settings(
     session: Session, customer_id: str
 ) -> tuple[StockoutThresholds, RuleSettings, set[str]]:
     """Thresholds, rule settings, and the kinds of input the customer has none of."""
-    row = session.execute(READ_SETTINGS, {"customer_id": customer_id}).one()
+    row = execute_prepared(session, READ_SETTINGS, {"customer_id": customer_id}).one()
     thresholds = DEFAULT_THRESHOLDS
     if row.critical_days is not None:
         thresholds = StockoutThresholds(
@@ -137,12 +138,15 @@ def read_batch_inputs(
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
     rest = None
     quiet: list[Sku] = []
+    # An event's few SKUs: statements prepared, planned once per connection (a larger
+    # batch's are planned for its values, as its size may call for another plan).
+    prepare = span is None and len(skus) <= MAX_EVENT_SKUS
     # Of a span: its bounds, cut at the last key read when it holds more than ``limit``.
     bounds: dict[str, Any] = {}
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows: list[Any] = list(session.execute(READ_STOCK, keys))
+        rows: list[Any] = list(execute_prepared(session, READ_STOCK, keys, prepare=prepare))
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
@@ -185,7 +189,7 @@ def read_batch_inputs(
         keys["products"] = array_literal([sku.product_id for sku in found])
     if POLICIES in kinds and POLICIES not in absent:
         policies = (
-            session.execute(READ_POLICIES, keys)
+            execute_prepared(session, READ_POLICIES, keys, prepare=prepare)
             if span is None
             else session.execute(READ_SPAN_POLICIES, bounds)
         )
@@ -200,7 +204,8 @@ def read_batch_inputs(
                     service_level=_optional(row[7]),
                 )
     if ARRIVALS in kinds and ARRIVALS not in absent:
-        for store, product, dates, quantities in session.execute(READ_ARRIVALS, keys):
+        arrivals = execute_prepared(session, READ_ARRIVALS, keys, prepare=prepare)
+        for store, product, dates, quantities in arrivals:
             if (item := found.get(Sku(store, product))) is not None:
                 item.arrivals = [0.0] * ((dates[-1] - today).days + 1)
                 for day, quantity in zip(dates, quantities, strict=True):

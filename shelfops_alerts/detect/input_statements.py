@@ -1,13 +1,16 @@
 """The statements :mod:`shelfops_alerts.detect.batch_inputs` runs: one per kind of input.
 
 Kept apart from the reading in batch_inputs.py so each reads on its own (as
-:mod:`shelfops_alerts.alerts.statements` is for persist).
+:mod:`shelfops_alerts.alerts.statements` is for persist). The reads by key are
+:class:`~shelfops_alerts.db.PreparedStatement`: an event's batch runs them prepared (planned
+once per connection), a larger batch as plain statements, planned for their values.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
+from shelfops_alerts.db import prepared
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 
 _KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
@@ -21,8 +24,10 @@ _SAME_SKU = (
 
 # Also whether the customer has any policy or arrival at all: a customer with none skips
 # those reads (one index probe each here instead of a join per batch).
-READ_SETTINGS = text(
-    f"""
+READ_SETTINGS = prepared(
+    "check_settings",
+    text(
+        f"""
     SELECT t.critical_days, t.high_days, t.medium_days,
            {", ".join(f"r.{name}" for name in FIELD_NAMES)},
            EXISTS (SELECT 1 FROM policies p WHERE p.customer_id = c.customer_id)
@@ -33,6 +38,7 @@ READ_SETTINGS = text(
     LEFT JOIN customer_thresholds t ON t.customer_id = c.customer_id
     LEFT JOIN customer_rule_settings r ON r.customer_id = c.customer_id
     """
+    ),
 )
 
 #: A SKU's forecast from today on, from its horizon row ``h`` (both reads below).
@@ -46,8 +52,10 @@ _HORIZON_FROM_TODAY = (
 # forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
 # first forecast lies after today; ``has_past`` whether it holds days before today (the
 # forecasts the history rules compare sales with).
-READ_STOCK = text(
-    f"""
+READ_STOCK = prepared(
+    "check_stock",
+    text(
+        f"""
     SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
            {_HORIZON_FROM_TODAY}
     FROM {_KEYS}
@@ -56,6 +64,7 @@ READ_STOCK = text(
     LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
                        WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
     """
+    ),
 )
 
 # A sweep's page: its span of the customer's inventory and of its forecast horizons, both
@@ -113,13 +122,16 @@ READ_SPAN = text(
     """
 )
 
-READ_POLICIES = text(
-    f"""
+READ_POLICIES = prepared(
+    "check_policies",
+    text(
+        f"""
     SELECT k.store_id, k.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
            p.case_pack, p.min_order_qty, p.service_level
     FROM {_KEYS}
     CROSS JOIN LATERAL (SELECT * FROM policies p WHERE {_SAME_SKU.format(t="p")} LIMIT 1) p
     """
+    ),
 )
 
 # A sweep's page: the span's policies by one range scan of their key (no probe per SKU).
@@ -132,8 +144,10 @@ READ_SPAN_POLICIES = text(
     """
 )
 
-READ_ARRIVALS = text(
-    f"""
+READ_ARRIVALS = prepared(
+    "check_arrivals",
+    text(
+        f"""
     SELECT k.store_id, k.product_id, a.dates, a.quantities
     FROM {_KEYS}
     CROSS JOIN LATERAL (
@@ -144,4 +158,5 @@ READ_ARRIVALS = text(
     ) a
     WHERE a.dates IS NOT NULL
     """
+    ),
 )

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, String
 
+from shelfops_alerts.db import execute_prepared, prepared
 from shelfops_alerts.skus import Sku, SkuSpan, is_span, parse_span
 from shelfops_alerts.vocabulary import DONE, sql_word
 
@@ -81,17 +82,21 @@ def _with_id(batch: Batch, ledger_id: int) -> Batch:
     )
 
 
-_DONE = text(
-    f"""
-    UPDATE batch_ledger SET done_at = now(), outcome = {sql_word(DONE)}
-    WHERE id = :ledger_id AND done_at IS NULL
-    """
-)
+def done_sql(ledger_id: str) -> str:
+    """The UPDATE that marks row ``ledger_id`` (an SQL expression) done, once: for
+    :func:`mark_done`, and for the publish, which runs it in its own statement."""
+    return (
+        f"UPDATE batch_ledger SET done_at = now(), outcome = {sql_word(DONE)}"
+        f" WHERE id = {ledger_id} AND done_at IS NULL"
+    )
+
+
+_DONE = prepared("ledger_done", text(done_sql(":ledger_id")))
 
 
 def mark_done(session: Session, *, ledger_id: int) -> None:
     """The chain of row ``ledger_id`` reached its publish: the batch is checked."""
-    session.execute(_DONE, {"ledger_id": ledger_id})
+    execute_prepared(session, _DONE, {"ledger_id": ledger_id})
 
 
 _OVERDUE = text(

@@ -35,6 +35,9 @@ TRANSIENT_SQLSTATES: dict[str, str] = {
     "53100": "server disk full",
     # idle_in_transaction_session_timeout ended the session
     "25P03": "idle-in-transaction timeout",
+    # EXECUTE of a prepared statement the session no longer has (DISCARD ALL, as a pooler
+    # runs): the connection forgets its prepared statements and the retry prepares them
+    "26000": "prepared statement lost",
 }
 #: Whole SQLSTATE classes that are transient: 08 is "connection exception".
 TRANSIENT_SQLSTATE_CLASSES: dict[str, str] = {"08": "connection lost"}

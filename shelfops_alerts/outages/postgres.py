@@ -61,6 +61,14 @@ def worker_connect_args(settings: Any) -> dict[str, Any]:
         "lock_timeout": _ms(float(settings.db_lock_timeout_s)),
         # twice a statement: a worker is never idle that long inside a transaction
         "idle_in_transaction_session_timeout": _ms(2 * statement),
+        # A prepared statement (an event's, shelfops_alerts.db.execute_prepared) is planned
+        # once per connection, never for its values: left to choose, PostgreSQL kept
+        # re-planning the persist's statements at every event (a generic plan's estimate for
+        # an array parameter, 10 elements, costs more than a one-SKU event's custom plan).
+        # Statements sent with their values inlined (psycopg2's way: all others) have no
+        # parameters, so this does not touch them; nor the counting triggers' statements
+        # (migration 0007: transition tables, no PL/pgSQL variables).
+        "plan_cache_mode": "force_generic_plan",
         "tcp_keepalives_idle": KEEPALIVE_IDLE_S,
         "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
         "tcp_keepalives_count": KEEPALIVE_COUNT,

@@ -26,7 +26,9 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.db import array_literal
+from shelfops_alerts.db import array_literal, execute_prepared, prepared
+from shelfops_alerts.intake.events import MAX_EVENT_SKUS
+from shelfops_alerts.ledger.store import done_sql, mark_done
 from shelfops_alerts.vocabulary import CHANNEL_PREFIX, STREAM_PREFIX
 
 #: The field of a stream entry that holds the change's JSON.
@@ -52,16 +54,20 @@ _MARK_PUBLISHED = text(
     " WHERE id = ANY(CAST(:ids AS bigint[])) AND published_at IS NULL"
 )
 
-#: Mark the changes published and read them, in one round trip. The mark commits only with
-#: the caller's transaction, after the PUBLISH (as if marked after it), and holds the rows
-#: until then, so a redelivered publish of the same changes waits and then finds them marked.
-_MARK_AND_READ = text(
-    """
+#: Mark the changes published and read them, in one round trip; and the batch's ledger row
+#: done (``:ledger_id``, NULL: none), in the same statement. The marks commit only with the
+#: caller's transaction, after the PUBLISH (as if marked after it), and hold the rows until
+#: then, so a redelivered publish of the same changes waits and then finds them marked.
+_MARK_AND_READ = prepared(
+    "publish_mark_and_read",
+    text(
+        f"""
     WITH marked AS (
         UPDATE alert_history SET published_at = now()
         WHERE id = ANY(CAST(:ids AS bigint[])) AND published_at IS NULL
         RETURNING id, alert_id, event, severity, status, changed_at
-    )
+    ),
+    done AS ({done_sql("CAST(:ledger_id AS bigint)")})
     SELECT h.id AS history_id, h.event, h.severity AS change_severity,
            h.status AS change_status, h.changed_at,
            a.id AS alert_id, a.customer_id, a.store_id, a.product_id, a.alert_type,
@@ -69,6 +75,7 @@ _MARK_AND_READ = text(
     FROM marked h JOIN alerts a ON a.id = h.alert_id
     ORDER BY h.id
     """
+    ),
 )
 
 _UNPUBLISHED = text(
@@ -188,10 +195,12 @@ def publish_committed(
     *,
     history_ids: Sequence[int],
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+    ledger_id: int | None = None,
 ) -> int:
     """Announce committed changes: mark them published in ``session``'s transaction and
     load them (one statement), then PUBLISH each on its customer's channel and append it to
-    the customer's stream (one pipeline); returns how many.
+    the customer's stream (one pipeline); returns how many. ``ledger_id``: the batch's
+    ledger row, marked done in the same transaction (in the same statement).
 
     Changes already marked published are left out, so a retried or redelivered publish
     sends only what did not go out. A crash after the PUBLISH and before the caller commits
@@ -199,8 +208,17 @@ def publish_committed(
     never lost).
     """
     if not history_ids:
+        if ledger_id is not None:
+            mark_done(session, ledger_id=ledger_id)
         return 0
-    rows = session.execute(_MARK_AND_READ, {"ids": array_literal(history_ids)}).all()
+    # An event's few changes: prepared (planned once per connection); a sweep's batch may
+    # hold thousands, planned for their number.
+    rows = execute_prepared(
+        session,
+        _MARK_AND_READ,
+        {"ids": array_literal(history_ids), "ledger_id": ledger_id},
+        prepare=len(history_ids) <= MAX_EVENT_SKUS,
+    ).all()
     return publish_changes(
         client, [change_message(row) for row in rows], stream_maxlen=stream_maxlen
     )

@@ -13,7 +13,6 @@ from typing import Any
 
 from celery import shared_task
 
-from shelfops_alerts.ledger import store as ledger
 from shelfops_alerts.notify.relay import deliveries_queued
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.chain import read_persisted, read_sweep_context
@@ -37,16 +36,16 @@ def publish_alerts(persisted: dict[str, Any]) -> dict[str, int]:
         result = read_persisted(persisted, max_skus=task_context.settings().max_batch_size)
     except InvalidPayload as exc:
         refuse("persisted batch", exc)
+    # The batch is checked: its ledger row is done (also when it found nothing).
+    ledger_id = int(result.context["ledger"]) if "ledger" in result.context else None
     with task_context.sessions().begin() as session:
         published = publish_committed(
             session,
             task_context.redis_client(),
             history_ids=result.history_ids,
             stream_maxlen=task_context.settings().stream_maxlen,
+            ledger_id=ledger_id,
         )
-        # The batch is checked: its ledger row is done (also when it found nothing).
-        if "ledger" in result.context:
-            ledger.mark_done(session, ledger_id=int(result.context["ledger"]))
     if "sweep_id" in result.context:
         _count(result.context, skus_checked=result.skus_checked, events=result.events)
     for delivery_id in result.delivery_ids:

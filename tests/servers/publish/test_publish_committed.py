@@ -90,3 +90,23 @@ def test_each_customer_gets_its_own_changes_in_order_on_channel_and_stream(setti
     for customer, expected in (("PA", [1, 3, 4]), ("PB", [2, 5])):
         entries = client.xrange(f"alerts-stream:{customer}")
         assert [json.loads(fields[b"change"])["history_id"] for _, fields in entries] == expected
+
+
+def test_the_batchs_ledger_row_is_marked_done_with_its_changes(db, settings):
+    from tests.servers.ledger.test_ledger import planned, record
+
+    # Given two committed changes and the ledger row of the batch that made them
+    put_deliveries(db, 2, customer_id="C7")
+    ids = history_ids(db)
+    (row,) = record(settings, [planned(0)])
+    client = redis.Redis.from_url(settings.redis_url.reveal())
+    # When they are published with the row
+    with db.begin() as session:
+        assert publish_committed(session, client, history_ids=ids, ledger_id=row.ledger_id) == 2
+    # Then the row is done, in the same transaction as the marks
+    with db() as session:
+        done = session.execute(
+            text("SELECT outcome FROM batch_ledger WHERE id = :id AND done_at IS NOT NULL"),
+            {"id": row.ledger_id},
+        ).scalar_one()
+    assert done == "done"

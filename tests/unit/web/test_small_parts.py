@@ -10,7 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from shelfops_alerts.intake.client import _producer
-from shelfops_alerts.web.enqueue import TaskQueue, kwargs_summary
+from shelfops_alerts.intake.messages import kwargs_summary
+from shelfops_alerts.web.enqueue import TaskQueue
 from shelfops_alerts.web.pagination import decode_cursor, encode_cursor
 from shelfops_alerts.web.presentation import describe_metadata, format_value
 
