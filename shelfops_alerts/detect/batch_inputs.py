@@ -60,7 +60,7 @@ class SkuInputs:
     #: policy, only the days that also have a forecast (the only days anomaly and accuracy
     #: judge), so it stays empty for a SKU with no forecast before today.
     history: list[SalesDay] = field(default_factory=list)
-    #: History rules (alert types) the SQL pre-screen judged with no finding: the check
+    #: History rules (alert types) the history pre-screen judged with no finding: the check
     #: records them as evaluated without running them (``history`` is then left empty).
     settled: frozenset[str] = frozenset()
 
@@ -126,7 +126,7 @@ def read_batch_inputs(
     and forecast, and ``kinds``.
 
     SKUs without an inventory row are returned as unknown and have no inputs. A kind the
-    customer has no row of at all is not read. The history rules that the SQL pre-screen
+    customer has no row of at all is not read. The history rules that the history pre-screen
     proves quiet for a SKU are listed in its ``settled`` instead of reading its days
     (``screen=False``: never; every SKU's days are read). Of a span, at most ``limit`` SKUs
     are read (the first ones); the keys after them come back as ``rest``. With
@@ -134,7 +134,10 @@ def read_batch_inputs(
     finds far from a stockout come back as ``quiet`` alone (a customer without policies).
     """
     thresholds, settings, absent = _read_settings(session, customer_id)
+    since = today - dt.timedelta(days=settings.history_days)
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
+    # (with the history: each SKU's forecasts of the window's past days, ``past``)
+    past = {"past": HISTORY in kinds, "since": since}
     rest = None
     quiet: list[Sku] = []
     # Of a span: its bounds, cut at the last key read when it holds more than ``limit``.
@@ -142,7 +145,7 @@ def read_batch_inputs(
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows: list[Any] = list(session.execute(READ_STOCK, keys))
+        rows: list[Any] = list(session.execute(READ_STOCK, {**keys, **past}))
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
@@ -157,6 +160,7 @@ def read_batch_inputs(
             READ_SPAN,
             {
                 **bounds,
+                **past,
                 "limit": most + 1,
                 "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
                 "walked": math.floor(thresholds.medium_days) + 1,
@@ -169,16 +173,17 @@ def read_batch_inputs(
             bounds["last_store"], bounds["last_product"] = read[-1][0], read[-1][1]
             rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
         quiet = [Sku(row[0], row[1]) for row in read if row[7]]
-        rows = [row[:7] for row in read if not row[7]]
+        rows = [(*row[:7], *row[8:]) for row in read if not row[7]]
     found: dict[Sku, SkuInputs] = {}
-    with_past: set[Sku] = set()
-    for store, product, on_hand, on_order, lead, demands, has_past in rows:
+    # Of the SKUs with forecasts before today: the window's part of them (from which day).
+    with_past: dict[Sku, tuple[int, bytes | None]] = {}
+    for store, product, on_hand, on_order, lead, demands, has_past, past_from, past_days in rows:
         sku = Sku(store, product)
         entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
             entry.demand = horizon_series(lead, demands)
         if has_past:
-            with_past.add(sku)
+            with_past[sku] = (past_from or 0, past_days)
     if span is not None and ({POLICIES, ARRIVALS, HISTORY} & set(kinds)):
         # The other reads look up the SKUs found, by key.
         keys["stores"] = array_literal([sku.store_id for sku in found])
@@ -213,8 +218,10 @@ def read_batch_inputs(
             session,
             keys,
             wanted,
-            since=today - dt.timedelta(days=settings.history_days),
+            with_past,
+            since=since,
             settings=settings,
+            bounds=bounds if span is not None else None,
             screen=screen,
         )
     return BatchInputs(
@@ -231,9 +238,11 @@ def _read_history(
     session: Session,
     keys: dict[str, Any],
     items: list[SkuInputs],
+    with_past: dict[Sku, tuple[int, bytes | None]],
     *,
     since: dt.date,
     settings: RuleSettings,
+    bounds: dict[str, Any] | None,
     screen: bool,
 ) -> None:
     """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
@@ -251,11 +260,12 @@ def _read_history(
                 policy=item.policy,
                 settings=settings,
             ),
+            *with_past.get(item.sku, (0, None)),
         )
         for item in items
     ]
     for sku, accuracy_judged, anomaly_judged, days in read_history(
-        session, keys, since=since, settings=settings, skus=wanted, screen=screen
+        session, keys, since=since, settings=settings, skus=wanted, bounds=bounds, screen=screen
     ):
         item = by_sku[sku]
         if days is not None:
