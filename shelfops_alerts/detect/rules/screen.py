@@ -32,7 +32,7 @@ from shelfops_alerts.detect.rules.rule_settings import RuleSettings
 #: Relative margin of every screen comparison (see the module docstring). Float sums of 28
 #: days differ by at most about 28 · 2⁻⁵³ ≈ 3e-15 of their magnitude; 1e-9 is far beyond.
 MARGIN = 1e-9
-#: "Always send this SKU's days to the rules" (PostgreSQL reads ``-inf`` as −Infinity).
+#: "Always send this SKU's days to the rules" (no σ is below it).
 ALWAYS = -math.inf
 #: Values are capped at this in the statistics (a SKU with a larger one, or a NaN or an
 #: infinity, is not ``finite`` and goes to the rules): squares and sums of a month of capped
