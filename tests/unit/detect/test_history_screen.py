@@ -172,30 +172,32 @@ def test_whatever_the_screen_settles_the_rules_find_nothing_for(seed):
             continue
         settled += 1
         history = as_days(days)
-        for rule, judged in (
-            (
-                lambda: check_accuracy(
-                    store_id="S", product_id="P", history=history, settings=settings
-                ),
-                found.accuracy_judged[row],
+        _assert_quiet_or_unjudged(
+            lambda h=history: check_accuracy(
+                store_id="S", product_id="P", history=h, settings=settings
             ),
-            (
-                lambda: check_anomaly(
-                    store_id="S",
-                    product_id="P",
-                    on_hand=1.0,
-                    history=history,
-                    today=TODAY,
-                    settings=settings,
-                ),
-                found.anomaly_judged[row],
+            judged=found.accuracy_judged[row],
+        )
+        _assert_quiet_or_unjudged(
+            lambda h=history: check_anomaly(
+                store_id="S",
+                product_id="P",
+                on_hand=1.0,
+                history=h,
+                today=TODAY,
+                settings=settings,
             ),
-        ):
-            if judged:
-                assert rule() is None
-            else:
-                with pytest.raises(NotEnoughHistory):
-                    rule()
+            judged=found.anomaly_judged[row],
+        )
         if not math.isnan(sigmas[row]):
             assert rms(residuals(history)) < sigmas[row]
     assert settled > 20
+
+
+def _assert_quiet_or_unjudged(rule, *, judged) -> None:
+    """The rule finds nothing if the screen says it judges, else it cannot judge."""
+    if judged:
+        assert rule() is None
+    else:
+        with pytest.raises(NotEnoughHistory):
+            rule()
