@@ -11,6 +11,7 @@ kept by triggers on ``forecasts``), never a row per day.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -247,7 +248,6 @@ def _read_history(
     screen: bool,
 ) -> None:
     """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
-    by_sku = {item.sku: item for item in items}
     wanted = [
         (
             item.sku,
@@ -265,19 +265,25 @@ def _read_history(
         )
         for item in items
     ]
-    for sku, accuracy_judged, anomaly_judged, days in read_history(
+    # (a handful of distinct sets, made once: (anomaly, accuracy, reorder) -> the set)
+    settled_sets = {
+        flags: frozenset(kind for kind, flag in zip(_SETTLED_ORDER, flags, strict=True) if flag)
+        for flags in itertools.product((False, True), repeat=3)
+    }
+    for n, accuracy_judged, anomaly_judged, days in read_history(
         session, keys, since=since, settings=settings, skus=wanted, bounds=bounds, screen=screen
     ):
-        item = by_sku[sku]
+        item = items[n]
         if days is not None:
             item.history = days
             continue
-        settled = {ANOMALY_DETECTED} if anomaly_judged else set()
-        if accuracy_judged:
-            settled.add(FORECAST_ACCURACY_LOW)
-        if item.policy is not None and item.policy.reorder_point is None and item.demand:
-            settled.add(REORDER_RECOMMENDED)
-        item.settled = frozenset(settled)
+        policy = item.policy
+        reorder = policy is not None and policy.reorder_point is None and bool(item.demand)
+        item.settled = settled_sets[anomaly_judged, accuracy_judged, reorder]
+
+
+#: The history rules a pre-screen verdict may settle, in the order of its flags.
+_SETTLED_ORDER = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED)
 
 
 def _optional(value: Any) -> float | None:

@@ -84,7 +84,7 @@ def read_history(
     skus: Sequence[tuple[Sku, bool, float | None, int, bytes | None]],
     bounds: dict[str, Any] | None = None,
     screen: bool = True,
-) -> list[tuple[Sku, bool, bool, list[SalesDay] | None]]:
+) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
     """The recent past of ``skus``, each ``(sku, every_day, reorder_sigma, past_from,
     past)``: ``reorder_sigma`` is the σ bound of
     :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bound` (None when the reorder
@@ -93,7 +93,8 @@ def read_history(
 
     With ``bounds`` (a sweep's span) the sales are read by a range scan of the span, else
     by a probe per SKU of ``keys``' stores and products. Returns ``(sku, accuracy_judged,
-    anomaly_judged, days)`` for each SKU with sales in the window that a rule reads:
+    anomaly_judged, days)`` for each SKU with sales in the window that a rule reads
+    (``sku``: its position in ``skus``):
     ``days`` (oldest first) when a rule could find something, else None — then the rules
     the two flags name judge it with no finding. ``screen=False`` returns the days of every
     SKU (the reference the tests hold the screen to).
@@ -105,7 +106,9 @@ def read_history(
         params["stores"] = array_literal([sku.store_id for sku, *_ in skus])
         params["products"] = array_literal([sku.product_id for sku, *_ in skus])
     rows = session.execute(READ_SPAN_SALES if bounds is not None else READ_SALES, params).all()
-    index = {(sku.store_id, sku.product_id): n for n, (sku, *_) in enumerate(skus)}
+    # (a Sku is a named tuple: a row's (store, product) finds it)
+    index: dict[tuple[str, str], int] = {sku: n for n, (sku, *_) in enumerate(skus)}
+    every_day = np.array([every_day for _, every_day, *_ in skus], dtype=bool)
     shape = (len(skus), width)
     sold, units = np.zeros(shape, dtype=bool), np.zeros(shape)
     rows_of, days_of, units_of = [], [], []
@@ -123,14 +126,14 @@ def read_history(
         units,
         forecast,
         has_forecast,
-        every_day=np.array([every_day for _, every_day, *_ in skus], dtype=bool),
+        every_day=every_day,
         reorder_sigma=np.array(
             [np.nan if sigma is None else sigma for _, _, sigma, *_ in skus], dtype=float
         ),
         settings=settings,
         screen=screen,
     )
-    return _verdicts(skus, found, sold, units, forecast, has_forecast, since)
+    return _verdicts(found, sold, units, forecast, has_forecast, every_day, since)
 
 
 def _spread(
@@ -166,20 +169,19 @@ def _past_forecasts(
 
 
 def _verdicts(
-    skus: Sequence[tuple[Sku, bool, float | None, int, bytes | None]],
     found: Any,
     sold: np.ndarray,
     units: np.ndarray,
     forecast: np.ndarray,
     has_forecast: np.ndarray,
+    every_day: np.ndarray,
     since: dt.date,
-) -> list[tuple[Sku, bool, bool, list[SalesDay] | None]]:
+) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
     """The read's answer per SKU kept, with the days of those the rules must judge."""
     kept = np.flatnonzero(found.kept).tolist()
     accuracy, anomaly = found.accuracy_judged.tolist(), found.anomaly_judged.tolist()
     # The days the rules read, of the SKUs they must judge (all at once, row by row): with
     # sales, and a forecast or a policy (``every_day``).
-    every_day = np.array([every_day for _, every_day, *_ in skus], dtype=bool)
     judged = np.flatnonzero(found.needs_rules)
     read = sold[judged] & (has_forecast[judged] | every_day[judged, None])
     rows, columns = np.nonzero(read)
@@ -202,4 +204,4 @@ def _verdicts(
     history: dict[int, list[SalesDay]] = {}
     for n, start, end in zip(judged.tolist(), [0, *ends], ends, strict=False):
         history[n] = days[start:end]
-    return [(skus[n][0], accuracy[n], anomaly[n], history.get(n)) for n in kept]
+    return [(n, accuracy[n], anomaly[n], history.get(n)) for n in kept]
