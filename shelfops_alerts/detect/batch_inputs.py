@@ -186,8 +186,8 @@ def read_batch_inputs(
             entry.demand = horizon_series(lead, demands)
         if has_past:
             with_past[sku] = (past_from or 0, past_days)
-    if span is not None and ({POLICIES, ARRIVALS, HISTORY} & set(kinds)):
-        # The other reads look up the SKUs found, by key.
+    if span is not None and ARRIVALS in kinds and ARRIVALS not in absent:
+        # The arrivals read looks up the SKUs found, by key (the others read the span).
         keys["stores"] = array_literal([sku.store_id for sku in found])
         keys["products"] = array_literal([sku.product_id for sku in found])
     if POLICIES in kinds and POLICIES not in absent:
@@ -195,17 +195,22 @@ def read_batch_inputs(
             session.execute(READ_POLICIES, keys)
             if span is None
             else session.execute(READ_SPAN_POLICIES, bounds)
-        )
+        ).all()  # (one fetch, not a driver call per row)
+        # Policies are immutable and often alike: one object per distinct policy.
+        alike: dict[tuple[Any, ...], Policy] = {}
         for row in policies:
             if (item := found.get(Sku(row[0], row[1]))) is not None:
-                item.policy = Policy(
-                    lead_time_days=float(row[2]),
-                    reorder_point=_optional(row[3]),
-                    order_up_to=_optional(row[4]),
-                    case_pack=_optional(row[5]),
-                    min_order_qty=_optional(row[6]),
-                    service_level=_optional(row[7]),
-                )
+                values = tuple(row[2:8])
+                if (policy := alike.get(values)) is None:
+                    policy = alike[values] = Policy(
+                        lead_time_days=float(row[2]),
+                        reorder_point=_optional(row[3]),
+                        order_up_to=_optional(row[4]),
+                        case_pack=_optional(row[5]),
+                        min_order_qty=_optional(row[6]),
+                        service_level=_optional(row[7]),
+                    )
+                item.policy = policy
     if ARRIVALS in kinds and ARRIVALS not in absent:
         for store, product, dates, quantities in session.execute(READ_ARRIVALS, keys):
             if (item := found.get(Sku(store, product))) is not None:
