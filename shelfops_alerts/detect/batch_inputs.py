@@ -253,20 +253,16 @@ def _read_history(
     screen: bool,
 ) -> None:
     """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
-    wanted = [
-        (
-            item.sku,
-            item.policy is not None,
-            None
-            if item.policy is None or not item.demand
-            else reorder_sigma_bound(
-                on_hand=item.on_hand,
-                on_order=item.effective_on_order,
-                daily_demand=item.demand,
-                policy=item.policy,
-                settings=settings,
-            ),
-            *with_past.get(item.sku, (0, None)),
+    skus = [item.sku for item in items]
+    reorder_sigma = [
+        None
+        if item.policy is None or not item.demand
+        else reorder_sigma_bound(
+            on_hand=item.on_hand,
+            on_order=item.effective_on_order,
+            daily_demand=item.demand,
+            policy=item.policy,
+            settings=settings,
         )
         for item in items
     ]
@@ -276,7 +272,16 @@ def _read_history(
         for flags in itertools.product((False, True), repeat=3)
     }
     for n, accuracy_judged, anomaly_judged, days in read_history(
-        session, keys, since=since, settings=settings, skus=wanted, bounds=bounds, screen=screen
+        session,
+        keys,
+        since=since,
+        settings=settings,
+        skus=skus,
+        every_day=[item.policy is not None for item in items],
+        reorder_sigma=reorder_sigma,
+        past=[with_past.get(sku, _NO_PAST) for sku in skus],
+        bounds=bounds,
+        screen=screen,
     ):
         item = items[n]
         if days is not None:
@@ -287,6 +292,8 @@ def _read_history(
         item.settled = settled_sets[anomaly_judged, accuracy_judged, reorder]
 
 
+#: A SKU without forecasts before today: no past part.
+_NO_PAST: tuple[int, bytes | None] = (0, None)
 #: The history rules a pre-screen verdict may settle, in the order of its flags.
 _SETTLED_ORDER = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED)
 

@@ -81,34 +81,35 @@ def read_history(
     *,
     since: dt.date,
     settings: RuleSettings,
-    skus: Sequence[tuple[Sku, bool, float | None, int, bytes | None]],
+    skus: Sequence[Sku],
+    every_day: Sequence[bool],
+    reorder_sigma: Sequence[float | None],
+    past: Sequence[tuple[int, bytes | None]],
     bounds: dict[str, Any] | None = None,
     screen: bool = True,
 ) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
-    """The recent past of ``skus``, each ``(sku, every_day, reorder_sigma, past_from,
-    past)``: ``reorder_sigma`` is the σ bound of
+    """The recent past of ``skus``; per SKU (in the same order) whether it has a policy
+    (``every_day``: the reorder rule reads days without a forecast too), the σ bound of
     :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bound` (None when the reorder
-    rule does not read history); ``past`` the forecasts of the window's days from day
-    ``past_from`` on, in binary form (None without any).
+    rule does not read history), and ``(past_from, past)``: the forecasts of the window's
+    days from day ``past_from`` on, in binary form (None without any).
 
     With ``bounds`` (a sweep's span) the sales are read by a range scan of the span, else
-    by a probe per SKU of ``keys``' stores and products. Returns ``(sku, accuracy_judged,
-    anomaly_judged, days)`` for each SKU with sales in the window that a rule reads
-    (``sku``: its position in ``skus``):
-    ``days`` (oldest first) when a rule could find something, else None — then the rules
-    the two flags name judge it with no finding. ``screen=False`` returns the days of every
-    SKU (the reference the tests hold the screen to).
+    by a probe per SKU. Returns ``(n, accuracy_judged, anomaly_judged, days)`` for each SKU
+    (``n``: its position in ``skus``) with sales in the window that a rule reads: ``days``
+    (oldest first) when a rule could find something, else None — then the rules the two
+    flags name judge it with no finding. ``screen=False`` returns the days of every SKU
+    (the reference the tests hold the screen to).
     """
     today = keys["today"]
     width = (today - since).days
     params = {**(bounds if bounds is not None else keys), "since": since, "today": today}
     if bounds is None:
-        params["stores"] = array_literal([sku.store_id for sku, *_ in skus])
-        params["products"] = array_literal([sku.product_id for sku, *_ in skus])
+        params["stores"] = array_literal([sku.store_id for sku in skus])
+        params["products"] = array_literal([sku.product_id for sku in skus])
     rows = session.execute(READ_SPAN_SALES if bounds is not None else READ_SALES, params).all()
     # (a Sku is a named tuple: a row's (store, product) finds it)
-    index: dict[tuple[str, str], int] = {sku: n for n, (sku, *_) in enumerate(skus)}
-    every_day = np.array([every_day for _, every_day, *_ in skus], dtype=bool)
+    index: dict[tuple[str, str], int] = dict(zip(skus, range(len(skus)), strict=True))
     shape = (len(skus), width)
     sold, units = np.zeros(shape, dtype=bool), np.zeros(shape)
     rows_of, days_of, units_of = [], [], []
@@ -120,24 +121,25 @@ def read_history(
     where, days, _ = _spread(rows_of, days_of, _DAYS)
     sold[where, days] = True
     units[where, days] = _spread(rows_of, units_of, _VALUES)[1]
-    forecast, has_forecast = _past_forecasts(skus, shape)
+    forecast, has_forecast = _past_forecasts(past, shape)
+    policies = np.array(every_day, dtype=bool)
     found = screen_history(
         sold,
         units,
         forecast,
         has_forecast,
-        every_day=every_day,
+        every_day=policies,
         reorder_sigma=np.array(
-            [np.nan if sigma is None else sigma for _, _, sigma, *_ in skus], dtype=float
+            [np.nan if sigma is None else sigma for sigma in reorder_sigma], dtype=float
         ),
         settings=settings,
         screen=screen,
     )
-    return _verdicts(found, sold, units, forecast, has_forecast, every_day, since)
+    return _verdicts(found, sold, units, forecast, has_forecast, policies, since)
 
 
 def _spread(
-    rows: list[int], blobs: list[Any], dtype: np.dtype
+    rows: Sequence[int], blobs: Sequence[Any], dtype: np.dtype
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The elements of each row's binary array at once: the row of each element, the
     elements' values (native numbers), and how many each row has."""
@@ -148,20 +150,21 @@ def _spread(
 
 
 def _past_forecasts(
-    skus: Sequence[tuple[Sku, bool, float | None, int, bytes | None]], shape: tuple[int, int]
+    past: Sequence[tuple[int, bytes | None]], shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each SKU's forecast for each day of the window, and whether it has one."""
     forecast, has_forecast = np.zeros(shape), np.zeros(shape, dtype=bool)
-    with_past = [(n, start, past) for n, (*_, start, past) in enumerate(skus) if past]
+    if not past:
+        return forecast, has_forecast
+    firsts, blobs = zip(*past, strict=True)
+    with_past = [n for n, blob in enumerate(blobs) if blob]
     if not with_past:
         return forecast, has_forecast
-    where, value, counts = _spread(
-        [n for n, _, _ in with_past], [past for _, _, past in with_past], _VALUES
-    )
+    where, value, counts = _spread(with_past, [blobs[n] for n in with_past], _VALUES)
     # Element k of a SKU's past is the forecast of day ``past_from + k``.
     starts = np.repeat(np.cumsum(counts) - counts, counts)
-    firsts = np.repeat(np.array([start for _, start, _ in with_past], dtype=np.int64), counts)
-    days = firsts + np.arange(len(value)) - starts
+    days = np.repeat(np.array(firsts, dtype=np.int64)[with_past], counts)
+    days += np.arange(len(value)) - starts
     present = value != -np.inf  # (NO_FORECAST)
     forecast[where[present], days[present]] = value[present]
     has_forecast[where[present], days[present]] = True
