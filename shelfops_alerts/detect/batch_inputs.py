@@ -2,7 +2,8 @@
 
 Whatever the batch size, a batch costs at most five queries: the customer's thresholds and
 rule settings; stock with the forecast from today on; policies; arrivals from today on; and
-the recent past (sales, each with the forecast stored for its day). A caller asks only
+the recent past (the window's sales; the forecasts stored for those days come with the
+stock, and numpy screens them: :mod:`shelfops_alerts.detect.history_inputs`). A caller asks only
 for the kinds its rules use. Forecasts are read from ``forecast_horizons`` (one row per SKU,
 kept by triggers on ``forecasts``), never a row per day.
 """
@@ -10,6 +11,7 @@ kept by triggers on ``forecasts``), never a row per day.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -61,7 +63,7 @@ class SkuInputs:
     #: policy, only the days that also have a forecast (the only days anomaly and accuracy
     #: judge), so it stays empty for a SKU with no forecast before today.
     history: list[SalesDay] = field(default_factory=list)
-    #: History rules (alert types) the SQL pre-screen judged with no finding: the check
+    #: History rules (alert types) the history pre-screen judged with no finding: the check
     #: records them as evaluated without running them (``history`` is then left empty).
     settled: frozenset[str] = frozenset()
 
@@ -127,7 +129,7 @@ def read_batch_inputs(
     and forecast, and ``kinds``.
 
     SKUs without an inventory row are returned as unknown and have no inputs. A kind the
-    customer has no row of at all is not read. The history rules that the SQL pre-screen
+    customer has no row of at all is not read. The history rules that the history pre-screen
     proves quiet for a SKU are listed in its ``settled`` instead of reading its days
     (``screen=False``: never; every SKU's days are read). Of a span, at most ``limit`` SKUs
     are read (the first ones); the keys after them come back as ``rest``. With
@@ -135,7 +137,10 @@ def read_batch_inputs(
     finds far from a stockout come back as ``quiet`` alone (a customer without policies).
     """
     thresholds, settings, absent = _read_settings(session, customer_id)
+    since = today - dt.timedelta(days=settings.history_days)
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
+    # (with the history: each SKU's forecasts of the window's past days, ``past``)
+    past = {"past": HISTORY in kinds, "since": since}
     rest = None
     quiet: list[Sku] = []
     # An event's few SKUs: statements prepared, planned once per connection (a larger
@@ -146,7 +151,9 @@ def read_batch_inputs(
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows: list[Any] = list(execute_prepared(session, READ_STOCK, keys, prepare=prepare))
+        rows: list[Any] = list(
+            execute_prepared(session, READ_STOCK, {**keys, **past}, prepare=prepare)
+        )
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
@@ -161,6 +168,7 @@ def read_batch_inputs(
             READ_SPAN,
             {
                 **bounds,
+                **past,
                 "limit": most + 1,
                 "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
                 "walked": math.floor(thresholds.medium_days) + 1,
@@ -173,18 +181,19 @@ def read_batch_inputs(
             bounds["last_store"], bounds["last_product"] = read[-1][0], read[-1][1]
             rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
         quiet = [Sku(row[0], row[1]) for row in read if row[7]]
-        rows = [row[:7] for row in read if not row[7]]
+        rows = [(*row[:7], *row[8:]) for row in read if not row[7]]
     found: dict[Sku, SkuInputs] = {}
-    with_past: set[Sku] = set()
-    for store, product, on_hand, on_order, lead, demands, has_past in rows:
+    # Of the SKUs with forecasts before today: the window's part of them (from which day).
+    with_past: dict[Sku, tuple[int, bytes | None]] = {}
+    for store, product, on_hand, on_order, lead, demands, has_past, past_from, past_days in rows:
         sku = Sku(store, product)
         entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
             entry.demand = horizon_series(lead, demands)
         if has_past:
-            with_past.add(sku)
-    if span is not None and ({POLICIES, ARRIVALS, HISTORY} & set(kinds)):
-        # The other reads look up the SKUs found, by key.
+            with_past[sku] = (past_from or 0, past_days)
+    if span is not None and ARRIVALS in kinds and ARRIVALS not in absent:
+        # The arrivals read looks up the SKUs found, by key (the others read the span).
         keys["stores"] = array_literal([sku.store_id for sku in found])
         keys["products"] = array_literal([sku.product_id for sku in found])
     if POLICIES in kinds and POLICIES not in absent:
@@ -192,17 +201,22 @@ def read_batch_inputs(
             execute_prepared(session, READ_POLICIES, keys, prepare=prepare)
             if span is None
             else session.execute(READ_SPAN_POLICIES, bounds)
-        )
+        ).all()  # (one fetch, not a driver call per row)
+        # Policies are immutable and often alike: one object per distinct policy.
+        alike: dict[tuple[Any, ...], Policy] = {}
         for row in policies:
             if (item := found.get(Sku(row[0], row[1]))) is not None:
-                item.policy = Policy(
-                    lead_time_days=float(row[2]),
-                    reorder_point=_optional(row[3]),
-                    order_up_to=_optional(row[4]),
-                    case_pack=_optional(row[5]),
-                    min_order_qty=_optional(row[6]),
-                    service_level=_optional(row[7]),
-                )
+                values = tuple(row[2:8])
+                if (policy := alike.get(values)) is None:
+                    policy = alike[values] = Policy(
+                        lead_time_days=float(row[2]),
+                        reorder_point=_optional(row[3]),
+                        order_up_to=_optional(row[4]),
+                        case_pack=_optional(row[5]),
+                        min_order_qty=_optional(row[6]),
+                        service_level=_optional(row[7]),
+                    )
+                item.policy = policy
     if ARRIVALS in kinds and ARRIVALS not in absent:
         arrivals = execute_prepared(session, READ_ARRIVALS, keys, prepare=prepare)
         for store, product, dates, quantities in arrivals:
@@ -218,9 +232,11 @@ def read_batch_inputs(
             session,
             keys,
             wanted,
-            since=today - dt.timedelta(days=settings.history_days),
+            with_past,
+            since=since,
             settings=settings,
             screen=screen,
+            prepare=prepare,
         )
     return BatchInputs(
         thresholds=thresholds,
@@ -236,42 +252,57 @@ def _read_history(
     session: Session,
     keys: dict[str, Any],
     items: list[SkuInputs],
+    with_past: dict[Sku, tuple[int, bytes | None]],
     *,
     since: dt.date,
     settings: RuleSettings,
     screen: bool,
+    prepare: bool,
 ) -> None:
     """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
-    by_sku = {item.sku: item for item in items}
-    wanted = [
-        (
-            item.sku,
-            item.policy is not None,
-            None
-            if item.policy is None or not item.demand
-            else reorder_sigma_bound(
-                on_hand=item.on_hand,
-                on_order=item.effective_on_order,
-                daily_demand=item.demand,
-                policy=item.policy,
-                settings=settings,
-            ),
+    skus = [item.sku for item in items]
+    reorder_sigma = [
+        None
+        if item.policy is None or not item.demand
+        else reorder_sigma_bound(
+            on_hand=item.on_hand,
+            on_order=item.effective_on_order,
+            daily_demand=item.demand,
+            policy=item.policy,
+            settings=settings,
         )
         for item in items
     ]
-    for sku, accuracy_judged, anomaly_judged, days in read_history(
-        session, keys, since=since, settings=settings, skus=wanted, screen=screen
+    # (a handful of distinct sets, made once: (anomaly, accuracy, reorder) -> the set)
+    settled_sets = {
+        flags: frozenset(kind for kind, flag in zip(_SETTLED_ORDER, flags, strict=True) if flag)
+        for flags in itertools.product((False, True), repeat=3)
+    }
+    for n, accuracy_judged, anomaly_judged, days in read_history(
+        session,
+        keys,
+        since=since,
+        settings=settings,
+        skus=skus,
+        every_day=[item.policy is not None for item in items],
+        reorder_sigma=reorder_sigma,
+        past=[with_past.get(sku, _NO_PAST) for sku in skus],
+        screen=screen,
+        prepare=prepare,
     ):
-        item = by_sku[sku]
+        item = items[n]
         if days is not None:
             item.history = days
             continue
-        settled = {ANOMALY_DETECTED} if anomaly_judged else set()
-        if accuracy_judged:
-            settled.add(FORECAST_ACCURACY_LOW)
-        if item.policy is not None and item.policy.reorder_point is None and item.demand:
-            settled.add(REORDER_RECOMMENDED)
-        item.settled = frozenset(settled)
+        policy = item.policy
+        reorder = policy is not None and policy.reorder_point is None and bool(item.demand)
+        item.settled = settled_sets[anomaly_judged, accuracy_judged, reorder]
+
+
+#: A SKU without forecasts before today: no past part.
+_NO_PAST: tuple[int, bytes | None] = (0, None)
+#: The history rules a pre-screen verdict may settle, in the order of its flags.
+_SETTLED_ORDER = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED)
 
 
 def _optional(value: Any) -> float | None:

@@ -199,7 +199,7 @@ def check_batch(
     reported as unknown; SKUs with no forecast from ``today`` on as without forecast. A SKU
     whose finding could not be stored or sent (say, an infinite number in its metadata) is
     refused with the reason like one whose input a rule refuses. ``screen_history=False``
-    runs the history rules on every SKU's days, without the SQL pre-screen (the same
+    runs the history rules on every SKU's days, without the history pre-screen (the same
     result, slower: the reference the tests compare the screen with).
 
     With ``span`` (a sweep's page) the SKUs are those of the span, at most ``limit`` of
@@ -243,7 +243,7 @@ def check_batch(
             and lasts_beyond(item.on_hand, item.demand, item.arrivals, medium_days)
         ):
             # Most SKUs of a sweep: no rule has anything to compute (no history, or what
-            # there is the SQL pre-screen settled), and their stock outlasts the stockout
+            # there is the history pre-screen settled), and their stock outlasts the stockout
             # thresholds — so each rule that judges them finds nothing, as _evaluate would say.
             result.evaluated.extend(
                 (item.sku, kind)
@@ -279,7 +279,7 @@ def _evaluate(
     reorder_point = item.policy.reorder_point if item.policy else None
     settled = item.settled
     if REORDER_RECOMMENDED in settled and REORDER_RECOMMENDED in types:
-        # The SQL pre-screen found its σ too small to bring the reorder point up to the
+        # The history pre-screen found its σ too small to bring the reorder point up to the
         # position (rules/screen.py): the rule would find nothing.
         yield REORDER_RECOMMENDED, None
     elif REORDER_RECOMMENDED in types and item.policy is not None and item.demand:
@@ -316,7 +316,7 @@ def _evaluate(
             )
     for kind in SALES_TYPES:
         if kind in settled and kind in types:
-            yield kind, None  # judged quiet by the SQL pre-screen (rules/screen.py)
+            yield kind, None  # judged quiet by the history pre-screen (rules/screen.py)
     if not item.history:
         # Both history rules need days with a forecast (at least one, by their settings'
         # validation): without any they cannot judge, so skip raising NotEnoughHistory.

@@ -1,11 +1,18 @@
-"""Reading a batch's recent past: one statement that screens in SQL what the rules would judge.
+"""Reading a batch's recent past: its sales in a compact binary form, screened with numpy.
 
-Per SKU, the statement gathers the days of the history window that have sales (with the
-forecast stored for each day, an element of the SKU's horizon row), works out the
-statistics of the history pre-screen (:mod:`shelfops_alerts.detect.rules.screen`) and
-returns the days themselves only for a SKU that a rule could find something for. For the
-others it returns which history rules can judge them at all, and the check records those
-rules as judged with no finding — what they would have returned.
+One statement per batch reads the sales of the history window, one index probe of the
+sales key per SKU with the window's days in the index condition (a range scan of a sweep's
+span would read every stored day of its SKUs: with the default 90 days of sales retained it
+cost PostgreSQL about a third more than the probes; docs/performance-log.md). Per SKU
+it returns the days (as offsets from the window's first day) and the units as PostgreSQL's
+binary array form, which numpy reads as a block (no parsing per element). The forecast
+stored for each past day comes with the SKU's stock and forecast
+(:mod:`shelfops_alerts.detect.input_statements`, ``past``), in the same form. The history
+pre-screen (:func:`shelfops_alerts.detect.rules.screen.screen_history`) then works out the
+statistics of every SKU at once, and only the SKUs that a rule could find something for get
+their days as ``SalesDay`` objects; for the others it says which history rules can judge
+them at all, and the check records those rules as judged with no finding — what they would
+have returned.
 
 Only days with sales count: a day with a forecast but no sales recorded is unknown, not
 zero. Anomaly and accuracy judge only days that have a forecast too; only the reorder rule
@@ -18,142 +25,46 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.db import array_literal
+from shelfops_alerts.db import array_literal, execute_prepared, prepared
+from shelfops_alerts.detect.input_statements import KEYS, SAME_SKU
 from shelfops_alerts.detect.rules import RuleSettings, SalesDay
-from shelfops_alerts.detect.rules.anomaly import MAD_TO_SIGMA, RECENT_DAYS
-from shelfops_alerts.detect.rules.screen import MARGIN
+from shelfops_alerts.detect.rules.screen import screen_history
 from shelfops_alerts.skus import Sku
 
-#: Values are capped at this in the statistics (a SKU with a larger one, or a NaN or an
-#: infinity, is not ``finite`` and goes to the rules): squares and sums of a month of capped
-#: values cannot overflow (PostgreSQL raises an error on a float overflow, failing the batch).
-LARGEST_SCREENED = 1e150
+#: A forecast day the SKU's horizon holds no value for (a NULL element): forecasts are
+#: never negative (``ck_forecasts_demand``), so this stands for "no forecast".
+NO_FORECAST = "-Infinity"
+#: PostgreSQL's binary form of a one-dimensional array (``array_send``), once its 20-byte
+#: header is cut off: per element its length, then its value, big-endian.
+_DAYS = np.dtype([("length", ">i4"), ("value", ">i4")])
+_VALUES = np.dtype([("length", ">i4"), ("value", ">f8")])
 
-_SAME_SKU = (
-    "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
-)
+#: Per SKU, its days of the window and the units sold on each (no order: each value sits
+#: at its day's column).
+_SALES = """
+    substr(array_send(array_agg(s.sale_date - CAST(:since AS date))), 21) AS days,
+    substr(array_send(array_agg(s.units)), 21) AS units
+"""
 
-# Inside out, one level per subquery (``OFFSET 0`` keeps each from being flattened into the
-# next, so an expression used several times is computed once per SKU):
-#   x  per SKU, one pass over its sales rows in the window (days as offsets from ``:since``,
-#      ``:today_offset`` is today's): the days as arrays, and the sums and counts of the
-#      screen over the days with a forecast (``t.f IS NOT NULL``);
-#   r  the latest day with a forecast (the anomaly rule's judged day), the mean and σ of
-#      the earlier days' residuals, whether every value is finite, and the margin ``slack``;
-#   q  whether a rule could find something (``needs_rules``), and which can judge at all;
-#      only then are the days sent.
-# ``finite``: PostgreSQL orders NaN above every number and calls it equal to itself, so a
-# screen comparison with a NaN or an infinity could say "quiet": such a SKU goes to the rules.
-# Units and forecasts are >= 0 (or NaN: the tables' checks); in the sums they are capped at
-# ``:largest``, so a capped value makes Σ units + Σ |residual| reach it, and a NaN forecast
-# makes that NaN: either way not below ``:largest``, so not finite.
-# The anomaly screen first bounds |residual − median| by |residual − mean| + σ (true of any
-# set of numbers) and the scale by √forecast; only a SKU that fails that bound pays for the
-# exact median and MAD (two sorts of its residuals).
-_READ_HISTORY = text(
-    f"""
-    SELECT q.store_id, q.product_id, q.accuracy_judged, q.anomaly_judged,
-           CASE WHEN q.needs_rules THEN q.days END AS days,
-           CASE WHEN q.needs_rules THEN q.units END AS units,
-           CASE WHEN q.needs_rules THEN q.forecasts END AS forecasts
-    FROM (
-    SELECT r.store_id, r.product_id, r.days, r.units, r.forecasts,
-           r.n >= :min_days AS accuracy_judged,
-           r.recent = :phantom_days OR r.day_judged AS anomaly_judged,
-           NOT :screen OR (
-            -- reorder: its σ (root mean square of the residuals) not surely below the bound
-            -- (``finite`` said, not left to how PostgreSQL orders a NaN σ)
-            r.reorder_sigma IS NOT NULL AND NOT coalesce(
-                r.n >= greatest(:min_days, 1) AND r.finite
-                AND sqrt(r.square_error / nullif(r.n, 0)) * (1 + :margin) < r.reorder_sigma,
-                false)
-           ) OR (
-            -- accuracy: judged, and neither surely too slow nor surely within the WAPE
-            r.n >= :min_days AND NOT coalesce(r.finite AND (
-                r.actual + :margin * (r.actual + 1) < :accuracy_min_units
-                OR (r.actual - :margin * (r.actual + 1) > 0
-                    AND r.abs_error + :margin * (r.abs_error + 1)
-                        <= :accuracy_wape * (1 - :margin)
-                           * (r.actual - :margin * (r.actual + 1)))), false)
-           ) OR (
-            -- anomaly: phantom inventory possible (each recent day present, and zero)...
-            r.recent_zero = :phantom_days
-            -- ...or a judged day neither surely too small nor surely within the score
-            OR (r.day_judged AND NOT coalesce(r.finite AND (
-                greatest(r.last_units, r.last_forecast) < :anomaly_min_units
-                OR abs(r.residual - r.base_mean) + r.base_sigma + r.slack
-                   < :anomaly_z * (1 - :margin)
-                     * (sqrt(greatest(r.last_forecast, 1)) - 2 * r.slack)
-                OR (SELECT abs(r.residual - c.centre) + r.slack
-                           < :anomaly_z * (1 - :margin)
-                             * (greatest(:mad_to_sigma * percentile_cont(0.5) WITHIN GROUP
-                                           (ORDER BY abs(t.u - t.f - c.centre)),
-                                         sqrt(greatest(r.last_forecast, 1))) - 2 * r.slack)
-                    FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t.u - t.f)
-                                     AS centre
-                          FROM unnest(r.days, r.units, r.forecasts) AS t(d, u, f)
-                          WHERE t.f IS NOT NULL AND t.d < r.last_day) c
-                    CROSS JOIN unnest(r.days, r.units, r.forecasts) AS t(d, u, f)
-                    WHERE t.f IS NOT NULL AND t.d < r.last_day
-                    GROUP BY c.centre)), false))
-           ) AS needs_rules
-    FROM (
-    SELECT x.*,
-           x.last_units - x.last_forecast AS residual,
-           (x.error - (x.last_units - x.last_forecast)) / nullif(x.n - 1, 0) AS base_mean,
-           sqrt(greatest((x.square_error - (x.last_units - x.last_forecast) ^ 2)
-                             / nullif(x.n - 1, 0)
-                         - ((x.error - (x.last_units - x.last_forecast))
-                            / nullif(x.n - 1, 0)) ^ 2, 0)
-                + :margin * (x.square_error / nullif(x.n - 1, 0) + 1)) AS base_sigma,
-           coalesce(x.last_day >= :today_offset - :recent_days AND x.n - 1 >= :min_days, false)
-               AS day_judged,
-           x.actual + x.abs_error < :largest AS finite,
-           -- every |residual|, units and forecast is at most Σ units + Σ |residual|
-           :margin * (2 * (x.actual + x.abs_error) + 1) AS slack
-    FROM (
-    SELECT k.store_id, k.product_id, k.reorder_sigma, x.*,
-           least(x.units[array_position(x.days, x.last_day)], :largest) AS last_units,
-           least(x.forecasts[array_position(x.days, x.last_day)], :largest) AS last_forecast
-    FROM unnest(CAST(:stores AS text[]), CAST(:products AS text[]), CAST(:every_day AS bool[]),
-                CAST(:reorder_sigma AS float8[]))
-         AS k(store_id, product_id, every_day, reorder_sigma)
-    LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
-                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
+# A probe of the key per SKU, its days bounded in the index condition.
+READ_SALES = prepared(
+    "read_sales",
+    text(
+        f"""
+    SELECT k.store_id, k.product_id, s.days, s.units
+    FROM {KEYS}
     CROSS JOIN LATERAL (
-        SELECT array_agg(t.d ORDER BY t.day) AS days,
-               array_agg(t.u ORDER BY t.day) AS units,
-               array_agg(t.f ORDER BY t.day) AS forecasts,
-               max(t.d) FILTER (WHERE t.f IS NOT NULL) AS last_day,
-               count(t.f) AS n,
-               count(t.f) FILTER (WHERE t.d >= :today_offset - :phantom_days) AS recent,
-               count(t.f) FILTER (WHERE t.d >= :today_offset - :phantom_days AND t.u = 0)
-                   AS recent_zero,
-               sum(t.su) FILTER (WHERE t.f IS NOT NULL) AS actual,
-               sum(t.su - t.sf) AS error,
-               sum(abs(t.su - t.sf)) AS abs_error,
-               sum((t.su - t.sf) * (t.su - t.sf)) AS square_error
-        FROM (SELECT s.sale_date AS day, s.sale_date - CAST(:since AS date) AS d,
-                     s.units AS u, least(s.units, :largest) AS su,
-                     h.demands[s.sale_date - h.start_date + 1] AS f,
-                     -- (``+ 0 * f``: NULL stays NULL, which least() would not keep)
-                     least(h.demands[s.sale_date - h.start_date + 1], :largest)
-                         + 0 * h.demands[s.sale_date - h.start_date + 1] AS sf
-              FROM sales s
-              WHERE {_SAME_SKU.format(t="s")}
-                AND s.sale_date >= :since AND s.sale_date < :today
-              ORDER BY s.sale_date
-              OFFSET 0) t
-        WHERE k.every_day OR t.f IS NOT NULL
-    ) x
-    WHERE x.days IS NOT NULL
-    OFFSET 0) x
-    OFFSET 0) r
-    OFFSET 0) q
+        SELECT {_SALES}
+        FROM sales s
+        WHERE {SAME_SKU.format(t="s")} AND s.sale_date >= :since AND s.sale_date < :today
+    ) s
+    WHERE s.days IS NOT NULL
     """
+    ),
 )
 
 
@@ -163,55 +74,133 @@ def read_history(
     *,
     since: dt.date,
     settings: RuleSettings,
-    skus: Sequence[tuple[Sku, bool, float | None]],
+    skus: Sequence[Sku],
+    every_day: Sequence[bool],
+    reorder_sigma: Sequence[float | None],
+    past: Sequence[tuple[int, bytes | None]],
     screen: bool = True,
-) -> list[tuple[Sku, bool, bool, list[SalesDay] | None]]:
-    """The recent past of ``skus``, each ``(sku, every_day, reorder_sigma)`` (the σ bound of
-    :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bound`, None when the reorder
-    rule does not read history).
+    prepare: bool = False,
+) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
+    """The recent past of ``skus``; per SKU (in the same order) whether it has a policy
+    (``every_day``: the reorder rule reads days without a forecast too), the σ bound of
+    :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bound` (None when the reorder
+    rule does not read history), and ``(past_from, past)``: the forecasts of the window's
+    days from day ``past_from`` on, in binary form (None without any).
 
-    Returns ``(sku, accuracy_judged, anomaly_judged, days)`` for each SKU with sales in the
-    window: ``days`` (oldest first) when a rule could find something, else None — then the
-    rules the two flags name judge it with no finding. ``screen=False`` returns the days of
-    every SKU (the reference the tests hold the screen to).
+    Returns ``(n, accuracy_judged, anomaly_judged, days)`` for each SKU
+    (``n``: its position in ``skus``) with sales in the window that a rule reads: ``days``
+    (oldest first) when a rule could find something, else None — then the rules the two
+    flags name judge it with no finding. ``screen=False`` returns the days of every SKU
+    (the reference the tests hold the screen to). ``prepare``: an event's few SKUs (the
+    statement prepared, see :func:`shelfops_alerts.db.execute_prepared`).
     """
     today = keys["today"]
-    rows = session.execute(
-        _READ_HISTORY,
-        {
-            **keys,
-            "stores": array_literal([sku.store_id for sku, _, _ in skus]),
-            "products": array_literal([sku.product_id for sku, _, _ in skus]),
-            "every_day": array_literal([every_day for _, every_day, _ in skus]),
-            "reorder_sigma": array_literal([sigma for _, _, sigma in skus]),
-            "since": since,
-            "today_offset": (today - since).days,
-            "recent_days": RECENT_DAYS,
-            "min_days": settings.min_history_days,
-            "phantom_days": settings.phantom_days,
-            "anomaly_z": settings.anomaly_z,
-            "anomaly_min_units": settings.anomaly_min_units,
-            "accuracy_wape": settings.accuracy_wape,
-            "accuracy_min_units": settings.accuracy_min_units,
-            "mad_to_sigma": MAD_TO_SIGMA,
-            "margin": MARGIN,
-            "screen": screen,
-            "largest": LARGEST_SCREENED,
-        },
+    width = (today - since).days
+    params = {
+        "customer_id": keys["customer_id"],
+        "since": since,
+        "today": today,
+        "stores": array_literal([sku.store_id for sku in skus]),
+        "products": array_literal([sku.product_id for sku in skus]),
+    }
+    rows = execute_prepared(session, READ_SALES, params, prepare=prepare).all()
+    # (a Sku is a named tuple: a row's (store, product) finds it)
+    index: dict[tuple[str, str], int] = dict(zip(skus, range(len(skus)), strict=True))
+    shape = (len(skus), width)
+    sold, units = np.zeros(shape, dtype=bool), np.zeros(shape)
+    rows_of, days_of, units_of = [], [], []
+    for store, product, days, amounts in rows:
+        if (n := index.get((store, product))) is not None:
+            rows_of.append(n)
+            days_of.append(days)
+            units_of.append(amounts)
+    where, days, _ = _spread(rows_of, days_of, _DAYS)
+    sold[where, days] = True
+    units[where, days] = _spread(rows_of, units_of, _VALUES)[1]
+    forecast, has_forecast = _past_forecasts(past, shape)
+    policies = np.array(every_day, dtype=bool)
+    found = screen_history(
+        sold,
+        units,
+        forecast,
+        has_forecast,
+        every_day=policies,
+        reorder_sigma=np.array(
+            [np.nan if sigma is None else sigma for sigma in reorder_sigma], dtype=float
+        ),
+        settings=settings,
+        screen=screen,
     )
-    # Days come as offsets from ``since`` and share these date objects: parsing a date per
-    # sale row cost more than the rest of the row.
-    window = [since + dt.timedelta(days=n) for n in range((today - since).days)]
-    # (SalesDay._make is tuple.__new__: units and forecasts come as floats, or None for a
-    # day without a forecast)
-    make, day_of = SalesDay._make, window.__getitem__
-    found: list[tuple[Sku, bool, bool, list[SalesDay] | None]] = []
-    # (all rows at once: one fetch, not a driver call per row)
-    for store, product, accuracy_judged, anomaly_judged, days, units, forecasts in rows.all():
-        history = (
-            None
-            if days is None
-            else list(map(make, zip(map(day_of, days), units, forecasts, strict=True)))
+    return _verdicts(found, sold, units, forecast, has_forecast, policies, since)
+
+
+def _spread(
+    rows: Sequence[int], blobs: Sequence[Any], dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The elements of each row's binary array at once: the row of each element, the
+    elements' values (native numbers), and how many each row has."""
+    counts = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // dtype.itemsize
+    elements = np.frombuffer(b"".join(blobs), dtype=dtype)["value"]
+    values = elements.astype(np.int64 if elements.dtype.kind == "i" else np.float64)
+    return np.repeat(np.asarray(rows, dtype=np.int64), counts), values, counts
+
+
+def _past_forecasts(
+    past: Sequence[tuple[int, bytes | None]], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each SKU's forecast for each day of the window, and whether it has one."""
+    forecast, has_forecast = np.zeros(shape), np.zeros(shape, dtype=bool)
+    if not past:
+        return forecast, has_forecast
+    firsts, blobs = zip(*past, strict=True)
+    with_past = [n for n, blob in enumerate(blobs) if blob]
+    if not with_past:
+        return forecast, has_forecast
+    where, value, counts = _spread(with_past, [blobs[n] for n in with_past], _VALUES)
+    # Element k of a SKU's past is the forecast of day ``past_from + k``.
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    days = np.repeat(np.array(firsts, dtype=np.int64)[with_past], counts)
+    days += np.arange(len(value)) - starts
+    present = value != -np.inf  # (NO_FORECAST)
+    forecast[where[present], days[present]] = value[present]
+    has_forecast[where[present], days[present]] = True
+    return forecast, has_forecast
+
+
+def _verdicts(
+    found: Any,
+    sold: np.ndarray,
+    units: np.ndarray,
+    forecast: np.ndarray,
+    has_forecast: np.ndarray,
+    every_day: np.ndarray,
+    since: dt.date,
+) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
+    """The read's answer per SKU kept, with the days of those the rules must judge."""
+    kept = np.flatnonzero(found.kept).tolist()
+    accuracy, anomaly = found.accuracy_judged.tolist(), found.anomaly_judged.tolist()
+    # The days the rules read, of the SKUs they must judge (all at once, row by row): with
+    # sales, and a forecast or a policy (``every_day``).
+    judged = np.flatnonzero(found.needs_rules)
+    read = sold[judged] & (has_forecast[judged] | every_day[judged, None])
+    rows, columns = np.nonzero(read)
+    window = [since + dt.timedelta(days=n) for n in range(sold.shape[1])]
+    forecasts = forecast[judged].astype(object)
+    forecasts[~has_forecast[judged]] = None
+    # (SalesDay._make is tuple.__new__; a day without a forecast has None for it)
+    days = list(
+        map(
+            SalesDay._make,
+            zip(
+                map(window.__getitem__, columns.tolist()),
+                units[judged][read].tolist(),
+                forecasts[read].tolist(),
+                strict=True,
+            ),
         )
-        found.append((Sku(store, product), accuracy_judged, anomaly_judged, history))
-    return found
+    )
+    ends = np.cumsum(np.bincount(rows, minlength=len(judged))).tolist()
+    history: dict[int, list[SalesDay]] = {}
+    for n, start, end in zip(judged.tolist(), [0, *ends], ends, strict=False):
+        history[n] = days[start:end]
+    return [(n, accuracy[n], anomaly[n], history.get(n)) for n in kept]

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from shelfops_alerts.db import prepared
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 
-_KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
-_SAME_SKU = (
+KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
+SAME_SKU = (
     "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
 )
 # Every read looks up the batch's SKUs one index probe each, in a LATERAL subquery that
@@ -47,6 +47,19 @@ _HORIZON_FROM_TODAY = (
     " h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,"
     " h.start_date < CAST(:today AS date) AS has_past"
 )
+#: With ``:past`` (the history is read), its forecasts of the history window's days before
+#: today, from day ``past_from`` of the window (``:since`` is day 0) on: the slice of the
+#: horizon row in binary form (``array_send`` without its 20-byte header), a NULL element
+#: (a gap) as -Infinity (history_inputs.NO_FORECAST). NULL without any past day.
+_PAST_FORECASTS = """
+    CASE WHEN :past AND h.start_date < CAST(:today AS date)
+         THEN greatest(h.start_date - CAST(:since AS date), 0) END AS past_from,
+    CASE WHEN :past AND h.start_date < CAST(:today AS date)
+         THEN substr(array_send(array_replace(
+                  h.demands[CAST(:since AS date) - h.start_date + 1
+                            : CAST(:today AS date) - h.start_date],
+                  NULL, CAST('-Infinity' AS float8))), 21) END AS past
+"""
 
 # The forecast from today on is a slice of the SKU's one horizon row (kept by triggers on
 # forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
@@ -57,12 +70,12 @@ READ_STOCK = prepared(
     text(
         f"""
     SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
-           {_HORIZON_FROM_TODAY}
-    FROM {_KEYS}
+           {_HORIZON_FROM_TODAY}, {_PAST_FORECASTS}
+    FROM {KEYS}
     CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
-                        WHERE {_SAME_SKU.format(t="i")} LIMIT 1) i
+                        WHERE {SAME_SKU.format(t="i")} LIMIT 1) i
     LEFT JOIN LATERAL (SELECT start_date, demands FROM forecast_horizons h
-                       WHERE {_SAME_SKU.format(t="h")} LIMIT 1) h ON true
+                       WHERE {SAME_SKU.format(t="h")} LIMIT 1) h ON true
     """
     ),
 )
@@ -71,7 +84,7 @@ READ_STOCK = prepared(
 # read by one index range scan in key order and merged (no probe per SKU: both sides are
 # bounded by the span, so no plan reads more than the span's rows); one row more than the
 # limit says whether the span holds more keys than it may read.
-_SPAN = (
+SPAN = (
     "{t}.customer_id = :customer_id"
     " AND ({t}.store_id, {t}.product_id) > (:after_store, :after_product)"
     " AND ({t}.store_id, {t}.product_id) <= (:last_store, :last_product)"
@@ -102,17 +115,18 @@ _QUIET = """
 READ_SPAN = text(
     f"""
     SELECT q.store_id, q.product_id, q.on_hand, q.on_order, q.lead,
-           CASE WHEN q.quiet THEN NULL ELSE q.demands END AS demands, q.has_past, q.quiet
+           CASE WHEN q.quiet THEN NULL ELSE q.demands END AS demands, q.has_past, q.quiet,
+           q.past_from, q.past
     FROM (
         SELECT q.*, coalesce({_QUIET}, false) AS quiet
         FROM (
             SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
-                   {_HORIZON_FROM_TODAY}
+                   {_HORIZON_FROM_TODAY}, {_PAST_FORECASTS}
             FROM inventory i
             LEFT JOIN forecast_horizons h
               ON h.customer_id = i.customer_id AND h.store_id = i.store_id
-             AND h.product_id = i.product_id AND {_SPAN.format(t="h")}
-            WHERE {_SPAN.format(t="i")}
+             AND h.product_id = i.product_id AND {SPAN.format(t="h")}
+            WHERE {SPAN.format(t="i")}
             ORDER BY i.store_id, i.product_id
             LIMIT :limit
         ) q
@@ -128,8 +142,8 @@ READ_POLICIES = prepared(
         f"""
     SELECT k.store_id, k.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
            p.case_pack, p.min_order_qty, p.service_level
-    FROM {_KEYS}
-    CROSS JOIN LATERAL (SELECT * FROM policies p WHERE {_SAME_SKU.format(t="p")} LIMIT 1) p
+    FROM {KEYS}
+    CROSS JOIN LATERAL (SELECT * FROM policies p WHERE {SAME_SKU.format(t="p")} LIMIT 1) p
     """
     ),
 )
@@ -140,7 +154,7 @@ READ_SPAN_POLICIES = text(
     SELECT p.store_id, p.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
            p.case_pack, p.min_order_qty, p.service_level
     FROM policies p
-    WHERE {_SPAN.format(t="p")}
+    WHERE {SPAN.format(t="p")}
     """
 )
 
@@ -149,12 +163,12 @@ READ_ARRIVALS = prepared(
     text(
         f"""
     SELECT k.store_id, k.product_id, a.dates, a.quantities
-    FROM {_KEYS}
+    FROM {KEYS}
     CROSS JOIN LATERAL (
         SELECT array_agg(a.arrival_date ORDER BY a.arrival_date) AS dates,
                array_agg(a.quantity ORDER BY a.arrival_date) AS quantities
         FROM arrivals a
-        WHERE {_SAME_SKU.format(t="a")} AND a.arrival_date >= :today AND a.quantity > 0
+        WHERE {SAME_SKU.format(t="a")} AND a.arrival_date >= :today AND a.quantity > 0
     ) a
     WHERE a.dates IS NOT NULL
     """

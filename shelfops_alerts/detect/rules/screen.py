@@ -1,32 +1,43 @@
 """The history pre-screen: which SKUs surely get no anomaly, accuracy or reorder finding.
 
 A sweep with history judges every SKU by three rules, and almost all of them are quiet. The
-batch read (:mod:`shelfops_alerts.detect.history_inputs`) works out each SKU's history
-statistics in SQL — counts, sums, the median and MAD of past residuals, the root mean
-square error — and sends a SKU's days to Python only when those statistics say a rule
-*could* find something; the others are judged "no finding" without running the rules.
+batch read (:mod:`shelfops_alerts.detect.history_inputs`) fetches a batch's sales of the
+window and the forecasts stored for those days in a compact binary form, and
+:func:`screen_history` works out every SKU's history statistics at once with numpy — counts,
+sums, the root mean square error, a bound on the anomaly score, and only where that bound
+fails the exact median and MAD of past residuals. A SKU's days become ``SalesDay`` objects
+for the rules only when those statistics say a rule *could* find something; the others are
+judged "no finding" without running the rules.
 
-The statistics are not bit-identical to the rules' (PostgreSQL sums in another order, and
-interpolates a median as ``a + (b − a) · 0.5``, not ``(a + b) / 2``), so every comparison
-keeps a margin of :data:`MARGIN` relative to the magnitudes involved — a million times the
-worst rounding difference of a month of sums — and only ever answers "unsure" inside it:
-a SKU near a threshold, or with a NaN or infinite value, goes to the rules, which decide as
-they always did. So the findings are exactly the rules' own.
+The statistics are not bit-identical to the rules' (numpy sums pairwise, the rules in day
+order), so every comparison keeps a margin of :data:`MARGIN` relative to the magnitudes
+involved — a million times the worst rounding difference of a month of sums — and only ever
+answers "unsure" inside it: a SKU near a threshold, or with a NaN, infinite or huge value
+(above :data:`LARGEST_SCREENED`), goes to the rules, which decide as they always did. So
+the findings are exactly the rules' own.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
+import numpy as np
+
+from shelfops_alerts.detect.rules.anomaly import MAD_TO_SIGMA, RECENT_DAYS
 from shelfops_alerts.detect.rules.reorder import Policy, lead_time_demand, z_score
 from shelfops_alerts.detect.rules.rule_settings import RuleSettings
 
 #: Relative margin of every screen comparison (see the module docstring). Float sums of 28
 #: days differ by at most about 28 · 2⁻⁵³ ≈ 3e-15 of their magnitude; 1e-9 is far beyond.
 MARGIN = 1e-9
-#: "Always send this SKU's days to the rules" (PostgreSQL reads ``-inf`` as −Infinity).
+#: "Always send this SKU's days to the rules" (no σ is below it).
 ALWAYS = -math.inf
+#: Values are capped at this in the statistics (a SKU with a larger one, or a NaN or an
+#: infinity, is not ``finite`` and goes to the rules): squares and sums of a month of capped
+#: values stay far from overflowing.
+LARGEST_SCREENED = 1e150
 
 
 def reorder_sigma_bound(
@@ -60,3 +71,157 @@ def reorder_sigma_bound(
         # No safety stock whatever σ (lead time 0, or a 50 % service level).
         return math.inf if room > 0 else ALWAYS
     return room / spread if room > 0 else ALWAYS
+
+
+class HistoryScreen(NamedTuple):
+    """Per SKU of a batch (arrays of one value each): what :func:`screen_history` found."""
+
+    #: Whether the SKU has a day the rules read (sales, and a forecast or a policy).
+    kept: np.ndarray
+    #: Whether a rule could find something: its days go to the rules.
+    needs_rules: np.ndarray
+    #: Whether the accuracy rule, and the anomaly rule, can judge the SKU at all.
+    accuracy_judged: np.ndarray
+    anomaly_judged: np.ndarray
+
+
+def screen_history(
+    sold: np.ndarray,
+    units: np.ndarray,
+    forecast: np.ndarray,
+    has_forecast: np.ndarray,
+    *,
+    every_day: np.ndarray,
+    reorder_sigma: np.ndarray,
+    settings: RuleSettings,
+    screen: bool = True,
+) -> HistoryScreen:
+    """Screen a batch's history window at once: row ``i``, column ``d`` is SKU ``i`` on the
+    window's day ``d`` (the last column is yesterday).
+
+    ``sold``/``units``: whether the day has sales and how many (0 where none);
+    ``forecast``/``has_forecast`` likewise for the forecast stored for the day;
+    ``every_day``: the SKU has a policy (the reorder rule reads days without a forecast);
+    ``reorder_sigma``: :func:`reorder_sigma_bound`, NaN where the rule reads no history.
+    ``screen=False`` sends every kept SKU to the rules.
+    """
+    width = sold.shape[1]
+    judged = sold & has_forecast
+    kept = (sold & (every_day[:, None] | has_forecast)).any(axis=1)
+    with np.errstate(all="ignore"):
+        stats = _statistics(judged, units, forecast, settings.phantom_days)
+        n, last_day = stats["n"], stats["last_day"]
+        accuracy_judged = n >= settings.min_history_days
+        day_judged = (n > 0) & (last_day >= width - RECENT_DAYS)
+        day_judged &= n - 1 >= settings.min_history_days
+        anomaly_judged = (stats["recent"] == settings.phantom_days) | day_judged
+        if not screen:
+            return HistoryScreen(kept, kept.copy(), accuracy_judged, anomaly_judged)
+        needs = _reorder_unsure(stats, reorder_sigma, settings)
+        needs |= accuracy_judged & ~_accuracy_quiet(stats, settings)
+        needs |= stats["recent_zero"] == settings.phantom_days
+        quiet = _anomaly_bound_quiet(stats, settings)
+        # Only where the bound fails (and nothing else sends the SKU already): the exact
+        # median and MAD of the earlier days' residuals.
+        exact = day_judged & ~needs & ~quiet & stats["finite"] & (n > 1)
+        quiet[exact] = _anomaly_exact_quiet(judged, units, forecast, stats, exact, settings)
+        needs |= day_judged & ~(stats["finite"] & quiet)
+    return HistoryScreen(kept, needs & kept, accuracy_judged, anomaly_judged)
+
+
+def _statistics(
+    judged: np.ndarray, units: np.ndarray, forecast: np.ndarray, phantom_days: int
+) -> dict[str, np.ndarray]:
+    """Counts and sums over each SKU's days with sales and a forecast (capped values)."""
+    width = judged.shape[1]
+    columns = np.arange(width)
+    capped_units = np.minimum(units, LARGEST_SCREENED)  # (NaN stays NaN: not finite)
+    capped_forecast = np.minimum(forecast, LARGEST_SCREENED)
+    error = np.where(judged, capped_units - capped_forecast, 0.0)
+    recent = judged & (columns >= width - phantom_days)
+    n = judged.sum(axis=1)
+    last_day = np.where(judged, columns, -1).max(axis=1)
+    rows, at = np.arange(len(n)), np.maximum(last_day, 0)
+    actual = np.where(judged, capped_units, 0.0).sum(axis=1)
+    abs_error = np.abs(error).sum(axis=1)
+    square_error = (error * error).sum(axis=1)
+    last_units, last_forecast = capped_units[rows, at], capped_forecast[rows, at]
+    residual = last_units - last_forecast
+    before = n - 1.0
+    base_mean = (error.sum(axis=1) - residual) / before
+    base_sigma = np.sqrt(
+        np.maximum((square_error - residual**2) / before - base_mean**2, 0.0)
+        + MARGIN * (square_error / before + 1)
+    )
+    return {
+        "n": n,
+        "last_day": last_day,
+        "recent": recent.sum(axis=1),
+        "recent_zero": (recent & (units == 0)).sum(axis=1),
+        "actual": actual,
+        "abs_error": abs_error,
+        "square_error": square_error,
+        "last_units": last_units,
+        "last_forecast": last_forecast,
+        "residual": residual,
+        "base_mean": base_mean,
+        "base_sigma": base_sigma,
+        # Any NaN, infinity or value above the cap makes this false: such SKUs go to the
+        # rules (every |residual|, units and forecast is at most actual + abs_error).
+        "finite": actual + abs_error < LARGEST_SCREENED,
+        "slack": MARGIN * (2 * (actual + abs_error) + 1),
+    }
+
+
+def _reorder_unsure(
+    stats: dict[str, np.ndarray], reorder_sigma: np.ndarray, settings: RuleSettings
+) -> np.ndarray:
+    """The reorder rule reads the history, and its σ (root mean square of the residuals)
+    is not surely below the bound."""
+    n = stats["n"]
+    sigma = np.sqrt(stats["square_error"] / np.maximum(n, 1)) * (1 + MARGIN)
+    quiet = (n >= max(settings.min_history_days, 1)) & stats["finite"] & (sigma < reorder_sigma)
+    return ~np.isnan(reorder_sigma) & ~quiet
+
+
+def _accuracy_quiet(stats: dict[str, np.ndarray], settings: RuleSettings) -> np.ndarray:
+    """Surely too slow to judge, or surely within the WAPE."""
+    actual, abs_error = stats["actual"], stats["abs_error"]
+    low = actual - MARGIN * (actual + 1)
+    slow = actual + MARGIN * (actual + 1) < settings.accuracy_min_units
+    within = (low > 0) & (
+        abs_error + MARGIN * (abs_error + 1) <= settings.accuracy_wape * (1 - MARGIN) * low
+    )
+    return stats["finite"] & (slow | within)
+
+
+def _anomaly_bound_quiet(stats: dict[str, np.ndarray], settings: RuleSettings) -> np.ndarray:
+    """The judged day sold and expected too little, or is surely within the score by the
+    bound |residual − median| ≤ |residual − mean| + σ (true of any set of numbers) and the
+    scale's floor √forecast."""
+    slack, last_forecast = stats["slack"], stats["last_forecast"]
+    small = np.maximum(stats["last_units"], last_forecast) < settings.anomaly_min_units
+    bound = np.abs(stats["residual"] - stats["base_mean"]) + stats["base_sigma"] + slack
+    floor = np.sqrt(np.maximum(last_forecast, 1.0)) - 2 * slack
+    return small | ((stats["n"] > 1) & (bound < settings.anomaly_z * (1 - MARGIN) * floor))
+
+
+def _anomaly_exact_quiet(
+    judged: np.ndarray,
+    units: np.ndarray,
+    forecast: np.ndarray,
+    stats: dict[str, np.ndarray],
+    rows: np.ndarray,
+    settings: RuleSettings,
+) -> np.ndarray:
+    """For ``rows``: the judged day surely within the score by the exact median and MAD of
+    the earlier days' residuals (NaN marks the days that are not among them)."""
+    width = judged.shape[1]
+    earlier = judged[rows] & (np.arange(width) < stats["last_day"][rows, None])
+    errors = np.where(earlier, units[rows] - forecast[rows], np.nan)
+    centre = np.nanmedian(errors, axis=1)
+    mad = np.nanmedian(np.abs(errors - centre[:, None]), axis=1)
+    slack, last_forecast = stats["slack"][rows], stats["last_forecast"][rows]
+    scale = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(last_forecast, 1.0)))
+    bound = np.abs(stats["residual"][rows] - centre) + slack
+    return bound < settings.anomaly_z * (1 - MARGIN) * (scale - 2 * slack)
