@@ -371,3 +371,46 @@ def test_two_workers_reopening_one_alert_leave_one_active_alert(db):
     assert [a.status for a in alerts(db)] == ["open"]
     assert [e for e, _ in history(db, alerts(db)[0].id)].count("reopened") == 1
     assert outcome["result"].events == {}
+
+
+def test_a_reopen_that_meets_a_racing_insert_retries_and_updates_the_inserted_alert(db):
+    # Given a resolved alert, and another worker that has inserted a fresh active alert of
+    # the same key but not yet committed it (its snapshot predates the resolution)
+    check(db, [finding()])
+    check(db, clean=[CLEAN])
+    check(db, clean=[CLEAN])
+    (resolved,) = alerts(db)
+    other = db()
+    other.begin()
+    other.execute(
+        text(
+            "INSERT INTO alerts (customer_id, store_id, product_id, alert_type, severity,"
+            " status, message, metadata) VALUES (:c, 'S1', 'P1', :t, 'medium', 'open',"
+            " 'from the other worker', '{}')"
+        ),
+        {"c": C, "t": STOCKOUT},
+    )
+    outcome: dict[str, object] = {}
+
+    def reopen() -> None:
+        try:
+            outcome["result"] = check(db, [finding(severity="critical")])
+        except Exception as exc:  # (reported to the test below)
+            outcome["error"] = exc
+
+    # When this worker re-opens the resolved alert (its re-open waits on the other's
+    # uncommitted entry in the one-active index) and the other commits meanwhile
+    thread = threading.Thread(target=reopen)
+    thread.start()
+    thread.join(1.0)
+    assert thread.is_alive()  # it waits on the other worker's insert
+    other.commit()
+    other.close()
+    thread.join(30)
+
+    # Then the upsert was retried after the unique violation and updated the inserted
+    # alert: one active alert (the other's, now critical), the resolved one left resolved
+    assert "error" not in outcome and "result" in outcome
+    states = {a.id: (a.status, a.severity) for a in alerts(db)}
+    assert states.pop(resolved.id) == ("resolved", "critical")
+    assert list(states.values()) == [("open", "critical")]
