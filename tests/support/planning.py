@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.intake.imports import (
@@ -15,6 +16,7 @@ from shelfops_alerts.intake.imports import (
     import_policies,
     import_sales,
 )
+from shelfops_alerts.skus import Sku
 from tests.support.data import today
 
 
@@ -65,3 +67,15 @@ class Loader:
             "customer_id,store_id,product_id,date,quantity",
             [f"{self.customer},S1,{product},{today() + dt.timedelta(days=in_days)},{quantity}"],
         )
+
+
+def last_sku(session: Session, customer: str) -> Sku:
+    """The customer's last inventory key: a span ``SkuSpan(None, last_sku(...))`` holds all."""
+    store, product = session.execute(
+        text(
+            "SELECT store_id, product_id FROM inventory WHERE customer_id = :c"
+            " ORDER BY store_id DESC, product_id DESC LIMIT 1"
+        ),
+        {"c": customer},
+    ).one()
+    return Sku(store, product)

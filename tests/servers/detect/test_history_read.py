@@ -11,6 +11,7 @@ from shelfops_alerts.detect.batch_inputs import read_batch_inputs
 from shelfops_alerts.skus import Sku, SkuSpan
 from tests.servers.detect.test_history_screen import put_history
 from tests.support.data import today
+from tests.support.planning import last_sku
 
 
 def test_the_read_days_are_the_stored_sales_with_their_forecasts(db):
@@ -35,15 +36,7 @@ def test_the_read_days_are_the_stored_sales_with_their_forecasts(db):
         named = read_batch_inputs(
             session, customer_id=customer, skus=skus, today=today(), screen=False
         )
-        last = Sku(
-            *session.execute(
-                text(
-                    "SELECT store_id, product_id FROM inventory WHERE customer_id = :c"
-                    " ORDER BY store_id DESC, product_id DESC LIMIT 1"
-                ),
-                {"c": customer},
-            ).one()
-        )
+        last = last_sku(session, customer)
         spanned = read_batch_inputs(
             session, customer_id=customer, span=SkuSpan(None, last), today=today(), screen=False
         )

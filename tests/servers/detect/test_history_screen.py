@@ -13,6 +13,7 @@ from shelfops_alerts.detect.batch_inputs import read_batch_inputs
 from shelfops_alerts.detect.checks import check_batch
 from shelfops_alerts.skus import Sku, SkuSpan
 from tests.support.data import today
+from tests.support.planning import last_sku
 
 WINDOW = 28
 #: How each SKU's past sales are drawn: the usual case and the edges of the statistics.
@@ -159,15 +160,7 @@ def test_the_screened_check_equals_the_rules_on_every_day(db, overrides):
         )
         inputs = read_batch_inputs(session, customer_id=customer, skus=skus, today=today())
         # (and as a sweep reads them: spans of keys, the first cut short by a limit)
-        last = Sku(
-            *session.execute(
-                text(
-                    "SELECT store_id, product_id FROM inventory WHERE customer_id = :c"
-                    " ORDER BY store_id DESC, product_id DESC LIMIT 1"
-                ),
-                {"c": customer},
-            ).one()
-        )
+        last = last_sku(session, customer)
         first = check_batch(
             session, customer_id=customer, span=SkuSpan(None, last), today=today(), limit=250
         )
