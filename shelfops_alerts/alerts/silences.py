@@ -1,4 +1,5 @@
-"""Silences in the database: add, list, expire, and the active ones persist matches against.
+"""Silences in the database: add, list, expire. (The ones in force that persist matches
+against are read with the inhibitors in one statement: ``alerts/mute_reads.py``.)
 
 A silenced finding is still stored (the alert and its history exist, marked silenced) but
 is neither published nor e-mailed. Which silence mutes a finding is decided in
@@ -14,17 +15,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.alerts.lifecycle import LifecycleError, check_named, check_until
-from shelfops_alerts.alerts.silencing import SilenceRule
 from shelfops_alerts.models import Silence
 from shelfops_alerts.vocabulary import ALERT_TYPES
-
-_ACTIVE = text(
-    """
-    SELECT id, store_id, product_id, alert_type FROM alert_silences
-    WHERE customer_id = :customer_id AND expired_at IS NULL
-      AND starts_at <= now() AND ends_at > now()
-    """
-)
 
 _EXPIRE = text(
     """
@@ -99,12 +91,6 @@ def expire_silence(session: Session, *, silence_id: int, actor: str) -> None:
         if session.get(Silence, silence_id) is None:
             raise LifecycleError(f"silence {silence_id} does not exist")
         raise LifecycleError(f"silence {silence_id} has already ended")
-
-
-def active_silences(session: Session, *, customer_id: str) -> list[SilenceRule]:
-    """The customer's silences in force now, as rules for :class:`silencing.Silencer`."""
-    rows = session.execute(_ACTIVE, {"customer_id": customer_id}).all()
-    return [SilenceRule(int(r.id), r.store_id, r.product_id, r.alert_type) for r in rows]
 
 
 def silence_json(silence: Silence, *, now: dt.datetime | None = None) -> dict[str, Any]:

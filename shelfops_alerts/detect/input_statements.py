@@ -84,7 +84,7 @@ READ_STOCK = prepared(
 # read by one index range scan in key order and merged (no probe per SKU: both sides are
 # bounded by the span, so no plan reads more than the span's rows); one row more than the
 # limit says whether the span holds more keys than it may read.
-SPAN = (
+_SPAN = (
     "{t}.customer_id = :customer_id"
     " AND ({t}.store_id, {t}.product_id) > (:after_store, :after_product)"
     " AND ({t}.store_id, {t}.product_id) <= (:last_store, :last_product)"
@@ -125,8 +125,8 @@ READ_SPAN = text(
             FROM inventory i
             LEFT JOIN forecast_horizons h
               ON h.customer_id = i.customer_id AND h.store_id = i.store_id
-             AND h.product_id = i.product_id AND {SPAN.format(t="h")}
-            WHERE {SPAN.format(t="i")}
+             AND h.product_id = i.product_id AND {_SPAN.format(t="h")}
+            WHERE {_SPAN.format(t="i")}
             ORDER BY i.store_id, i.product_id
             LIMIT :limit
         ) q
@@ -154,7 +154,7 @@ READ_SPAN_POLICIES = text(
     SELECT p.store_id, p.product_id, p.lead_time_days, p.reorder_point, p.order_up_to,
            p.case_pack, p.min_order_qty, p.service_level
     FROM policies p
-    WHERE {SPAN.format(t="p")}
+    WHERE {_SPAN.format(t="p")}
     """
 )
 
