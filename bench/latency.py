@@ -132,6 +132,11 @@ def main() -> None:
         default="producer",
         help="producer → channel (default), or webhook POST → WebSocket stream",
     )
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        help="write each event's latency (ms) and send time (s from the first) here, as CSV",
+    )
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     with bench_stack(args.workers) as bench:
@@ -156,6 +161,7 @@ def main() -> None:
         sku = f"{STORE}/{PRODUCT}"
         way = through_webhook if args.via == "webhook" else through_channel
         samples: list[float] = []
+        sent_at: list[float] = []
         note(f"{args.repeat} events for {sku} ({args.via}) ...")
         began = time.perf_counter()
         with way(bench, sku) as (send, receive), CpuMeter(bench) as cpu:
@@ -172,8 +178,13 @@ def main() -> None:
                 send(n)
                 receive()
                 samples.append((time.perf_counter() - start) * 1000)
+                sent_at.append(start - began)
                 draw(progress_line(n + 1, args.repeat, time.perf_counter() - began, unit="events"))
 
+    if args.samples is not None:
+        pairs = enumerate(zip(sent_at, samples, strict=True))
+        lines = [f"{n},{at:.4f},{ms:.3f}" for n, (at, ms) in pairs]
+        args.samples.write_text("event,sent_s,latency_ms\n" + "\n".join(lines) + "\n")
     print(f"\nmachine: {machine()}\n")
     print(
         table(
