@@ -1,5 +1,5 @@
 """Benchmark one SKU's event path: ``python bench/latency.py [--workers 2] [--repeat 500]
-[--via webhook]``.
+[--via webhook] [--warmup N] [--samples FILE]``.
 
 On an idle system with a catalogue imported (``shelfops-alerts import``), the same SKU's
 forecast-complete event is sent again and again; between two events its stock alternates
@@ -11,6 +11,8 @@ and each event is a ``POST /v1/events/forecast-complete`` (one keep-alive connec
 until the change arrives on a WebSocket ``/v1/stream`` of the same customer.
 Prints p50/p95/p99, and the CPU the alerts workers (main processes and pool children) and
 PostgreSQL's backends used per event: a measure that does not depend on the machine's load.
+``--warmup N`` sends N events first, untimed (fresh workers' first events open connections and
+prepare statements); ``--samples FILE`` writes each timed event's latency as CSV.
 """
 
 from __future__ import annotations
@@ -132,6 +134,18 @@ def main() -> None:
         default="producer",
         help="producer → channel (default), or webhook POST → WebSocket stream",
     )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="events sent first, neither timed nor counted (fresh workers' first events"
+        " open connections and prepare statements)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        help="write each event's latency (ms) and send time (s from the first) here, as CSV",
+    )
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     with bench_stack(args.workers) as bench:
@@ -156,24 +170,43 @@ def main() -> None:
         sku = f"{STORE}/{PRODUCT}"
         way = through_webhook if args.via == "webhook" else through_channel
         samples: list[float] = []
-        note(f"{args.repeat} events for {sku} ({args.via}) ...")
-        began = time.perf_counter()
-        with way(bench, sku) as (send, receive), CpuMeter(bench) as cpu:
-            for n in range(args.repeat):
-                with engine.begin() as connection:
-                    connection.execute(
-                        text(
-                            "UPDATE inventory SET on_hand = :h WHERE customer_id = :c"
-                            " AND store_id = :s AND product_id = :p"
-                        ),
-                        {"h": 5 + n % 2, "c": CUSTOMER, "s": STORE, "p": PRODUCT},
-                    )
-                start = time.perf_counter()
+        sent_at: list[float] = []
+
+        def stock(n: int) -> None:
+            # 5 and 6 units in turn: every event makes one change
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "UPDATE inventory SET on_hand = :h WHERE customer_id = :c"
+                        " AND store_id = :s AND product_id = :p"
+                    ),
+                    {"h": 5 + n % 2, "c": CUSTOMER, "s": STORE, "p": PRODUCT},
+                )
+
+        with way(bench, sku) as (send, receive):
+            for n in range(args.warmup):
+                stock(n)
                 send(n)
                 receive()
-                samples.append((time.perf_counter() - start) * 1000)
-                draw(progress_line(n + 1, args.repeat, time.perf_counter() - began, unit="events"))
+            note(f"{args.repeat} events for {sku} ({args.via}) ...")
+            began = time.perf_counter()
+            with CpuMeter(bench) as cpu:
+                for n in range(args.warmup, args.warmup + args.repeat):
+                    stock(n)
+                    start = time.perf_counter()
+                    send(n)
+                    receive()
+                    samples.append((time.perf_counter() - start) * 1000)
+                    sent_at.append(start - began)
+                    done = len(samples)
+                    draw(
+                        progress_line(done, args.repeat, time.perf_counter() - began, unit="events")
+                    )
 
+    if args.samples is not None:
+        pairs = enumerate(zip(sent_at, samples, strict=True))
+        lines = [f"{n},{at:.4f},{ms:.3f}" for n, (at, ms) in pairs]
+        args.samples.write_text("event,sent_s,latency_ms\n" + "\n".join(lines) + "\n")
     print(f"\nmachine: {machine()}\n")
     print(
         table(

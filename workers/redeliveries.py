@@ -23,11 +23,11 @@ import time
 from typing import Any
 
 import redis
-from celery import Task
 from celery.exceptions import Reject
 
 from shelfops_alerts.dead_letters import redeliveries
 from shelfops_alerts.dead_letters.store import Message, park
+from workers.sending import PushedTask
 from workers.tasks import context
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ class DeadLettered(Exception):
     """The message was parked as a dead letter instead of being run."""
 
 
-class CountedTask(Task):
-    """Celery's task, counting each redelivery's start (``task_cls`` of the app)."""
+class CountedTask(PushedTask):
+    """Celery's task, counting each redelivery's start (``task_cls`` of the app); its plain
+    sends are pushed as built messages (:mod:`workers.sending`)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         task_id = _redelivered_id(self.request)

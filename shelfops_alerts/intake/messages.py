@@ -20,16 +20,26 @@ from typing import Any
 REPR_ITEMS = 10
 
 
+def _shown(value: Any) -> Any:
+    return f"<{len(value)} items>" if isinstance(value, list) and len(value) > REPR_ITEMS else value
+
+
 def kwargs_summary(kwargs: dict[str, Any]) -> str:
     """The task's arguments as Flower shows them; long lists summarised. (Celery would build
     this with ``saferepr``, which costs more than everything else the webhook does.)"""
-    shown = {
-        key: f"<{len(value)} items>"
-        if isinstance(value, list) and len(value) > REPR_ITEMS
-        else value
-        for key, value in kwargs.items()
-    }
-    return repr(shown)
+    return repr({key: _shown(value) for key, value in kwargs.items()})
+
+
+def args_summary(args: tuple[Any, ...] | list[Any]) -> str:
+    """Positional arguments as Flower shows them: a list, or a mapping's lists, longer than
+    :data:`REPR_ITEMS` summarised (a chain's next step gets the previous step's result)."""
+    shown = [
+        {key: _shown(item) for key, item in value.items()}
+        if isinstance(value, dict)
+        else _shown(value)
+        for value in args
+    ]
+    return repr(tuple(shown))
 
 
 class MessageBuilder:
@@ -51,19 +61,36 @@ class MessageBuilder:
         *,
         task_id: str | None = None,
         chain: list[dict[str, Any]] | None = None,
+        args: tuple[Any, ...] | list[Any] = (),
+        errbacks: list[dict[str, Any]] | None = None,
+        parent_id: str | None = None,
+        root_id: str | None = None,
+        reply_to: str | None = None,
+        time_limit: float | None = None,
+        soft_time_limit: float | None = None,
     ) -> tuple[str, str]:
         """(task id, the kombu envelope as JSON) for one task message; ``chain``: the steps
-        that follow it, as Celery's protocol 2 carries them (the last first)."""
+        that follow it, as Celery's protocol 2 carries them (the last first); ``errbacks``:
+        its error callbacks (signatures); ``parent_id``/``root_id``: the task that queues it
+        and the first of its workflow; ``reply_to``: Celery's address for results (none is
+        read; kept as Celery sends it); ``time_limit``/``soft_time_limit``: the task's own
+        limits, which Celery's ``send_task`` writes in the message."""
         task_id = task_id or str(uuid.uuid4())
         task = self.amqp.as_task_v2(
             task_id,
             task_name,
-            args=(),
+            args=args,
             kwargs=kwargs,
             ignore_result=True,
-            argsrepr="()",
+            argsrepr=args_summary(args),
             kwargsrepr=kwargs_summary(kwargs),
             chain=chain,
+            errbacks=errbacks,
+            parent_id=parent_id,
+            root_id=root_id,
+            reply_to=reply_to,
+            time_limit=time_limit,
+            soft_time_limit=soft_time_limit,
         )
         content_type, encoding, body = self._dumps(task.body, serializer="json")
         raw = body if isinstance(body, bytes) else body.encode(encoding)
