@@ -17,6 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal, execute_prepared
@@ -37,7 +38,7 @@ from shelfops_alerts.detect.rules import (
     StockoutThresholds,
 )
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
-from shelfops_alerts.detect.rules.screen import reorder_sigma_bound
+from shelfops_alerts.detect.rules.screen import demand_matrix, reorder_sigma_bounds
 from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
 from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.skus import Sku, SkuSpan
@@ -261,18 +262,31 @@ def _read_history(
 ) -> None:
     """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
     skus = [item.sku for item in items]
-    reorder_sigma = [
-        None
-        if item.policy is None or not item.demand
-        else reorder_sigma_bound(
-            on_hand=item.on_hand,
-            on_order=item.effective_on_order,
-            daily_demand=item.demand,
-            policy=item.policy,
-            settings=settings,
-        )
-        for item in items
+    # The reorder rule reads the history of SKUs with a policy without its own reorder
+    # point and with a forecast from today: their σ bounds, all at once (NaN: no bound).
+    reorder = [
+        (n, item.policy)
+        for n, item in enumerate(items)
+        if item.policy is not None and item.policy.reorder_point is None and item.demand
     ]
+    reorder_sigma = np.full(len(items), np.nan)
+    if reorder:
+        at = [n for n, _ in reorder]
+        chosen = [items[n] for n in at]
+        demand, counts = demand_matrix([item.demand for item in chosen])
+        reorder_sigma[at] = reorder_sigma_bounds(
+            position=np.array([item.on_hand + item.effective_on_order for item in chosen]),
+            lead_time=np.array([policy.lead_time_days for _, policy in reorder], dtype=float),
+            service_level=np.array(
+                [policy.service_level or settings.service_level for _, policy in reorder],
+                dtype=float,
+            ),
+            demand=demand,
+            counts=counts,
+        )
+    reorder_read = np.zeros(len(items), dtype=bool)
+    reorder_read[[n for n, _ in reorder]] = True
+    reads = reorder_read.tolist()
     # (a handful of distinct sets, made once: (anomaly, accuracy, reorder) -> the set)
     settled_sets = {
         flags: frozenset(kind for kind, flag in zip(_SETTLED_ORDER, flags, strict=True) if flag)
@@ -294,9 +308,7 @@ def _read_history(
         if days is not None:
             item.history = days
             continue
-        policy = item.policy
-        reorder = policy is not None and policy.reorder_point is None and bool(item.demand)
-        item.settled = settled_sets[anomaly_judged, accuracy_judged, reorder]
+        item.settled = settled_sets[anomaly_judged, accuracy_judged, reads[n]]
 
 
 #: A SKU without forecasts before today: no past part.

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal, execute_prepared, prepared
-from shelfops_alerts.detect.input_statements import KEYS, SAME_SKU
+from shelfops_alerts.detect.input_statements import NUMBERED_KEYS, SAME_SKU
 from shelfops_alerts.detect.rules import RuleSettings, SalesDay
 from shelfops_alerts.detect.rules.screen import screen_history
 from shelfops_alerts.skus import Sku
@@ -46,17 +46,25 @@ _VALUES = np.dtype([("length", ">i4"), ("value", ">f8")])
 #: Per SKU, its days of the window and the units sold on each (no order: each value sits
 #: at its day's column).
 _SALES = """
+    count(*) AS count,
     substr(array_send(array_agg(s.sale_date - CAST(:since AS date))), 21) AS days,
     substr(array_send(array_agg(s.units)), 21) AS units
 """
 
-# A probe of the key per SKU, its days bounded in the index condition.
+# A probe of the key per SKU, its days bounded in the index condition; the batch's answer
+# is one row (no row, no driver call and no key to look up per SKU): the position of each
+# SKU with sales in the keys given (from 0), how many days it has, and all their days and
+# units, SKU after SKU in that order (every aggregate reads the same rows in the same order,
+# the keys' order, which ``ORDER BY k.n`` makes explicit).
 READ_SALES = prepared(
     "read_sales",
     text(
         f"""
-    SELECT k.store_id, k.product_id, s.days, s.units
-    FROM {KEYS}
+    SELECT substr(array_send(array_agg(CAST(k.n - 1 AS int) ORDER BY k.n)), 21) AS positions,
+           substr(array_send(array_agg(CAST(s.count AS int) ORDER BY k.n)), 21) AS counts,
+           string_agg(s.days, ''::bytea ORDER BY k.n) AS days,
+           string_agg(s.units, ''::bytea ORDER BY k.n) AS units
+    FROM {NUMBERED_KEYS}
     CROSS JOIN LATERAL (
         SELECT {_SALES}
         FROM sales s
@@ -76,14 +84,14 @@ def read_history(
     settings: RuleSettings,
     skus: Sequence[Sku],
     every_day: Sequence[bool],
-    reorder_sigma: Sequence[float | None],
+    reorder_sigma: np.ndarray,
     past: Sequence[tuple[int, bytes | None]],
     screen: bool = True,
     prepare: bool = False,
 ) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
     """The recent past of ``skus``; per SKU (in the same order) whether it has a policy
     (``every_day``: the reorder rule reads days without a forecast too), the σ bound of
-    :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bound` (None when the reorder
+    :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bounds` (NaN when the reorder
     rule does not read history), and ``(past_from, past)``: the forecasts of the window's
     days from day ``past_from`` on, in binary form (None without any).
 
@@ -103,20 +111,16 @@ def read_history(
         "stores": array_literal([sku.store_id for sku in skus]),
         "products": array_literal([sku.product_id for sku in skus]),
     }
-    rows = execute_prepared(session, READ_SALES, params, prepare=prepare).all()
-    # (a Sku is a named tuple: a row's (store, product) finds it)
-    index: dict[tuple[str, str], int] = dict(zip(skus, range(len(skus)), strict=True))
+    row = execute_prepared(session, READ_SALES, params, prepare=prepare).one()
     shape = (len(skus), width)
     sold, units = np.zeros(shape, dtype=bool), np.zeros(shape)
-    rows_of, days_of, units_of = [], [], []
-    for store, product, days, amounts in rows:
-        if (n := index.get((store, product))) is not None:
-            rows_of.append(n)
-            days_of.append(days)
-            units_of.append(amounts)
-    where, days, _ = _spread(rows_of, days_of, _DAYS)
-    sold[where, days] = True
-    units[where, days] = _spread(rows_of, units_of, _VALUES)[1]
+    if row.positions is not None:
+        positions = np.frombuffer(row.positions, dtype=_DAYS)["value"].astype(np.int64)
+        counts = np.frombuffer(row.counts, dtype=_DAYS)["value"].astype(np.int64)
+        where = np.repeat(positions, counts)
+        days = np.frombuffer(row.days, dtype=_DAYS)["value"].astype(np.int64)
+        sold[where, days] = True
+        units[where, days] = np.frombuffer(row.units, dtype=_VALUES)["value"]
     forecast, has_forecast = _past_forecasts(past, shape)
     policies = np.array(every_day, dtype=bool)
     found = screen_history(
@@ -125,9 +129,7 @@ def read_history(
         forecast,
         has_forecast,
         every_day=policies,
-        reorder_sigma=np.array(
-            [np.nan if sigma is None else sigma for sigma in reorder_sigma], dtype=float
-        ),
+        reorder_sigma=reorder_sigma,
         settings=settings,
         screen=screen,
     )

@@ -14,6 +14,11 @@ from shelfops_alerts.db import prepared
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 
 KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
+#: The same keys, each with its position in the arrays (``k.n``, from 1).
+NUMBERED_KEYS = (
+    "unnest(CAST(:stores AS text[]), CAST(:products AS text[]))"
+    " WITH ORDINALITY AS k(store_id, product_id, n)"
+)
 SAME_SKU = (
     "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
 )

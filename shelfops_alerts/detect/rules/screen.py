@@ -19,6 +19,7 @@ the findings are exactly the rules' own.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -26,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from shelfops_alerts.detect.rules.anomaly import MAD_TO_SIGMA, RECENT_DAYS
-from shelfops_alerts.detect.rules.reorder import Policy, lead_time_demand, z_score
+from shelfops_alerts.detect.rules.reorder import Policy, z_score
 from shelfops_alerts.detect.rules.rule_settings import RuleSettings
 
 #: Relative margin of every screen comparison (see the module docstring). Float sums of 28
@@ -38,6 +39,12 @@ ALWAYS = -math.inf
 #: infinity, is not ``finite`` and goes to the rules): squares and sums of a month of capped
 #: values stay far from overflowing.
 LARGEST_SCREENED = 1e150
+
+
+#: Lead times longer than this many days are not screened (their SKUs go to the rule): the
+#: rule's lead-time demand adds a day at a time, and the margin covers the rounding of sums
+#: far longer than any lead time, not of any length.
+LONGEST_SCREENED_LEAD = 10_000
 
 
 def reorder_sigma_bound(
@@ -52,25 +59,93 @@ def reorder_sigma_bound(
 
     None when the rule does not use the history at all (the policy gives its reorder point);
     :data:`ALWAYS` when no σ can keep it quiet or the inputs are unusual (the rule decides).
-    The rule finds nothing when ``position > LTD + z · σ · sqrt(lead time)``; with the margin,
-    σ below ``(position − LTD − margin) / (z · sqrt(lead time))`` guarantees it.
+    One SKU's :func:`reorder_sigma_bounds`.
     """
     if policy.reorder_point is not None:
         return None
-    lead_time = policy.lead_time_days
-    position = on_hand + on_order
-    if not (math.isfinite(lead_time) and lead_time >= 0 and math.isfinite(position)):
-        return ALWAYS
-    ltd = lead_time_demand(daily_demand, lead_time)
-    service_level = policy.service_level or settings.service_level
-    if not (math.isfinite(ltd) and 0.5 <= service_level < 1):
-        return ALWAYS
-    room = position - ltd - MARGIN * (abs(position) + abs(ltd) + 1)
-    spread = z_score(service_level) * math.sqrt(lead_time)
-    if spread <= 0:
-        # No safety stock whatever σ (lead time 0, or a 50 % service level).
-        return math.inf if room > 0 else ALWAYS
-    return room / spread if room > 0 else ALWAYS
+    matrix, counts = demand_matrix([daily_demand])
+    (bound,) = reorder_sigma_bounds(
+        position=np.array([on_hand + on_order], dtype=float),
+        lead_time=np.array([policy.lead_time_days], dtype=float),
+        service_level=np.array([policy.service_level or settings.service_level], dtype=float),
+        demand=matrix,
+        counts=counts,
+    ).tolist()
+    return float(bound)
+
+
+def demand_matrix(demands: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each SKU's forecast demand from today as a row (zeros after its last day), and how
+    many days each has."""
+    counts = np.fromiter(map(len, demands), dtype=np.int64, count=len(demands))
+    total = int(counts.sum())
+    values = np.fromiter(itertools.chain.from_iterable(demands), dtype=float, count=total)
+    matrix = np.zeros((len(demands), max(int(counts.max(initial=0)), 1)))
+    starts = np.cumsum(counts) - counts
+    rows = np.repeat(np.arange(len(demands)), counts)
+    matrix[rows, np.arange(total) - starts[rows]] = values
+    return matrix, counts
+
+
+def reorder_sigma_bounds(
+    *,
+    position: np.ndarray,
+    lead_time: np.ndarray,
+    service_level: np.ndarray,
+    demand: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
+    """Per SKU of a batch (each with a policy without its own reorder point, and a forecast
+    from today: ``counts`` > 0), the σ of daily demand below which :func:`check_reorder`
+    surely finds nothing; :data:`ALWAYS` when no σ can keep it quiet or the inputs are
+    unusual (the rule decides).
+
+    ``position``: on hand plus on order; ``lead_time`` and ``service_level`` (the
+    customer's where the policy gives none) of the SKU's policy; ``demand`` and ``counts``:
+    :func:`demand_matrix`. The rule finds nothing when ``position > LTD + z · σ ·
+    sqrt(lead time)``; with the margin, σ below ``(position − LTD − margin) / (z ·
+    sqrt(lead time))`` guarantees it. LTD (lead-time demand) is summed as
+    :func:`lead_time_demand` does, in numpy's order: the margin covers the difference.
+    """
+    bound = np.full(len(position), ALWAYS)
+    with np.errstate(all="ignore"):
+        usable = (
+            np.isfinite(lead_time)
+            & (lead_time >= 0)
+            & (lead_time <= LONGEST_SCREENED_LEAD)
+            & (np.abs(position) < LARGEST_SCREENED)
+            & (service_level >= 0.5)
+            & (service_level < 1)
+            & (counts > 0)
+        )
+        rows = np.flatnonzero(usable)
+        if not len(rows):
+            return bound
+        lead, days, demand = lead_time[rows], counts[rows], demand[rows]
+        whole = np.floor(lead).astype(np.int64)
+        last = demand[np.arange(len(rows)), days - 1]
+        # The first ``whole`` days, then (past the horizon) the last day repeated, then the
+        # fraction of the day after.
+        head = np.where(np.arange(demand.shape[1]) < np.minimum(whole, days)[:, None], demand, 0)
+        beyond = np.where(whole > days, (whole - days) * last, 0.0)
+        after = np.where(
+            whole < days, demand[np.arange(len(rows)), np.minimum(whole, days - 1)], last
+        )
+        ltd = head.sum(axis=1) + beyond + (lead - whole) * after
+        at = position[rows]
+        room = at - ltd - MARGIN * (np.abs(at) + np.abs(ltd) + 1)
+        # (a batch holds a few service levels: each one's z once)
+        levels, which = np.unique(service_level[rows], return_inverse=True)
+        z = np.array([z_score(level) for level in levels.tolist()])[which]
+        spread = z * np.sqrt(lead)
+        found = np.where(
+            spread <= 0,
+            np.where(room > 0, math.inf, ALWAYS),
+            np.where(room > 0, room / np.where(spread > 0, spread, 1.0), ALWAYS),
+        )
+        # Unusual sums (a NaN, an infinite or huge demand) go to the rule.
+        bound[rows] = np.where(np.abs(ltd) < LARGEST_SCREENED, found, ALWAYS)
+    return bound
 
 
 class HistoryScreen(NamedTuple):
