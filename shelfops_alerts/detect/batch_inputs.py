@@ -38,7 +38,7 @@ from shelfops_alerts.detect.rules import (
     StockoutThresholds,
 )
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
-from shelfops_alerts.detect.rules.screen import demand_matrix, reorder_sigma_bounds
+from shelfops_alerts.detect.rules.screen import demand_matrix, outlast, reorder_sigma_bounds
 from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
 from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.skus import Sku, SkuSpan
@@ -67,6 +67,10 @@ class SkuInputs:
     #: History rules (alert types) the history pre-screen judged with no finding: the check
     #: records them as evaluated without running them (``history`` is then left empty).
     settled: frozenset[str] = frozenset()
+    #: The stock surely outlasts the customer's medium stockout threshold (what
+    #: :func:`~shelfops_alerts.detect.rules.stockout.lasts_beyond` says), worked out for the
+    #: batch at once; False: not known (the check asks ``lasts_beyond`` itself).
+    far: bool = False
 
     @property
     def effective_on_order(self) -> float:
@@ -225,15 +229,29 @@ def read_batch_inputs(
                 item.arrivals = [0.0] * ((dates[-1] - today).days + 1)
                 for day, quantity in zip(dates, quantities, strict=True):
                     item.arrivals[(day - today).days] = float(quantity)
+    items = list(found.values())
+    # The demand from today of every SKU found, as one matrix: for the stockout screen of
+    # the batch and the reorder σ bounds.
+    demand, counts = demand_matrix([item.demand for item in items])
+    if stockout:
+        far = outlast(
+            on_hand=np.array([item.on_hand for item in items], dtype=float),
+            demand=demand,
+            counts=counts,
+            days=thresholds.medium_days,
+        )
+        for n in np.flatnonzero(far).tolist():
+            items[n].far = not items[n].arrivals  # (lasts_beyond: never with arrivals)
     # History only for SKUs a rule can judge from it: with a policy (reorder, every day) or
     # with forecasts before today (anomaly, accuracy); a batch with none skips the read.
-    wanted = [item for item in found.values() if item.policy is not None or item.sku in with_past]
+    wanted = [n for n, item in enumerate(items) if item.policy is not None or item.sku in with_past]
     if HISTORY in kinds and wanted:
         _read_history(
             session,
             keys,
-            wanted,
+            [items[n] for n in wanted],
             with_past,
+            (demand[wanted], counts[wanted]),
             since=since,
             settings=settings,
             screen=screen,
@@ -242,7 +260,7 @@ def read_batch_inputs(
     return BatchInputs(
         thresholds=thresholds,
         settings=settings,
-        skus=list(found.values()),
+        skus=items,
         unknown=[sku for sku in skus if sku not in found],
         rest=rest,
         quiet=quiet,
@@ -254,13 +272,15 @@ def _read_history(
     keys: dict[str, Any],
     items: list[SkuInputs],
     with_past: dict[Sku, tuple[int, bytes | None]],
+    matrix: tuple[np.ndarray, np.ndarray],
     *,
     since: dt.date,
     settings: RuleSettings,
     screen: bool,
     prepare: bool,
 ) -> None:
-    """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
+    """Fill in the history of ``items``: the days, or the rules the pre-screen settled.
+    ``matrix``: their demand from today (:func:`demand_matrix`)."""
     skus = [item.sku for item in items]
     # The reorder rule reads the history of SKUs with a policy without its own reorder
     # point and with a forecast from today: their σ bounds, all at once (NaN: no bound).
@@ -272,17 +292,15 @@ def _read_history(
     reorder_sigma = np.full(len(items), np.nan)
     if reorder:
         at = [n for n, _ in reorder]
-        chosen = [items[n] for n in at]
-        demand, counts = demand_matrix([item.demand for item in chosen])
         reorder_sigma[at] = reorder_sigma_bounds(
-            position=np.array([item.on_hand + item.effective_on_order for item in chosen]),
+            position=np.array([items[n].on_hand + items[n].effective_on_order for n in at]),
             lead_time=np.array([policy.lead_time_days for _, policy in reorder], dtype=float),
             service_level=np.array(
                 [policy.service_level or settings.service_level for _, policy in reorder],
                 dtype=float,
             ),
-            demand=demand,
-            counts=counts,
+            demand=matrix[0][at],
+            counts=matrix[1][at],
         )
     reorder_read = np.zeros(len(items), dtype=bool)
     reorder_read[[n for n, _ in reorder]] = True

@@ -29,6 +29,7 @@ import numpy as np
 from shelfops_alerts.detect.rules.anomaly import MAD_TO_SIGMA, RECENT_DAYS
 from shelfops_alerts.detect.rules.reorder import Policy, z_score
 from shelfops_alerts.detect.rules.rule_settings import RuleSettings
+from shelfops_alerts.detect.rules.stockout import LASTS_BEYOND_MARGIN, MIN_DAILY_DEMAND
 
 #: Relative margin of every screen comparison (see the module docstring). Float sums of 28
 #: days differ by at most about 28 · 2⁻⁵³ ≈ 3e-15 of their magnitude; 1e-9 is far beyond.
@@ -146,6 +147,35 @@ def reorder_sigma_bounds(
         # Unusual sums (a NaN, an infinite or huge demand) go to the rule.
         bound[rows] = np.where(np.abs(ltd) < LARGEST_SCREENED, found, ALWAYS)
     return bound
+
+
+def outlast(
+    *, on_hand: np.ndarray, demand: np.ndarray, counts: np.ndarray, days: float
+) -> np.ndarray:
+    """Per SKU of a batch without arrivals: whether :func:`lasts_beyond` surely holds (the
+    stock on hand outlasts ``days``: the stockout rule with ``days`` as its medium
+    threshold finds nothing); ``demand`` and ``counts``: :func:`demand_matrix`.
+
+    The same test, summed in numpy's order, with twice its margin, so it is true only where
+    :func:`lasts_beyond` is (a false one leaves the SKU to it); unusual values (a NaN,
+    negative, infinite or huge demand or stock) make it false.
+    """
+    walked = math.floor(days) + 1
+    columns = np.arange(demand.shape[1])
+    held = columns < counts[:, None]
+    rows = np.arange(len(counts))
+    with np.errstate(all="ignore"):
+        plain = ~(held & ~((demand >= 0) & (demand < LARGEST_SCREENED))).any(axis=1)
+        last = demand[rows, np.maximum(counts - 1, 0)]
+        head = np.where(columns < np.minimum(walked, counts)[:, None], demand, 0.0).sum(axis=1)
+        need = head + np.maximum(walked - counts, 0) * last + walked * MIN_DAILY_DEMAND
+        return (
+            (counts > 0)
+            & plain
+            & (on_hand >= 0)
+            & (on_hand < LARGEST_SCREENED)
+            & (on_hand > need * (1 + 2 * LASTS_BEYOND_MARGIN))
+        )
 
 
 class HistoryScreen(NamedTuple):

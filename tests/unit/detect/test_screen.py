@@ -15,9 +15,11 @@ from shelfops_alerts.detect.rules.reorder import z_score
 from shelfops_alerts.detect.rules.screen import (
     ALWAYS,
     demand_matrix,
+    outlast,
     reorder_sigma_bound,
     reorder_sigma_bounds,
 )
+from shelfops_alerts.detect.rules.stockout import lasts_beyond
 
 TODAY = dt.date(2026, 3, 2)
 
@@ -168,3 +170,35 @@ def test_a_batch_gets_each_skus_own_bound():
     ).tolist()
     ltd = 10 + 20 * 4 + 0.5 * 20
     assert long == pytest.approx((1000 - ltd) / (z_score(0.9) * math.sqrt(5.5)), rel=1e-6)
+
+
+def test_a_batch_outlasts_only_where_lasts_beyond_says_so():
+    # Given SKUs near and far from a stockout, with horizons of every length, some with a
+    # NaN, negative, infinite or huge demand or stock
+    rng = random.Random(9)
+    rows = []
+    for _ in range(3000):
+        demand = [rng.uniform(0, 30) for _ in range(rng.randint(0, 16))]
+        if demand and rng.random() < 0.05:
+            demand[rng.randrange(len(demand))] = rng.choice((math.nan, -1.0, math.inf, 1e200))
+        need = sum(demand[:4]) + max(4 - len(demand), 0) * (demand[-1] if demand else 0)
+        on_hand = rng.choice((need * rng.uniform(0.9, 1.1), need + 0.4, need * 3, math.nan, -1.0))
+        rows.append((on_hand, demand))
+    # When the batch is screened at once (a medium threshold of 3.5 days)
+    matrix, counts = demand_matrix([demand for _, demand in rows])
+    far = outlast(
+        on_hand=np.array([on_hand for on_hand, _ in rows]),
+        demand=matrix,
+        counts=counts,
+        days=3.5,
+    ).tolist()
+    # Then every SKU it finds far, lasts_beyond finds far too, and it misses only those
+    # with a huge demand (left to lasts_beyond)
+    alone = [lasts_beyond(on_hand, demand, (), 3.5) for on_hand, demand in rows]
+    assert all(one for batch, one in zip(far, alone, strict=True) if batch)
+    missed = [
+        demand
+        for (_, demand), batch, one in zip(rows, far, alone, strict=True)
+        if one and not batch
+    ]
+    assert sum(far) > 500 and missed and all(max(demand) == 1e200 for demand in missed)
