@@ -210,8 +210,9 @@ def read_batch_inputs(
         # Policies are immutable and often alike: one object per distinct policy.
         alike: dict[tuple[Any, ...], Policy] = {}
         for row in policies:
-            if (item := found.get(Sku(row[0], row[1]))) is not None:
-                values = tuple(row[2:8])
+            # (a Sku is a named tuple: the row's plain (store, product) finds it)
+            if (item := found.get(row[:2])) is not None:  # type: ignore[call-overload]
+                values = row[2:8]
                 if (policy := alike.get(values)) is None:
                     policy = alike[values] = Policy(
                         lead_time_days=float(row[2]),
