@@ -144,8 +144,6 @@ def read_batch_inputs(
     thresholds, settings, absent = _read_settings(session, customer_id)
     since = today - dt.timedelta(days=settings.history_days)
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
-    # (with the history: each SKU's forecasts of the window's past days, ``past``)
-    past = {"past": HISTORY in kinds, "since": since}
     rest = None
     quiet: list[Sku] = []
     # An event's few SKUs: statements prepared, planned once per connection (a larger
@@ -156,9 +154,7 @@ def read_batch_inputs(
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows: list[Any] = list(
-            execute_prepared(session, READ_STOCK, {**keys, **past}, prepare=prepare)
-        )
+        rows: list[Any] = list(execute_prepared(session, READ_STOCK, keys, prepare=prepare))
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
@@ -173,7 +169,6 @@ def read_batch_inputs(
             READ_SPAN,
             {
                 **bounds,
-                **past,
                 "limit": most + 1,
                 "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
                 "walked": math.floor(thresholds.medium_days) + 1,
@@ -186,17 +181,17 @@ def read_batch_inputs(
             bounds["last_store"], bounds["last_product"] = read[-1][0], read[-1][1]
             rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
         quiet = [Sku(row[0], row[1]) for row in read if row[7]]
-        rows = [(*row[:7], *row[8:]) for row in read if not row[7]]
+        rows = [row[:7] for row in read if not row[7]]
     found: dict[Sku, SkuInputs] = {}
-    # Of the SKUs with forecasts before today: the window's part of them (from which day).
-    with_past: dict[Sku, tuple[int, bytes | None]] = {}
-    for store, product, on_hand, on_order, lead, demands, has_past, past_from, past_days in rows:
+    # The SKUs with forecasts before today (the history rules compare sales with them).
+    with_past: set[Sku] = set()
+    for store, product, on_hand, on_order, lead, demands, has_past in rows:
         sku = Sku(store, product)
         entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
             entry.demand = horizon_series(lead, demands)
         if has_past:
-            with_past[sku] = (past_from or 0, past_days)
+            with_past.add(sku)
     if span is not None and ARRIVALS in kinds and ARRIVALS not in absent:
         # The arrivals read looks up the SKUs found, by key (the others read the span).
         keys["stores"] = array_literal([sku.store_id for sku in found])
@@ -251,7 +246,6 @@ def read_batch_inputs(
             session,
             keys,
             [items[n] for n in wanted],
-            with_past,
             (demand[wanted], counts[wanted]),
             since=since,
             settings=settings,
@@ -272,7 +266,6 @@ def _read_history(
     session: Session,
     keys: dict[str, Any],
     items: list[SkuInputs],
-    with_past: dict[Sku, tuple[int, bytes | None]],
     matrix: tuple[np.ndarray, np.ndarray],
     *,
     since: dt.date,
@@ -319,7 +312,6 @@ def _read_history(
         skus=skus,
         every_day=[item.policy is not None for item in items],
         reorder_sigma=reorder_sigma,
-        past=[with_past.get(sku, _NO_PAST) for sku in skus],
         screen=screen,
         prepare=prepare,
     ):
@@ -330,8 +322,6 @@ def _read_history(
         item.settled = settled_sets[anomaly_judged, accuracy_judged, reads[n]]
 
 
-#: A SKU without forecasts before today: no past part.
-_NO_PAST: tuple[int, bytes | None] = (0, None)
 #: The history rules a pre-screen verdict may settle, in the order of its flags.
 _SETTLED_ORDER = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED)
 

@@ -40,7 +40,7 @@ from shelfops_alerts.skus import Sku
 NO_FORECAST = "-Infinity"
 #: PostgreSQL's binary form of a one-dimensional array (``array_send``), once its 20-byte
 #: header is cut off: per element its length, then its value, big-endian.
-_DAYS = np.dtype([("length", ">i4"), ("value", ">i4")])
+_INTS = np.dtype([("length", ">i4"), ("value", ">i4")])
 _VALUES = np.dtype([("length", ">i4"), ("value", ">f8")])
 
 #: Per SKU, its days of the window and the units sold on each (no order: each value sits
@@ -51,11 +51,27 @@ _SALES = """
     substr(array_send(array_agg(s.units)), 21) AS units
 """
 
-# A probe of the key per SKU, its days bounded in the index condition; the batch's answer
-# is one row (no row, no driver call and no key to look up per SKU): the position of each
-# SKU with sales in the keys given (from 0), how many days it has, and all their days and
-# units, SKU after SKU in that order (every aggregate reads the same rows in the same order,
-# the keys' order, which ``ORDER BY k.n`` makes explicit).
+#: Per SKU, the forecasts its horizon row holds for the window's days before today: from
+#: which day of the window (``:since`` is day 0), how many, and their values in binary form
+#: (``array_send`` without its 20-byte header), a NULL element (a gap) as -Infinity
+#: (:data:`NO_FORECAST`). None without any.
+_PAST = """
+    greatest(h.start_date - CAST(:since AS date), 0) AS first,
+    cardinality(h.demands[CAST(:since AS date) - h.start_date + 1
+                          : CAST(:today AS date) - h.start_date]) AS count,
+    substr(array_send(array_replace(
+        h.demands[CAST(:since AS date) - h.start_date + 1 : CAST(:today AS date) - h.start_date],
+        NULL, CAST('-Infinity' AS float8))), 21) AS values
+"""
+
+# A probe of the sales key per SKU, its days bounded in the index condition, and of its
+# forecast horizon for the forecasts of those days (only a SKU with sales needs them: a day
+# with a forecast and no sales is unknown). The batch's answer is one row (no row, no
+# driver call and no key to look up per SKU): the position of each SKU with sales in the
+# keys given (from 0), how many days it has, all their days and units, and its past
+# forecasts (from which day, how many, the values), SKU after SKU in that order (every
+# aggregate reads the same rows in the same order, the keys', which ``ORDER BY k.n`` makes
+# explicit; NULL, a SKU without past forecasts, adds no values).
 READ_SALES = prepared(
     "read_sales",
     text(
@@ -63,13 +79,22 @@ READ_SALES = prepared(
     SELECT substr(array_send(array_agg(CAST(k.n - 1 AS int) ORDER BY k.n)), 21) AS positions,
            substr(array_send(array_agg(CAST(s.count AS int) ORDER BY k.n)), 21) AS counts,
            string_agg(s.days, ''::bytea ORDER BY k.n) AS days,
-           string_agg(s.units, ''::bytea ORDER BY k.n) AS units
+           string_agg(s.units, ''::bytea ORDER BY k.n) AS units,
+           substr(array_send(array_agg(coalesce(p.first, 0) ORDER BY k.n)), 21) AS past_first,
+           substr(array_send(array_agg(coalesce(p.count, 0) ORDER BY k.n)), 21) AS past_counts,
+           string_agg(p.values, ''::bytea ORDER BY k.n) AS past
     FROM {NUMBERED_KEYS}
     CROSS JOIN LATERAL (
         SELECT {_SALES}
         FROM sales s
         WHERE {SAME_SKU.format(t="s")} AND s.sale_date >= :since AND s.sale_date < :today
     ) s
+    LEFT JOIN LATERAL (
+        SELECT {_PAST}
+        FROM forecast_horizons h
+        WHERE {SAME_SKU.format(t="h")} AND h.start_date < :today
+        LIMIT 1
+    ) p ON true
     WHERE s.days IS NOT NULL
     """
     ),
@@ -85,15 +110,14 @@ def read_history(
     skus: Sequence[Sku],
     every_day: Sequence[bool],
     reorder_sigma: np.ndarray,
-    past: Sequence[tuple[int, bytes | None]],
     screen: bool = True,
     prepare: bool = False,
 ) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
     """The recent past of ``skus``; per SKU (in the same order) whether it has a policy
     (``every_day``: the reorder rule reads days without a forecast too), the σ bound of
     :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bounds` (NaN when the reorder
-    rule does not read history), and ``(past_from, past)``: the forecasts of the window's
-    days from day ``past_from`` on, in binary form (None without any).
+    rule does not read history). The forecasts stored for the window's days are read
+    with the sales.
 
     Returns ``(n, accuracy_judged, anomaly_judged, days)`` for each SKU
     (``n``: its position in ``skus``) with sales in the window that a rule reads: ``days``
@@ -114,14 +138,22 @@ def read_history(
     row = execute_prepared(session, READ_SALES, params, prepare=prepare).one()
     shape = (len(skus), width)
     sold, units = np.zeros(shape, dtype=bool), np.zeros(shape)
+    forecast, has_forecast = np.zeros(shape), np.zeros(shape, dtype=bool)
     if row.positions is not None:
-        positions = np.frombuffer(row.positions, dtype=_DAYS)["value"].astype(np.int64)
-        counts = np.frombuffer(row.counts, dtype=_DAYS)["value"].astype(np.int64)
-        where = np.repeat(positions, counts)
-        days = np.frombuffer(row.days, dtype=_DAYS)["value"].astype(np.int64)
+        positions = _elements(row.positions, _INTS)
+        where = np.repeat(positions, _elements(row.counts, _INTS))
+        days = _elements(row.days, _INTS)
         sold[where, days] = True
-        units[where, days] = np.frombuffer(row.units, dtype=_VALUES)["value"]
-    forecast, has_forecast = _past_forecasts(past, shape)
+        units[where, days] = _elements(row.units, _VALUES)
+        # Element k of a SKU's past is the forecast of day ``first + k``.
+        counts = _elements(row.past_counts, _INTS)
+        value = _elements(row.past or b"", _VALUES)
+        where = np.repeat(positions, counts)
+        days = np.repeat(_elements(row.past_first, _INTS) - (np.cumsum(counts) - counts), counts)
+        days += np.arange(len(value))
+        present = value != -np.inf  # (NO_FORECAST)
+        forecast[where[present], days[present]] = value[present]
+        has_forecast[where[present], days[present]] = True
     policies = np.array(every_day, dtype=bool)
     found = screen_history(
         sold,
@@ -136,37 +168,10 @@ def read_history(
     return _verdicts(found, sold, units, forecast, has_forecast, policies, since)
 
 
-def _spread(
-    rows: Sequence[int], blobs: Sequence[Any], dtype: np.dtype
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The elements of each row's binary array at once: the row of each element, the
-    elements' values (native numbers), and how many each row has."""
-    counts = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // dtype.itemsize
-    elements = np.frombuffer(b"".join(blobs), dtype=dtype)["value"]
-    values = elements.astype(np.int64 if elements.dtype.kind == "i" else np.float64)
-    return np.repeat(np.asarray(rows, dtype=np.int64), counts), values, counts
-
-
-def _past_forecasts(
-    past: Sequence[tuple[int, bytes | None]], shape: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each SKU's forecast for each day of the window, and whether it has one."""
-    forecast, has_forecast = np.zeros(shape), np.zeros(shape, dtype=bool)
-    if not past:
-        return forecast, has_forecast
-    firsts, blobs = zip(*past, strict=True)
-    with_past = [n for n, blob in enumerate(blobs) if blob]
-    if not with_past:
-        return forecast, has_forecast
-    where, value, counts = _spread(with_past, [blobs[n] for n in with_past], _VALUES)
-    # Element k of a SKU's past is the forecast of day ``past_from + k``.
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    days = np.repeat(np.array(firsts, dtype=np.int64)[with_past], counts)
-    days += np.arange(len(value)) - starts
-    present = value != -np.inf  # (NO_FORECAST)
-    forecast[where[present], days[present]] = value[present]
-    has_forecast[where[present], days[present]] = True
-    return forecast, has_forecast
+def _elements(blob: bytes, dtype: np.dtype) -> np.ndarray:
+    """The values of a binary array (its header cut off), as native numbers."""
+    values = np.frombuffer(blob, dtype=dtype)["value"]
+    return values.astype(np.int64 if values.dtype.kind == "i" else np.float64)
 
 
 def _verdicts(
