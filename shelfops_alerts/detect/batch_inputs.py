@@ -65,7 +65,8 @@ class SkuInputs:
     #: judge), so it stays empty for a SKU with no forecast before today.
     history: list[SalesDay] = field(default_factory=list)
     #: History rules (alert types) the history pre-screen judged with no finding: the check
-    #: records them as evaluated without running them (``history`` is then left empty).
+    #: records them as evaluated without running them (``history`` is left empty unless
+    #: another rule needs it).
     settled: frozenset[str] = frozenset()
     #: The stock surely outlasts the customer's medium stockout threshold (what
     #: :func:`~shelfops_alerts.detect.rules.stockout.lasts_beyond` says), worked out for the
@@ -304,7 +305,7 @@ def _read_history(
         flags: frozenset(kind for kind, flag in zip(_SETTLED_ORDER, flags, strict=True) if flag)
         for flags in itertools.product((False, True), repeat=3)
     }
-    for n, accuracy_judged, anomaly_judged, days in read_history(
+    for n, accuracy, anomaly, reorder_unsure, days in read_history(
         session,
         keys,
         since=since,
@@ -318,8 +319,7 @@ def _read_history(
         item = items[n]
         if days is not None:
             item.history = days
-            continue
-        item.settled = settled_sets[anomaly_judged, accuracy_judged, reads[n]]
+        item.settled = settled_sets[anomaly, accuracy, reads[n] and not reorder_unsure]
 
 
 #: The history rules a pre-screen verdict may settle, in the order of its flags.

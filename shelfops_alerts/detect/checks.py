@@ -323,32 +323,28 @@ def _evaluate(
                     reorder_point=reorder_point,
                 ),
             )
+    rules: dict[str, Callable[[], Finding | None]] = {
+        ANOMALY_DETECTED: lambda: check_anomaly(
+            store_id=store,
+            product_id=product,
+            on_hand=item.on_hand,
+            history=item.history,
+            today=today,
+            settings=settings,
+        ),
+        FORECAST_ACCURACY_LOW: lambda: check_accuracy(
+            store_id=store, product_id=product, history=item.history, settings=settings
+        ),
+    }
     for kind in SALES_TYPES:
-        if kind in settled and kind in types:
+        if kind not in types:
+            continue
+        if kind in settled:
             yield kind, None  # judged quiet by the history pre-screen (rules/screen.py)
-    if not item.history:
-        # Both history rules need days with a forecast (at least one, by their settings'
-        # validation): without any they cannot judge, so skip raising NotEnoughHistory.
-        return
-    if ANOMALY_DETECTED in types:
-        yield from _if_judged(
-            ANOMALY_DETECTED,
-            lambda: check_anomaly(
-                store_id=store,
-                product_id=product,
-                on_hand=item.on_hand,
-                history=item.history,
-                today=today,
-                settings=settings,
-            ),
-        )
-    if FORECAST_ACCURACY_LOW in types:
-        yield from _if_judged(
-            FORECAST_ACCURACY_LOW,
-            lambda: check_accuracy(
-                store_id=store, product_id=product, history=item.history, settings=settings
-            ),
-        )
+        elif item.history:
+            # (Both history rules need days with a forecast, at least one by their
+            # settings' validation: without any they cannot judge, so none is asked.)
+            yield from _if_judged(kind, rules[kind])
 
 
 def _if_judged(kind: str, rule: Callable[[], Finding | None]) -> list[tuple[str, Finding | None]]:

@@ -112,18 +112,20 @@ def read_history(
     reorder_sigma: np.ndarray,
     screen: bool = True,
     prepare: bool = False,
-) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
+) -> list[tuple[int, bool, bool, bool, list[SalesDay] | None]]:
     """The recent past of ``skus``; per SKU (in the same order) whether it has a policy
     (``every_day``: the reorder rule reads days without a forecast too), the σ bound of
     :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bounds` (NaN when the reorder
     rule does not read history). The forecasts stored for the window's days are read
     with the sales.
 
-    Returns ``(n, accuracy_judged, anomaly_judged, days)`` for each SKU
-    (``n``: its position in ``skus``) with sales in the window that a rule reads: ``days``
-    (oldest first) when a rule could find something, else None — then the rules the two
-    flags name judge it with no finding. ``screen=False`` returns the days of every SKU
-    (the reference the tests hold the screen to). ``prepare``: an event's few SKUs (the
+    Returns ``(n, accuracy_settled, anomaly_settled, reorder_unsure, days)`` for each SKU
+    (``n``: its position in ``skus``) with sales in the window that a rule reads: whether
+    the accuracy and the anomaly rule judge it and surely find nothing (the screen settled
+    them: the check records them as judged without running them), whether the reorder rule
+    could find something, and ``days`` (oldest first) when any rule could, else None.
+    ``screen=False`` returns the days of every SKU and settles nothing (the reference the
+    tests hold the screen to). ``prepare``: an event's few SKUs (the
     statement prepared, see :func:`shelfops_alerts.db.execute_prepared`).
     """
     today = keys["today"]
@@ -182,10 +184,12 @@ def _verdicts(
     has_forecast: np.ndarray,
     every_day: np.ndarray,
     since: dt.date,
-) -> list[tuple[int, bool, bool, list[SalesDay] | None]]:
+) -> list[tuple[int, bool, bool, bool, list[SalesDay] | None]]:
     """The read's answer per SKU kept, with the days of those the rules must judge."""
     kept = np.flatnonzero(found.kept).tolist()
-    accuracy, anomaly = found.accuracy_judged.tolist(), found.anomaly_judged.tolist()
+    accuracy = (found.accuracy_judged & ~found.accuracy_needs).tolist()
+    anomaly = (found.anomaly_judged & ~found.anomaly_needs).tolist()
+    reorder = found.reorder_needs.tolist()
     # The days the rules read, of the SKUs they must judge (all at once, row by row): with
     # sales, and a forecast or a policy (``every_day``).
     judged = np.flatnonzero(found.needs_rules)
@@ -210,4 +214,4 @@ def _verdicts(
     history: dict[int, list[SalesDay]] = {}
     for n, start, end in zip(judged.tolist(), [0, *ends], ends, strict=False):
         history[n] = days[start:end]
-    return [(n, accuracy[n], anomaly[n], history.get(n)) for n in kept]
+    return [(n, accuracy[n], anomaly[n], reorder[n], history.get(n)) for n in kept]

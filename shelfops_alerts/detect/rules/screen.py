@@ -188,6 +188,11 @@ class HistoryScreen(NamedTuple):
     #: Whether the accuracy rule, and the anomaly rule, can judge the SKU at all.
     accuracy_judged: np.ndarray
     anomaly_judged: np.ndarray
+    #: Rule by rule, whether it could find something (``needs_rules`` is any of them): the
+    #: others, the screen settles even for a SKU whose days go to the rules.
+    accuracy_needs: np.ndarray
+    anomaly_needs: np.ndarray
+    reorder_needs: np.ndarray
 
 
 def screen_history(
@@ -221,17 +226,28 @@ def screen_history(
         day_judged &= n - 1 >= settings.min_history_days
         anomaly_judged = (stats["recent"] == settings.phantom_days) | day_judged
         if not screen:
-            return HistoryScreen(kept, kept.copy(), accuracy_judged, anomaly_judged)
-        needs = _reorder_unsure(stats, reorder_sigma, settings)
-        needs |= accuracy_judged & ~_accuracy_quiet(stats, settings)
-        needs |= stats["recent_zero"] == settings.phantom_days
+            return HistoryScreen(
+                kept, kept.copy(), accuracy_judged, anomaly_judged, kept, kept, kept
+            )
+        reorder = _reorder_unsure(stats, reorder_sigma, settings) & kept
+        accuracy = accuracy_judged & ~_accuracy_quiet(stats, settings) & kept
+        anomaly = stats["recent_zero"] == settings.phantom_days
         quiet = _anomaly_bound_quiet(stats, settings)
-        # Only where the bound fails (and nothing else sends the SKU already): the exact
-        # median and MAD of the earlier days' residuals.
-        exact = day_judged & ~needs & ~quiet & stats["finite"] & (n > 1)
+        # Only where the bound fails (and the anomaly rule is not sent the SKU already): the
+        # exact median and MAD of the earlier days' residuals.
+        exact = day_judged & ~anomaly & ~quiet & stats["finite"] & (n > 1)
         quiet[exact] = _anomaly_exact_quiet(judged, units, forecast, stats, exact, settings)
-        needs |= day_judged & ~(stats["finite"] & quiet)
-    return HistoryScreen(kept, needs & kept, accuracy_judged, anomaly_judged)
+        anomaly |= day_judged & ~(stats["finite"] & quiet)
+        anomaly &= kept
+    return HistoryScreen(
+        kept,
+        reorder | accuracy | anomaly,
+        accuracy_judged,
+        anomaly_judged,
+        accuracy,
+        anomaly,
+        reorder,
+    )
 
 
 def _statistics(
