@@ -44,7 +44,7 @@ def check_text(name: str, value: object, *, max_length: int, prose: bool = False
     (``prose`` allows tabs and line breaks)."""
     if not isinstance(value, str):
         raise ValueError(f"{name} must be text, got {shown(value)}")
-    if _ANY_FAULT.search(value):
+    if not _without(_ANY_FAULT, value):
         if NOT_UTF8.search(value):
             raise ValueError(f"{name} is not valid UTF-8 text, got {shown(value)}")
         if (_CONTROL_IN_PROSE if prose else CONTROL).search(value):
@@ -73,7 +73,7 @@ def check_ids(name: str, values: Sequence[object]) -> list[str]:
         distinct = [None]
     if (
         set(map(type, distinct)) <= {str}
-        and not _ANY_FAULT.search("".join(distinct))  # type: ignore[arg-type]
+        and _without(_ANY_FAULT, "".join(distinct))  # type: ignore[arg-type]
         and min(map(len, distinct), default=1) > 0  # type: ignore[arg-type]
         and max(map(len, distinct), default=0) <= MAX_ID_LENGTH  # type: ignore[arg-type]
         and list(map(str.strip, distinct)) == distinct  # type: ignore[arg-type]
