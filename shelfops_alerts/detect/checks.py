@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -91,7 +92,7 @@ class BatchResult:
     @property
     def checked(self) -> list[Sku]:
         """SKUs for which at least one rule was evaluated, in first-seen order."""
-        return list(dict.fromkeys(sku for sku, _ in self.evaluated))
+        return list(dict.fromkeys(map(itemgetter(0), self.evaluated)))
 
     @paused_gc()
     def to_json(self) -> dict[str, Any]:
