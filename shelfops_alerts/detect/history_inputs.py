@@ -52,13 +52,11 @@ _SALES = """
 """
 
 #: Per SKU, the forecasts its horizon row holds for the window's days before today: from
-#: which day of the window (``:since`` is day 0), how many, and their values in binary form
+#: which day of the window (``:since`` is day 0), and their values in binary form
 #: (``array_send`` without its 20-byte header), a NULL element (a gap) as -Infinity
 #: (:data:`NO_FORECAST`). None without any.
 _PAST = """
     greatest(h.start_date - CAST(:since AS date), 0) AS first,
-    cardinality(h.demands[CAST(:since AS date) - h.start_date + 1
-                          : CAST(:today AS date) - h.start_date]) AS count,
     substr(array_send(array_replace(
         h.demands[CAST(:since AS date) - h.start_date + 1 : CAST(:today AS date) - h.start_date],
         NULL, CAST('-Infinity' AS float8))), 21) AS values
@@ -81,7 +79,9 @@ READ_SALES = prepared(
            string_agg(s.days, ''::bytea ORDER BY k.n) AS days,
            string_agg(s.units, ''::bytea ORDER BY k.n) AS units,
            substr(array_send(array_agg(coalesce(p.first, 0) ORDER BY k.n)), 21) AS past_first,
-           substr(array_send(array_agg(coalesce(p.count, 0) ORDER BY k.n)), 21) AS past_counts,
+           substr(array_send(array_agg(
+               coalesce(length(p.values), 0) / {_VALUES.itemsize} ORDER BY k.n)), 21)
+               AS past_counts,
            string_agg(p.values, ''::bytea ORDER BY k.n) AS past
     FROM {NUMBERED_KEYS}
     CROSS JOIN LATERAL (
