@@ -2,8 +2,8 @@
 
 Whatever the batch size, a batch costs at most five queries: the customer's thresholds and
 rule settings; stock with the forecast from today on; policies; arrivals from today on; and
-the recent past (the window's sales; the forecasts stored for those days come with the
-stock, and numpy screens them: :mod:`shelfops_alerts.detect.history_inputs`). A caller asks only
+the recent past (the window's sales with the forecasts stored for those days, screened by
+numpy: :mod:`shelfops_alerts.detect.history_inputs`). A caller asks only
 for the kinds its rules use. Forecasts are read from ``forecast_horizons`` (one row per SKU,
 kept by triggers on ``forecasts``), never a row per day.
 """

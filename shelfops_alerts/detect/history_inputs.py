@@ -3,16 +3,15 @@
 One statement per batch reads the sales of the history window, one index probe of the
 sales key per SKU with the window's days in the index condition (a range scan of a sweep's
 span would read every stored day of its SKUs: with the default 90 days of sales retained it
-cost PostgreSQL about a third more than the probes; docs/performance-log.md). Per SKU
-it returns the days (as offsets from the window's first day) and the units as PostgreSQL's
-binary array form, which numpy reads as a block (no parsing per element). The forecast
-stored for each past day comes with the SKU's stock and forecast
-(:mod:`shelfops_alerts.detect.input_statements`, ``past``), in the same form. The history
-pre-screen (:func:`shelfops_alerts.detect.rules.screen.screen_history`) then works out the
-statistics of every SKU at once, and only the SKUs that a rule could find something for get
-their days as ``SalesDay`` objects; for the others it says which history rules can judge
-them at all, and the check records those rules as judged with no finding — what they would
-have returned.
+cost PostgreSQL about a third more than the probes; docs/performance-log.md), and for each
+SKU with sales the forecasts its horizon row holds for those days. It answers in one row of
+PostgreSQL's binary array form, SKU after SKU — each SKU's position in the batch, its days
+(as offsets from the window's first day), units and past forecasts — which numpy reads as a
+block (no row, and no parsing, per SKU or element). The history pre-screen
+(:func:`shelfops_alerts.detect.rules.screen.screen_history`) then works out the statistics of
+every SKU at once; a SKU's days become ``SalesDay`` objects only when a rule could find
+something for it, and the rules it proves quiet (all of them for most SKUs, some for the
+others) the check records as judged with no finding — what they would have returned.
 
 Only days with sales count: a day with a forecast but no sales recorded is unknown, not
 zero. Anomaly and accuracy judge only days that have a forecast too; only the reorder rule
