@@ -14,6 +14,7 @@ from shelfops_alerts.detect.rules.history import residuals, rms
 from shelfops_alerts.detect.rules.reorder import z_score
 from shelfops_alerts.detect.rules.screen import (
     ALWAYS,
+    MATRIX_DAYS,
     demand_matrix,
     outlast,
     reorder_sigma_bound,
@@ -202,3 +203,25 @@ def test_a_batch_outlasts_only_where_lasts_beyond_says_so():
         if one and not batch
     ]
     assert sum(far) > 500 and missed and all(max(demand) == 1e200 for demand in missed)
+
+
+def test_a_horizon_too_long_for_the_matrix_is_left_to_the_per_sku_tests():
+    # Given a batch of two SKUs alike but for the length of their horizon (the longer one
+    # past the matrix's width)
+    short, long = [5.0] * 14, [5.0] * (MATRIX_DAYS + 1)
+    # When the batch is screened
+    matrix, counts = demand_matrix([short, long])
+    far = outlast(on_hand=np.array([1000.0, 1000.0]), demand=matrix, counts=counts, days=3.0)
+    bounds = reorder_sigma_bounds(
+        position=np.array([1000.0, 1000.0]),
+        lead_time=np.array([3.0, 3.0]),
+        service_level=np.array([0.9, 0.9]),
+        demand=matrix,
+        counts=counts,
+    )
+    # Then only the short one is settled by the batch screens (the long one's matrix row is
+    # empty), though the per-SKU test finds both far from a stockout
+    assert matrix.shape == (2, 14) and list(counts) == [14, 0]
+    assert far.tolist() == [True, False]
+    assert bounds[0] > 0 and bounds[1] == ALWAYS
+    assert lasts_beyond(1000.0, long, (), 3.0)
