@@ -2,8 +2,8 @@
 
 Whatever the batch size, a batch costs at most five queries: the customer's thresholds and
 rule settings; stock with the forecast from today on; policies; arrivals from today on; and
-the recent past (the window's sales; the forecasts stored for those days come with the
-stock, and numpy screens them: :mod:`shelfops_alerts.detect.history_inputs`). A caller asks only
+the recent past (the window's sales with the forecasts stored for those days, screened by
+numpy: :mod:`shelfops_alerts.detect.history_inputs`). A caller asks only
 for the kinds its rules use. Forecasts are read from ``forecast_horizons`` (one row per SKU,
 kept by triggers on ``forecasts``), never a row per day.
 """
@@ -17,6 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal, execute_prepared
@@ -37,7 +38,7 @@ from shelfops_alerts.detect.rules import (
     StockoutThresholds,
 )
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
-from shelfops_alerts.detect.rules.screen import reorder_sigma_bound
+from shelfops_alerts.detect.rules.screen import demand_matrix, outlast, reorder_sigma_bounds
 from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
 from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.skus import Sku, SkuSpan
@@ -64,8 +65,13 @@ class SkuInputs:
     #: judge), so it stays empty for a SKU with no forecast before today.
     history: list[SalesDay] = field(default_factory=list)
     #: History rules (alert types) the history pre-screen judged with no finding: the check
-    #: records them as evaluated without running them (``history`` is then left empty).
+    #: records them as evaluated without running them (``history`` is left empty unless
+    #: another rule needs it).
     settled: frozenset[str] = frozenset()
+    #: The stock surely outlasts the customer's medium stockout threshold (what
+    #: :func:`~shelfops_alerts.detect.rules.stockout.lasts_beyond` says), worked out for the
+    #: batch at once; False: not known (the check asks ``lasts_beyond`` itself).
+    far: bool = False
 
     @property
     def effective_on_order(self) -> float:
@@ -139,8 +145,6 @@ def read_batch_inputs(
     thresholds, settings, absent = _read_settings(session, customer_id)
     since = today - dt.timedelta(days=settings.history_days)
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
-    # (with the history: each SKU's forecasts of the window's past days, ``past``)
-    past = {"past": HISTORY in kinds, "since": since}
     rest = None
     quiet: list[Sku] = []
     # An event's few SKUs: statements prepared, planned once per connection (a larger
@@ -151,9 +155,7 @@ def read_batch_inputs(
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows: list[Any] = list(
-            execute_prepared(session, READ_STOCK, {**keys, **past}, prepare=prepare)
-        )
+        rows: list[Any] = list(execute_prepared(session, READ_STOCK, keys, prepare=prepare))
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
@@ -168,7 +170,6 @@ def read_batch_inputs(
             READ_SPAN,
             {
                 **bounds,
-                **past,
                 "limit": most + 1,
                 "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
                 "walked": math.floor(thresholds.medium_days) + 1,
@@ -181,17 +182,17 @@ def read_batch_inputs(
             bounds["last_store"], bounds["last_product"] = read[-1][0], read[-1][1]
             rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
         quiet = [Sku(row[0], row[1]) for row in read if row[7]]
-        rows = [(*row[:7], *row[8:]) for row in read if not row[7]]
+        rows = [row[:7] for row in read if not row[7]]
     found: dict[Sku, SkuInputs] = {}
-    # Of the SKUs with forecasts before today: the window's part of them (from which day).
-    with_past: dict[Sku, tuple[int, bytes | None]] = {}
-    for store, product, on_hand, on_order, lead, demands, has_past, past_from, past_days in rows:
+    # The SKUs with forecasts before today (the history rules compare sales with them).
+    with_past: set[Sku] = set()
+    for store, product, on_hand, on_order, lead, demands, has_past in rows:
         sku = Sku(store, product)
         entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
         if demands:
             entry.demand = horizon_series(lead, demands)
         if has_past:
-            with_past[sku] = (past_from or 0, past_days)
+            with_past.add(sku)
     if span is not None and ARRIVALS in kinds and ARRIVALS not in absent:
         # The arrivals read looks up the SKUs found, by key (the others read the span).
         keys["stores"] = array_literal([sku.store_id for sku in found])
@@ -205,8 +206,9 @@ def read_batch_inputs(
         # Policies are immutable and often alike: one object per distinct policy.
         alike: dict[tuple[Any, ...], Policy] = {}
         for row in policies:
-            if (item := found.get(Sku(row[0], row[1]))) is not None:
-                values = tuple(row[2:8])
+            # (a Sku is a named tuple: the row's plain (store, product) finds it)
+            if (item := found.get(row[:2])) is not None:  # type: ignore[call-overload]
+                values = row[2:8]
                 if (policy := alike.get(values)) is None:
                     policy = alike[values] = Policy(
                         lead_time_days=float(row[2]),
@@ -224,15 +226,28 @@ def read_batch_inputs(
                 item.arrivals = [0.0] * ((dates[-1] - today).days + 1)
                 for day, quantity in zip(dates, quantities, strict=True):
                     item.arrivals[(day - today).days] = float(quantity)
+    items = list(found.values())
+    # The demand from today of every SKU found, as one matrix: for the stockout screen of
+    # the batch and the reorder σ bounds.
+    demand, counts = demand_matrix([item.demand for item in items])
+    if stockout:
+        far = outlast(
+            on_hand=np.array([item.on_hand for item in items], dtype=float),
+            demand=demand,
+            counts=counts,
+            days=thresholds.medium_days,
+        )
+        for n in np.flatnonzero(far).tolist():
+            items[n].far = not items[n].arrivals  # (lasts_beyond: never with arrivals)
     # History only for SKUs a rule can judge from it: with a policy (reorder, every day) or
     # with forecasts before today (anomaly, accuracy); a batch with none skips the read.
-    wanted = [item for item in found.values() if item.policy is not None or item.sku in with_past]
+    wanted = [n for n, item in enumerate(items) if item.policy is not None or item.sku in with_past]
     if HISTORY in kinds and wanted:
         _read_history(
             session,
             keys,
-            wanted,
-            with_past,
+            [items[n] for n in wanted],
+            (demand[wanted], counts[wanted]),
             since=since,
             settings=settings,
             screen=screen,
@@ -241,7 +256,7 @@ def read_batch_inputs(
     return BatchInputs(
         thresholds=thresholds,
         settings=settings,
-        skus=list(found.values()),
+        skus=items,
         unknown=[sku for sku in skus if sku not in found],
         rest=rest,
         quiet=quiet,
@@ -252,33 +267,45 @@ def _read_history(
     session: Session,
     keys: dict[str, Any],
     items: list[SkuInputs],
-    with_past: dict[Sku, tuple[int, bytes | None]],
+    matrix: tuple[np.ndarray, np.ndarray],
     *,
     since: dt.date,
     settings: RuleSettings,
     screen: bool,
     prepare: bool,
 ) -> None:
-    """Fill in the history of ``items``: the days, or the rules the pre-screen settled."""
+    """Fill in the history of ``items``: the days, or the rules the pre-screen settled.
+    ``matrix``: their demand from today (:func:`demand_matrix`)."""
     skus = [item.sku for item in items]
-    reorder_sigma = [
-        None
-        if item.policy is None or not item.demand
-        else reorder_sigma_bound(
-            on_hand=item.on_hand,
-            on_order=item.effective_on_order,
-            daily_demand=item.demand,
-            policy=item.policy,
-            settings=settings,
-        )
-        for item in items
+    # The reorder rule reads the history of SKUs with a policy without its own reorder
+    # point and with a forecast from today: their σ bounds, all at once (NaN: no bound).
+    reorder = [
+        (n, item.policy)
+        for n, item in enumerate(items)
+        if item.policy is not None and item.policy.reorder_point is None and item.demand
     ]
+    reorder_sigma = np.full(len(items), np.nan)
+    if reorder:
+        at = [n for n, _ in reorder]
+        reorder_sigma[at] = reorder_sigma_bounds(
+            position=np.array([items[n].on_hand + items[n].effective_on_order for n in at]),
+            lead_time=np.array([policy.lead_time_days for _, policy in reorder], dtype=float),
+            service_level=np.array(
+                [policy.service_level or settings.service_level for _, policy in reorder],
+                dtype=float,
+            ),
+            demand=matrix[0][at],
+            counts=matrix[1][at],
+        )
+    reorder_read = np.zeros(len(items), dtype=bool)
+    reorder_read[[n for n, _ in reorder]] = True
+    reads = reorder_read.tolist()
     # (a handful of distinct sets, made once: (anomaly, accuracy, reorder) -> the set)
     settled_sets = {
         flags: frozenset(kind for kind, flag in zip(_SETTLED_ORDER, flags, strict=True) if flag)
         for flags in itertools.product((False, True), repeat=3)
     }
-    for n, accuracy_judged, anomaly_judged, days in read_history(
+    for n, accuracy, anomaly, reorder_unsure, days in read_history(
         session,
         keys,
         since=since,
@@ -286,21 +313,15 @@ def _read_history(
         skus=skus,
         every_day=[item.policy is not None for item in items],
         reorder_sigma=reorder_sigma,
-        past=[with_past.get(sku, _NO_PAST) for sku in skus],
         screen=screen,
         prepare=prepare,
     ):
         item = items[n]
         if days is not None:
             item.history = days
-            continue
-        policy = item.policy
-        reorder = policy is not None and policy.reorder_point is None and bool(item.demand)
-        item.settled = settled_sets[anomaly_judged, accuracy_judged, reorder]
+        item.settled = settled_sets[anomaly, accuracy, reads[n] and not reorder_unsure]
 
 
-#: A SKU without forecasts before today: no past part.
-_NO_PAST: tuple[int, bytes | None] = (0, None)
 #: The history rules a pre-screen verdict may settle, in the order of its flags.
 _SETTLED_ORDER = (ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED)
 

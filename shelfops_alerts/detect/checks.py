@@ -12,6 +12,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -90,7 +92,7 @@ class BatchResult:
     @property
     def checked(self) -> list[Sku]:
         """SKUs for which at least one rule was evaluated, in first-seen order."""
-        return list(dict.fromkeys(sku for sku, _ in self.evaluated))
+        return list(dict.fromkeys(map(itemgetter(0), self.evaluated)))
 
     @paused_gc()
     def to_json(self) -> dict[str, Any]:
@@ -233,6 +235,9 @@ def check_batch(
         result.span = SkuSpan(span.after, read_up_to)
     medium_days = inputs.thresholds.medium_days
     stockout = STOCKOUT_PREDICTED in types
+    # The alert types a quiet SKU is evaluated for, by what the history screen settled (a
+    # handful of sets, each worked out once).
+    quiet_kinds: dict[frozenset[str], tuple[str, ...]] = {}
     for item in inputs.skus:
         if not item.demand:
             result.without_forecast.append(item.sku)
@@ -240,16 +245,19 @@ def check_batch(
             stockout
             and not item.history
             and (item.policy is None or REORDER_RECOMMENDED in item.settled)
-            and lasts_beyond(item.on_hand, item.demand, item.arrivals, medium_days)
+            and (item.far or lasts_beyond(item.on_hand, item.demand, item.arrivals, medium_days))
         ):
             # Most SKUs of a sweep: no rule has anything to compute (no history, or what
             # there is the history pre-screen settled), and their stock outlasts the stockout
             # thresholds — so each rule that judges them finds nothing, as _evaluate would say.
-            result.evaluated.extend(
-                (item.sku, kind)
-                for kind in EVALUATION_ORDER
-                if kind in types and (kind == STOCKOUT_PREDICTED or kind in item.settled)
-            )
+            settled = item.settled
+            if (judged := quiet_kinds.get(settled)) is None:
+                judged = quiet_kinds[settled] = tuple(
+                    kind
+                    for kind in EVALUATION_ORDER
+                    if kind in types and (kind == STOCKOUT_PREDICTED or kind in settled)
+                )
+            result.evaluated.extend(zip(repeat(item.sku), judged))
             continue
         try:
             verdicts = list(_evaluate(item, inputs, types, today))
@@ -297,7 +305,9 @@ def _evaluate(
             reorder_point = reorder.metadata["reorder_point"]
         yield REORDER_RECOMMENDED, reorder
     if STOCKOUT_PREDICTED in types and item.demand:
-        if lasts_beyond(item.on_hand, item.demand, item.arrivals, inputs.thresholds.medium_days):
+        if item.far or lasts_beyond(
+            item.on_hand, item.demand, item.arrivals, inputs.thresholds.medium_days
+        ):
             # Far from a stockout, and the rule would say so (see lasts_beyond).
             yield STOCKOUT_PREDICTED, None
         else:
@@ -314,32 +324,28 @@ def _evaluate(
                     reorder_point=reorder_point,
                 ),
             )
+    rules: dict[str, Callable[[], Finding | None]] = {
+        ANOMALY_DETECTED: lambda: check_anomaly(
+            store_id=store,
+            product_id=product,
+            on_hand=item.on_hand,
+            history=item.history,
+            today=today,
+            settings=settings,
+        ),
+        FORECAST_ACCURACY_LOW: lambda: check_accuracy(
+            store_id=store, product_id=product, history=item.history, settings=settings
+        ),
+    }
     for kind in SALES_TYPES:
-        if kind in settled and kind in types:
+        if kind not in types:
+            continue
+        if kind in settled:
             yield kind, None  # judged quiet by the history pre-screen (rules/screen.py)
-    if not item.history:
-        # Both history rules need days with a forecast (at least one, by their settings'
-        # validation): without any they cannot judge, so skip raising NotEnoughHistory.
-        return
-    if ANOMALY_DETECTED in types:
-        yield from _if_judged(
-            ANOMALY_DETECTED,
-            lambda: check_anomaly(
-                store_id=store,
-                product_id=product,
-                on_hand=item.on_hand,
-                history=item.history,
-                today=today,
-                settings=settings,
-            ),
-        )
-    if FORECAST_ACCURACY_LOW in types:
-        yield from _if_judged(
-            FORECAST_ACCURACY_LOW,
-            lambda: check_accuracy(
-                store_id=store, product_id=product, history=item.history, settings=settings
-            ),
-        )
+        elif item.history:
+            # (Both history rules need days with a forecast, at least one by their
+            # settings' validation: without any they cannot judge, so none is asked.)
+            yield from _if_judged(kind, rules[kind])
 
 
 def _if_judged(kind: str, rule: Callable[[], Finding | None]) -> list[tuple[str, Finding | None]]:

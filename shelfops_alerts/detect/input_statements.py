@@ -14,6 +14,11 @@ from shelfops_alerts.db import prepared
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 
 KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
+#: The same keys, each with its position in the arrays (``k.n``, from 1).
+NUMBERED_KEYS = (
+    "unnest(CAST(:stores AS text[]), CAST(:products AS text[]))"
+    " WITH ORDINALITY AS k(store_id, product_id, n)"
+)
 SAME_SKU = (
     "{t}.customer_id = :customer_id AND {t}.store_id = k.store_id AND {t}.product_id = k.product_id"
 )
@@ -47,20 +52,6 @@ _HORIZON_FROM_TODAY = (
     " h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,"
     " h.start_date < CAST(:today AS date) AS has_past"
 )
-#: With ``:past`` (the history is read), its forecasts of the history window's days before
-#: today, from day ``past_from`` of the window (``:since`` is day 0) on: the slice of the
-#: horizon row in binary form (``array_send`` without its 20-byte header), a NULL element
-#: (a gap) as -Infinity (history_inputs.NO_FORECAST). NULL without any past day.
-_PAST_FORECASTS = """
-    CASE WHEN :past AND h.start_date < CAST(:today AS date)
-         THEN greatest(h.start_date - CAST(:since AS date), 0) END AS past_from,
-    CASE WHEN :past AND h.start_date < CAST(:today AS date)
-         THEN substr(array_send(array_replace(
-                  h.demands[CAST(:since AS date) - h.start_date + 1
-                            : CAST(:today AS date) - h.start_date],
-                  NULL, CAST('-Infinity' AS float8))), 21) END AS past
-"""
-
 # The forecast from today on is a slice of the SKU's one horizon row (kept by triggers on
 # forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
 # first forecast lies after today; ``has_past`` whether it holds days before today (the
@@ -70,7 +61,7 @@ READ_STOCK = prepared(
     text(
         f"""
     SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
-           {_HORIZON_FROM_TODAY}, {_PAST_FORECASTS}
+           {_HORIZON_FROM_TODAY}
     FROM {KEYS}
     CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
                         WHERE {SAME_SKU.format(t="i")} LIMIT 1) i
@@ -115,13 +106,12 @@ _QUIET = """
 READ_SPAN = text(
     f"""
     SELECT q.store_id, q.product_id, q.on_hand, q.on_order, q.lead,
-           CASE WHEN q.quiet THEN NULL ELSE q.demands END AS demands, q.has_past, q.quiet,
-           q.past_from, q.past
+           CASE WHEN q.quiet THEN NULL ELSE q.demands END AS demands, q.has_past, q.quiet
     FROM (
         SELECT q.*, coalesce({_QUIET}, false) AS quiet
         FROM (
             SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
-                   {_HORIZON_FROM_TODAY}, {_PAST_FORECASTS}
+                   {_HORIZON_FROM_TODAY}
             FROM inventory i
             LEFT JOIN forecast_horizons h
               ON h.customer_id = i.customer_id AND h.store_id = i.store_id

@@ -44,7 +44,7 @@ def check_text(name: str, value: object, *, max_length: int, prose: bool = False
     (``prose`` allows tabs and line breaks)."""
     if not isinstance(value, str):
         raise ValueError(f"{name} must be text, got {shown(value)}")
-    if _ANY_FAULT.search(value):
+    if not _without(_ANY_FAULT, value):
         if NOT_UTF8.search(value):
             raise ValueError(f"{name} is not valid UTF-8 text, got {shown(value)}")
         if (_CONTROL_IN_PROSE if prose else CONTROL).search(value):
@@ -73,7 +73,7 @@ def check_ids(name: str, values: Sequence[object]) -> list[str]:
         distinct = [None]
     if (
         set(map(type, distinct)) <= {str}
-        and not _ANY_FAULT.search("".join(distinct))  # type: ignore[arg-type]
+        and _without(_ANY_FAULT, "".join(distinct))  # type: ignore[arg-type]
         and min(map(len, distinct), default=1) > 0  # type: ignore[arg-type]
         and max(map(len, distinct), default=0) <= MAX_ID_LENGTH  # type: ignore[arg-type]
         and list(map(str.strip, distinct)) == distinct  # type: ignore[arg-type]
@@ -151,10 +151,29 @@ def check_json(name: str, value: object, *, max_chars: int, max_depth: int, max_
     return value
 
 
+#: The types of a value that holds no other (a leaf of a JSON document).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _plainly_fine(value: object, *, max_chars: int, max_depth: int, max_items: int) -> bool:
     """A quick look for :func:`check_json`: True only if every rule surely holds. It walks
     the value a level at a time (no call per value) gathering the keys, text and numbers,
-    and judges them in bulk, instead of one by one."""
+    and judges them in bulk, instead of one by one; an object of plain values (a finding's
+    metadata) in one step."""
+    if (
+        type(value) is dict
+        and max_depth >= 1
+        and len(value) < max_items
+        and set(map(type, value.values())) <= _LEAVES
+    ):
+        leaves = value.values()
+        return _judged(
+            list(value),
+            [item for item in leaves if type(item) is str],
+            [item for item in leaves if type(item) is float or type(item) is int],
+            nodes=len(value) + 1,
+            max_chars=max_chars,
+        )
     keys: list[Any] = []
     texts: list[str] = []
     numbers: list[Any] = []
@@ -184,18 +203,33 @@ def _plainly_fine(value: object, *, max_chars: int, max_depth: int, max_items: i
         if not below:
             break
         level = below
-    if not all(type(key) is str for key in keys):
+    return _judged(keys, texts, numbers, nodes=nodes, max_chars=max_chars)
+
+
+def _judged(
+    keys: list[Any], texts: list[str], numbers: list[Any], *, nodes: int, max_chars: int
+) -> bool:
+    """Whether a value of ``nodes`` values with these keys, text and numbers surely follows
+    :func:`check_json`'s rules."""
+    if not set(map(type, keys)) <= {str}:
         return False
-    chars = sum(map(len, keys)) + sum(map(len, texts)) + 8 * len(numbers) + 4 * nodes
+    joined_keys, joined_texts = "".join(keys), "".join(texts)
+    chars = len(joined_keys) + len(joined_texts) + 8 * len(numbers) + 4 * nodes
     return (
         chars <= max_chars
         and max(map(len, keys), default=0) <= MAX_ID_LENGTH
-        and not _ANY_FAULT.search("".join(keys))
-        and not _CONTROL_IN_PROSE.search("".join(texts))
-        and not NOT_UTF8.search("".join(texts))
+        and _without(_ANY_FAULT, joined_keys)
+        and _without(_CONTROL_IN_PROSE, joined_texts)
+        and _without(NOT_UTF8, joined_texts)
         # In range first (isfinite cannot take a huge int); a NaN that min and max pass
         # over is then caught by isfinite.
         and min(numbers, default=0) >= -MAX_EXACT_INTEGER
         and max(numbers, default=0) <= MAX_EXACT_INTEGER
         and all(map(math.isfinite, numbers))
     )
+
+
+def _without(pattern: re.Pattern[str], text: str) -> bool:
+    """No match of ``pattern`` (control characters, surrogates) in ``text``: printable
+    ASCII, the common case, holds neither (a test in C, far quicker than the search)."""
+    return (text.isascii() and text.isprintable()) or not pattern.search(text)

@@ -36,12 +36,16 @@ STREAM_FIELD = "change"
 #: Entries a stream keeps when the caller does not say (the setting's default).
 DEFAULT_STREAM_MAXLEN = 10000
 
-_READ_CHANGES = text(
-    """
+#: What a change's message is made of (:func:`change_message` reads it by position).
+_CHANGE_COLUMNS = """
     SELECT h.id AS history_id, h.event, h.severity AS change_severity,
            h.status AS change_status, h.changed_at,
            a.id AS alert_id, a.customer_id, a.store_id, a.product_id, a.alert_type,
            a.severity, a.status, a.message, a.metadata, a.created_at, a.updated_at
+"""
+_READ_CHANGES = text(
+    f"""
+    {_CHANGE_COLUMNS}
     FROM alert_history h JOIN alerts a ON a.id = h.alert_id
     WHERE h.id = ANY(CAST(:ids AS bigint[]))
       AND (NOT CAST(:unpublished_only AS boolean) OR h.published_at IS NULL)
@@ -68,10 +72,7 @@ _MARK_AND_READ = prepared(
         RETURNING id, alert_id, event, severity, status, changed_at
     ),
     done AS ({done_sql("CAST(:ledger_id AS bigint)")})
-    SELECT h.id AS history_id, h.event, h.severity AS change_severity,
-           h.status AS change_status, h.changed_at,
-           a.id AS alert_id, a.customer_id, a.store_id, a.product_id, a.alert_type,
-           a.severity, a.status, a.message, a.metadata, a.created_at, a.updated_at
+    {_CHANGE_COLUMNS}
     FROM marked h JOIN alerts a ON a.id = h.alert_id
     ORDER BY h.id
     """
@@ -117,22 +118,42 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def change_message(row: Any) -> dict[str, Any]:
-    """The JSON object published for one change (history row joined with its alert)."""
+    """The JSON object published for one change (history row joined with its alert, the
+    columns of ``_CHANGE_COLUMNS``)."""
+    # (unpacked by position: a row's attributes by name cost more than the rest of this)
+    (
+        history_id,
+        event,
+        change_severity,
+        change_status,
+        changed_at,
+        alert_id,
+        customer_id,
+        store_id,
+        product_id,
+        alert_type,
+        _,
+        _,
+        message,
+        metadata,
+        created_at,
+        updated_at,
+    ) = row
     return {
-        "alert_id": row.alert_id,
-        "history_id": row.history_id,
-        "customer_id": row.customer_id,
-        "store_id": row.store_id,
-        "product_id": row.product_id,
-        "alert_type": row.alert_type,
-        "severity": row.change_severity,
-        "status": row.change_status,
-        "message": row.message,
-        "metadata": row.metadata,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
-        "event": row.event,
-        "changed_at": _iso(row.changed_at),
+        "alert_id": alert_id,
+        "history_id": history_id,
+        "customer_id": customer_id,
+        "store_id": store_id,
+        "product_id": product_id,
+        "alert_type": alert_type,
+        "severity": change_severity,
+        "status": change_status,
+        "message": message,
+        "metadata": metadata,
+        "created_at": _iso(created_at),
+        "updated_at": _iso(updated_at),
+        "event": event,
+        "changed_at": _iso(changed_at),
     }
 
 

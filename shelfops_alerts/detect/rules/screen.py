@@ -19,6 +19,7 @@ the findings are exactly the rules' own.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -26,8 +27,9 @@ from typing import NamedTuple
 import numpy as np
 
 from shelfops_alerts.detect.rules.anomaly import MAD_TO_SIGMA, RECENT_DAYS
-from shelfops_alerts.detect.rules.reorder import Policy, lead_time_demand, z_score
+from shelfops_alerts.detect.rules.reorder import Policy, z_score
 from shelfops_alerts.detect.rules.rule_settings import RuleSettings
+from shelfops_alerts.detect.rules.stockout import LASTS_BEYOND_MARGIN, MIN_DAILY_DEMAND
 
 #: Relative margin of every screen comparison (see the module docstring). Float sums of 28
 #: days differ by at most about 28 · 2⁻⁵³ ≈ 3e-15 of their magnitude; 1e-9 is far beyond.
@@ -38,6 +40,15 @@ ALWAYS = -math.inf
 #: infinity, is not ``finite`` and goes to the rules): squares and sums of a month of capped
 #: values stay far from overflowing.
 LARGEST_SCREENED = 1e150
+
+
+#: The longest horizon (days of forecast from today) the batch screens take: a batch's
+#: demand matrix stays a few MB (5,000 SKUs × 120 days × 8 bytes: 4.8 MB).
+MATRIX_DAYS = 120
+#: Lead times longer than this many days are not screened (their SKUs go to the rule): the
+#: rule's lead-time demand adds a day at a time, and the margin covers the rounding of sums
+#: far longer than any lead time, not of any length.
+LONGEST_SCREENED_LEAD = 10_000
 
 
 def reorder_sigma_bound(
@@ -52,25 +63,127 @@ def reorder_sigma_bound(
 
     None when the rule does not use the history at all (the policy gives its reorder point);
     :data:`ALWAYS` when no σ can keep it quiet or the inputs are unusual (the rule decides).
-    The rule finds nothing when ``position > LTD + z · σ · sqrt(lead time)``; with the margin,
-    σ below ``(position − LTD − margin) / (z · sqrt(lead time))`` guarantees it.
+    One SKU's :func:`reorder_sigma_bounds`.
     """
     if policy.reorder_point is not None:
         return None
-    lead_time = policy.lead_time_days
-    position = on_hand + on_order
-    if not (math.isfinite(lead_time) and lead_time >= 0 and math.isfinite(position)):
-        return ALWAYS
-    ltd = lead_time_demand(daily_demand, lead_time)
-    service_level = policy.service_level or settings.service_level
-    if not (math.isfinite(ltd) and 0.5 <= service_level < 1):
-        return ALWAYS
-    room = position - ltd - MARGIN * (abs(position) + abs(ltd) + 1)
-    spread = z_score(service_level) * math.sqrt(lead_time)
-    if spread <= 0:
-        # No safety stock whatever σ (lead time 0, or a 50 % service level).
-        return math.inf if room > 0 else ALWAYS
-    return room / spread if room > 0 else ALWAYS
+    matrix, counts = demand_matrix([daily_demand])
+    (bound,) = reorder_sigma_bounds(
+        position=np.array([on_hand + on_order], dtype=float),
+        lead_time=np.array([policy.lead_time_days], dtype=float),
+        service_level=np.array([policy.service_level or settings.service_level], dtype=float),
+        demand=matrix,
+        counts=counts,
+    ).tolist()
+    return float(bound)
+
+
+def demand_matrix(demands: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each SKU's forecast demand from today as a row (zeros after its last day), and how
+    many days each has. A horizon longer than :data:`MATRIX_DAYS` is left out (an empty
+    row, 0 days: the batch screens leave that SKU to the per-SKU tests and the rules)."""
+    lengths = np.fromiter(map(len, demands), dtype=np.int64, count=len(demands))
+    counts = np.where(lengths <= MATRIX_DAYS, lengths, 0)
+    values = np.fromiter(
+        itertools.chain.from_iterable(demands), dtype=float, count=int(lengths.sum())
+    )
+    if (counts != lengths).any():
+        values = values[np.repeat(counts == lengths, lengths)]
+    matrix = np.zeros((len(demands), max(int(counts.max(initial=0)), 1)))
+    starts = np.cumsum(counts) - counts
+    rows = np.repeat(np.arange(len(demands)), counts)
+    matrix[rows, np.arange(len(values)) - starts[rows]] = values
+    return matrix, counts
+
+
+def reorder_sigma_bounds(
+    *,
+    position: np.ndarray,
+    lead_time: np.ndarray,
+    service_level: np.ndarray,
+    demand: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
+    """Per SKU of a batch (each with a policy without its own reorder point, and a forecast
+    from today: ``counts`` > 0), the σ of daily demand below which :func:`check_reorder`
+    surely finds nothing; :data:`ALWAYS` when no σ can keep it quiet or the inputs are
+    unusual (the rule decides).
+
+    ``position``: on hand plus on order; ``lead_time`` and ``service_level`` (the
+    customer's where the policy gives none) of the SKU's policy; ``demand`` and ``counts``:
+    :func:`demand_matrix`. The rule finds nothing when ``position > LTD + z · σ ·
+    sqrt(lead time)``; with the margin, σ below ``(position − LTD − margin) / (z ·
+    sqrt(lead time))`` guarantees it. LTD (lead-time demand) is summed as
+    :func:`lead_time_demand` does, in numpy's order: the margin covers the difference.
+    """
+    bound = np.full(len(position), ALWAYS)
+    with np.errstate(all="ignore"):
+        usable = (
+            np.isfinite(lead_time)
+            & (lead_time >= 0)
+            & (lead_time <= LONGEST_SCREENED_LEAD)
+            & (np.abs(position) < LARGEST_SCREENED)
+            & (service_level >= 0.5)
+            & (service_level < 1)
+            & (counts > 0)
+        )
+        rows = np.flatnonzero(usable)
+        if not len(rows):
+            return bound
+        lead, days, demand = lead_time[rows], counts[rows], demand[rows]
+        whole = np.floor(lead).astype(np.int64)
+        last = demand[np.arange(len(rows)), days - 1]
+        # The first ``whole`` days, then (past the horizon) the last day repeated, then the
+        # fraction of the day after.
+        head = np.where(np.arange(demand.shape[1]) < np.minimum(whole, days)[:, None], demand, 0)
+        beyond = np.where(whole > days, (whole - days) * last, 0.0)
+        after = np.where(
+            whole < days, demand[np.arange(len(rows)), np.minimum(whole, days - 1)], last
+        )
+        ltd = head.sum(axis=1) + beyond + (lead - whole) * after
+        at = position[rows]
+        room = at - ltd - MARGIN * (np.abs(at) + np.abs(ltd) + 1)
+        # (a batch holds a few service levels: each one's z once)
+        levels, which = np.unique(service_level[rows], return_inverse=True)
+        z = np.array([z_score(level) for level in levels.tolist()])[which]
+        spread = z * np.sqrt(lead)
+        found = np.where(
+            spread <= 0,
+            np.where(room > 0, math.inf, ALWAYS),
+            np.where(room > 0, room / np.where(spread > 0, spread, 1.0), ALWAYS),
+        )
+        # Unusual sums (a NaN, an infinite or huge demand) go to the rule.
+        bound[rows] = np.where(np.abs(ltd) < LARGEST_SCREENED, found, ALWAYS)
+    return bound
+
+
+def outlast(
+    *, on_hand: np.ndarray, demand: np.ndarray, counts: np.ndarray, days: float
+) -> np.ndarray:
+    """Per SKU of a batch without arrivals: whether :func:`lasts_beyond` surely holds (the
+    stock on hand outlasts ``days``: the stockout rule with ``days`` as its medium
+    threshold finds nothing); ``demand`` and ``counts``: :func:`demand_matrix`.
+
+    The same test, summed in numpy's order, with twice its margin, so it is true only where
+    :func:`lasts_beyond` is (a false one leaves the SKU to it); unusual values (a NaN,
+    negative, infinite or huge demand or stock) make it false.
+    """
+    walked = math.floor(days) + 1
+    columns = np.arange(demand.shape[1])
+    held = columns < counts[:, None]
+    rows = np.arange(len(counts))
+    with np.errstate(all="ignore"):
+        plain = ~(held & ~((demand >= 0) & (demand < LARGEST_SCREENED))).any(axis=1)
+        last = demand[rows, np.maximum(counts - 1, 0)]
+        head = np.where(columns < np.minimum(walked, counts)[:, None], demand, 0.0).sum(axis=1)
+        need = head + np.maximum(walked - counts, 0) * last + walked * MIN_DAILY_DEMAND
+        return (
+            (counts > 0)
+            & plain
+            & (on_hand >= 0)
+            & (on_hand < LARGEST_SCREENED)
+            & (on_hand > need * (1 + 2 * LASTS_BEYOND_MARGIN))
+        )
 
 
 class HistoryScreen(NamedTuple):
@@ -83,6 +196,11 @@ class HistoryScreen(NamedTuple):
     #: Whether the accuracy rule, and the anomaly rule, can judge the SKU at all.
     accuracy_judged: np.ndarray
     anomaly_judged: np.ndarray
+    #: Rule by rule, whether it could find something (``needs_rules`` is any of them): the
+    #: others, the screen settles even for a SKU whose days go to the rules.
+    accuracy_needs: np.ndarray
+    anomaly_needs: np.ndarray
+    reorder_needs: np.ndarray
 
 
 def screen_history(
@@ -116,17 +234,28 @@ def screen_history(
         day_judged &= n - 1 >= settings.min_history_days
         anomaly_judged = (stats["recent"] == settings.phantom_days) | day_judged
         if not screen:
-            return HistoryScreen(kept, kept.copy(), accuracy_judged, anomaly_judged)
-        needs = _reorder_unsure(stats, reorder_sigma, settings)
-        needs |= accuracy_judged & ~_accuracy_quiet(stats, settings)
-        needs |= stats["recent_zero"] == settings.phantom_days
+            return HistoryScreen(
+                kept, kept.copy(), accuracy_judged, anomaly_judged, kept, kept, kept
+            )
+        reorder = _reorder_unsure(stats, reorder_sigma, settings) & kept
+        accuracy = accuracy_judged & ~_accuracy_quiet(stats, settings) & kept
+        anomaly = stats["recent_zero"] == settings.phantom_days
         quiet = _anomaly_bound_quiet(stats, settings)
-        # Only where the bound fails (and nothing else sends the SKU already): the exact
-        # median and MAD of the earlier days' residuals.
-        exact = day_judged & ~needs & ~quiet & stats["finite"] & (n > 1)
+        # Only where the bound fails (and the anomaly rule is not sent the SKU already): the
+        # exact median and MAD of the earlier days' residuals.
+        exact = day_judged & ~anomaly & ~quiet & stats["finite"] & (n > 1)
         quiet[exact] = _anomaly_exact_quiet(judged, units, forecast, stats, exact, settings)
-        needs |= day_judged & ~(stats["finite"] & quiet)
-    return HistoryScreen(kept, needs & kept, accuracy_judged, anomaly_judged)
+        anomaly |= day_judged & ~(stats["finite"] & quiet)
+        anomaly &= kept
+    return HistoryScreen(
+        kept,
+        reorder | accuracy | anomaly,
+        accuracy_judged,
+        anomaly_judged,
+        accuracy,
+        anomaly,
+        reorder,
+    )
 
 
 def _statistics(

@@ -24,6 +24,8 @@ ALERT_TYPE = STOCKOUT_PREDICTED
 #: Demand below this (units/day) is treated as this, so a zero forecast cannot divide by zero
 #: nor make any stock look infinite.
 MIN_DAILY_DEMAND = 0.1
+#: Relative margin of :func:`lasts_beyond` (far above the rounding of a horizon's sums).
+LASTS_BEYOND_MARGIN = 1e-9
 #: Days of forecast demand a recommended replenishment should cover.
 COVER_DAYS = 7
 
@@ -121,7 +123,7 @@ def lasts_beyond(
     head = daily_demand[:walked]
     # max(d, MIN_DAILY_DEMAND) <= d + MIN_DAILY_DEMAND; past the horizon the last day repeats
     need = sum(head) + (walked - len(head)) * daily_demand[-1] + walked * MIN_DAILY_DEMAND
-    return on_hand > need * (1 + 1e-9)
+    return on_hand > need * (1 + LASTS_BEYOND_MARGIN)
 
 
 def recommended_quantity(on_hand: float, on_order: float, daily_demand: Sequence[float]) -> int:

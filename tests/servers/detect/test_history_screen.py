@@ -177,11 +177,11 @@ def test_the_screened_check_equals_the_rules_on_every_day(db, overrides):
     assert reference.findings and reference.rejected  # the edges were reached
     kinds = {finding.alert_type for finding in reference.findings}
     assert {"anomaly_detected", "reorder_recommended", "forecast_accuracy_low"} <= kinds
-    # And the screen did its work: the SKUs settled in SQL read no days, and no SKU with a
-    # history finding was settled
+    # And the screen did its work: SKUs settled wholly (no days read), others rule by rule
+    # (days read for the rules it could not settle), and no history finding was settled
     settled = [item for item in inputs.skus if item.settled]
-    assert len(settled) >= 10
-    assert all(not item.history for item in settled)
+    assert len([item for item in settled if not item.history]) >= 10
+    assert len([item for item in settled if item.history]) >= 10
     found = {(f.store_id, f.product_id, f.alert_type) for f in screened.findings}
     assert not any((*item.sku, kind) in found for item in settled for kind in item.settled)
 

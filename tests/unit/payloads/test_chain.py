@@ -227,3 +227,29 @@ def test_the_check_holds_its_own_findings_to_the_same_rules():
     with pytest.raises(InvalidPayload, match="metadata.daily_demand must be a finite number"):
         check_finding(odd)
     assert check_finding(FINDING) is FINDING
+
+
+def test_evaluated_pairs_of_many_types_read_back_sku_by_sku():
+    # Given a check's pairs of every type in the check's order (types skipped for some
+    # SKUs, a SKU evaluated for a type twice, a type first met late in the batch)
+    import json
+    import random
+
+    from shelfops_alerts.detect.checks import EVALUATION_ORDER
+
+    rng = random.Random(3)
+    skus = [Sku(f"S{n % 7}", f"P{n}") for n in range(300)]
+    evaluated = []
+    for n, sku in enumerate(skus):
+        for kind in EVALUATION_ORDER:
+            if kind != "anomaly_detected" or n > 150:
+                evaluated.extend([(sku, kind)] * rng.choice((0, 1, 1, 1, 2)))
+    message = json.loads(json.dumps(BatchResult("acme", evaluated=evaluated).to_json()))
+    # When the persist task reads it
+    read = read_batch(message, max_skus=len(skus)).evaluated
+    # Then each pair comes back once, SKU by SKU in first-seen order, each SKU's types in the
+    # order the check listed them
+    once = list(dict.fromkeys(evaluated))
+    first_type = {kind: at for at, (_, kind) in reversed(list(enumerate(once)))}
+    assert read == sorted(once, key=lambda pair: (skus.index(pair[0]), first_type[pair[1]]))
+    assert read == BatchResult.from_json(message).evaluated

@@ -112,3 +112,28 @@ def test_the_quick_look_and_the_walk_agree():
     for value in doubtful:
         with pytest.raises(ValueError):
             check_json("m", value, max_chars=200, max_depth=4, max_items=20)
+
+
+def test_an_object_of_plain_values_is_judged_like_any_other():
+    # Given flat objects (as a finding's metadata is), fine and not, in and outside ASCII
+    fine = [
+        {"a": "café ☕", "b": "tab\there", "ключ": 1.5, "n": None, "t": False},
+        {f"k{n}": True for n in range(19)},  # 20 values with the object itself
+    ]
+    refused = [
+        {"a": "del\x7f"},
+        {"a\ud800": 1},
+        {"a": "\udfff"},
+        {"a": "bell\x07"},
+        {"a\t": 1},
+        {"a": math.nan},
+        {"a": -(2**53)},
+        {f"k{n}": True for n in range(20)},  # 21 values
+        {"a": "é" * 201},
+    ]
+    # Then each is accepted or refused as the walk value by value decides
+    for value in fine:
+        assert check_json("m", value, max_chars=200, max_depth=4, max_items=20) is value
+    for value in refused:
+        with pytest.raises(ValueError):
+            check_json("m", value, max_chars=200, max_depth=4, max_items=20)
