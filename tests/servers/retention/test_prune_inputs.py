@@ -14,6 +14,7 @@ from shelfops_alerts.intake import imports
 from shelfops_alerts.retention.prune import prune
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.stack import demo
+from tests.servers.detect.test_sales_windows import expected_from_sales, windows
 from tests.servers.retention.test_prune_tables import POLICY
 from tests.support.data import rows, today
 
@@ -105,6 +106,9 @@ def test_inputs_shrink_to_the_longest_window_a_rule_reads_and_every_finding_stay
         old_start, old_demands = horizon_before[sku]
         assert start == cutoff
         assert demands == old_demands[kept:]
+    # And each SKU's sales window is its kept sales, starting at the cutoff
+    assert windows(db) == expected_from_sales(db)
+    assert {start for start, _ in windows(db).values()} == {cutoff}
     # And every rule finds exactly what it found before
     assert findings(db) == before
 
