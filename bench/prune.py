@@ -37,8 +37,8 @@ from shelfops_alerts.retention.prune import prune  # noqa: E402
 SKU = "'acme', 'ST' || lpad((s / 500)::text, 5, '0'), 'PR' || lpad((s % 500)::text, 4, '0')"
 
 LOAD = [
-    # Triggers (horizons, metric counts) and FK checks are off while loading; the horizons
-    # are built once at the end, as the triggers would have left them.
+    # Triggers (horizons, sales windows, metric counts) and FK checks are off while loading;
+    # the horizons and windows are built once at the end, as the triggers would have left them.
     "SET session_replication_role = replica",
     f"""INSERT INTO inventory (customer_id, store_id, product_id, on_hand)
         SELECT {SKU}, (s % 97)::float FROM generate_series(0, :skus - 1) s""",
@@ -52,6 +52,10 @@ LOAD = [
        SELECT customer_id, store_id, product_id, min(forecast_date),
               array_agg(demand ORDER BY forecast_date)
        FROM forecasts GROUP BY customer_id, store_id, product_id""",
+    """INSERT INTO sales_windows (customer_id, store_id, product_id, start_date, units)
+       SELECT customer_id, store_id, product_id, min(sale_date),
+              array_agg(units ORDER BY sale_date)
+       FROM sales GROUP BY customer_id, store_id, product_id""",
     f"""INSERT INTO alerts (customer_id, store_id, product_id, alert_type, severity, status,
                             message, created_at, updated_at, resolved_at)
         SELECT {SKU.replace("s /", "(a % :skus) /").replace("s %", "(a % :skus) %")},

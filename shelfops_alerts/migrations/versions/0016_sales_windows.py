@@ -47,46 +47,73 @@ _SKU_MATCH = (
     " AND {a}.product_id = {b}.product_id"
 )
 
-# Window ``old`` (from ``old_start``) with window ``new`` (from ``new_start``) written over
-# it: a day ``new`` holds takes its value, any other keeps the old one. The daily case — new
-# days after the old ones — is a concatenation (with NULLs for days between).
+# Window ``old_units`` (from ``old_start``) with window ``new_units`` (from ``new_start``)
+# written over it: a day the new one holds takes its value, any other keeps the old one.
+# PL/pgSQL (its plain expressions are evaluated without an executor per call): the daily
+# case — new days after the old ones — is a concatenation (NULLs for the days between);
+# new days without a gap (a day imported again, days before the first) are laid over the
+# old ones; only new days with gaps take the day-by-day merge.
 _MERGED = """
 CREATE FUNCTION sales_window_merged(
     old_start date, old_units float8[], new_start date, new_units float8[]
-)
-RETURNS float8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN new_start >= old_start + cardinality(old_units) THEN
-            old_units
+) RETURNS float8[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    first date := least(old_start, new_start);
+    merged float8[];
+BEGIN
+    IF new_start >= old_start + cardinality(old_units) THEN
+        RETURN old_units
             || array_fill(NULL::float8, ARRAY[new_start - old_start - cardinality(old_units)])
-            || new_units
-        ELSE ARRAY(
-            SELECT coalesce(new_units[d - new_start + 1], old_units[d - old_start + 1])
-            FROM generate_series(
-                0,
-                greatest(old_start + cardinality(old_units), new_start + cardinality(new_units))
-                    - least(old_start, new_start) - 1) g(i)
-            CROSS JOIN LATERAL (SELECT least(old_start, new_start) + g.i AS d) x
-            ORDER BY g.i)
-    END
-$$
+            || new_units;
+    END IF;
+    IF array_position(new_units, NULL) IS NULL THEN
+        merged := array_fill(
+            NULL::float8,
+            ARRAY[greatest(old_start + cardinality(old_units), new_start + cardinality(new_units))
+                  - first]);
+        merged[old_start - first + 1 : old_start - first + cardinality(old_units)] := old_units;
+        merged[new_start - first + 1 : new_start - first + cardinality(new_units)] := new_units;
+        RETURN merged;
+    END IF;
+    RETURN ARRAY(
+        SELECT coalesce(new_units[first + g.i - new_start + 1],
+                        old_units[first + g.i - old_start + 1])
+        FROM generate_series(
+            0,
+            greatest(old_start + cardinality(old_units), new_start + cardinality(new_units))
+                - first - 1) g(i)
+        ORDER BY g.i);
+END $$
 """
 
-# Window ``units`` (from ``start``) without the days ``dates``: those become NULL, and the
-# window is trimmed to its first and last day still sold (no row: no day left).
+# Window ``window_units`` (from ``window_start``) without the days ``dates``: those become
+# NULL, and the window is trimmed to its first and last day still sold (an empty array: no
+# day left). PL/pgSQL: the array is changed in place, element by element.
 _CUT = """
-CREATE FUNCTION sales_window_cut(window_start date, window_units float8[], dates date[])
-RETURNS TABLE (start_date date, units float8[])
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT window_start + b.lo - 1, k.kept[b.lo:b.hi]
-    FROM (SELECT ARRAY(SELECT CASE WHEN window_start + i - 1 = ANY(dates) THEN NULL
-                                   ELSE window_units[i] END
-                       FROM generate_subscripts(window_units, 1) i ORDER BY i) AS kept) k
-    CROSS JOIN LATERAL (SELECT min(i) AS lo, max(i) AS hi
-                        FROM generate_subscripts(k.kept, 1) i
-                        WHERE k.kept[i] IS NOT NULL) b
-    WHERE b.lo IS NOT NULL
-$$
+CREATE FUNCTION sales_window_cut(
+    window_start date, window_units float8[], dates date[],
+    OUT start_date date, OUT units float8[]
+) LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    gone date;
+    lo int := 1;
+    hi int := cardinality(window_units);
+BEGIN
+    units := window_units;
+    FOREACH gone IN ARRAY dates LOOP
+        IF gone >= window_start AND gone < window_start + hi THEN
+            units[gone - window_start + 1] := NULL;
+        END IF;
+    END LOOP;
+    WHILE lo <= hi AND units[lo] IS NULL LOOP
+        lo := lo + 1;
+    END LOOP;
+    WHILE hi >= lo AND units[hi] IS NULL LOOP
+        hi := hi - 1;
+    END LOOP;
+    start_date := window_start + lo - 1;
+    units := units[lo:hi];
+END $$
 """
 
 # Each SKU of the sales rows ``{rows}`` as a window (one value per day from its first to
@@ -133,9 +160,7 @@ _WRITE = f"""
 _REMOVE = f"""
     UPDATE sales_windows w
     SET (start_date, units) = (
-        SELECT coalesce(c.start_date, w.start_date), coalesce(c.units, CAST(ARRAY[] AS float8[]))
-        FROM (SELECT 1) one
-        LEFT JOIN sales_window_cut(w.start_date, w.units, g.dates) c ON true)
+        SELECT c.start_date, c.units FROM sales_window_cut(w.start_date, w.units, g.dates) c)
     FROM (SELECT r.customer_id, r.store_id, r.product_id, array_agg(r.sale_date) AS dates
           FROM {{rows}} r
           GROUP BY r.customer_id, r.store_id, r.product_id

@@ -90,8 +90,8 @@ def test_every_writer_keeps_the_windows_equal_to_the_sales_rows(db, tmp_path):
     )
     assert windows(db) == expected_from_sales(db)
 
-    # When an import adds today, re-imports a day, adds a day before the first and one
-    # after a gap, and a new SKU (inserted and updated rows in one statement)
+    # When an import adds today, re-imports a day, adds a day before the first, one after a
+    # gap, one on each side, and a new SKU (inserted and updated rows in one statement)
     import_lines(
         db,
         tmp_path,
@@ -100,6 +100,7 @@ def test_every_writer_keeps_the_windows_equal_to_the_sales_rows(db, tmp_path):
             f"S1,P1,{day(-3)},99",
             f"S1,P2,{day(-10)},1",
             f"S1,P3,{day(3)},2",
+            f"S1,P3,{day(-9)},4",
             f"S2,P9,{day(-2)},6",
         ],
     )
