@@ -156,15 +156,20 @@ _WRITE = f"""
         units = sales_window_merged(w.start_date, w.units, EXCLUDED.start_date, EXCLUDED.units);
 """
 
-# The rows ``{rows}`` cut out of their SKUs' windows (in key order); windows left empty go.
+# The rows ``{rows}`` cut out of their SKUs' windows; windows left empty go. The windows are
+# locked first, in key order (as the writes take them): the UPDATE's join may visit them in
+# any order, and two writers locking in different orders could deadlock.
 _REMOVE = f"""
+    PERFORM 1 FROM sales_windows w
+    JOIN (SELECT DISTINCT {_SKU} FROM {{rows}} r) g ON {_SKU_MATCH.format(a="w", b="g")}
+    ORDER BY w.customer_id, w.store_id, w.product_id
+    FOR UPDATE OF w;
     UPDATE sales_windows w
     SET (start_date, units) = (
         SELECT c.start_date, c.units FROM sales_window_cut(w.start_date, w.units, g.dates) c)
     FROM (SELECT r.customer_id, r.store_id, r.product_id, array_agg(r.sale_date) AS dates
           FROM {{rows}} r
-          GROUP BY r.customer_id, r.store_id, r.product_id
-          ORDER BY r.customer_id, r.store_id, r.product_id) g
+          GROUP BY r.customer_id, r.store_id, r.product_id) g
     WHERE {_SKU_MATCH.format(a="w", b="g")};
     DELETE FROM sales_windows w
     USING (SELECT DISTINCT {_SKU} FROM {{rows}} r) g
