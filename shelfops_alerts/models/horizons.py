@@ -33,8 +33,8 @@ class SalesWindow(Base):
     with sales) to its last day with sales.
 
     ``units[i]`` is the units of ``start_date + i`` days, or None on a day without a sales
-    row (unknown, not zero). Kept by database triggers on ``sales`` (migration 0016): never
-    write it.
+    row (unknown, not zero). Kept by database triggers on ``sales`` (migration 0016, which
+    also sets the table's ``fillfactor`` to 50): never write it.
     """
 
     __tablename__ = "sales_windows"
