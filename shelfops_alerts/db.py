@@ -156,8 +156,8 @@ _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 _PREPARED_KEY = "shelfops_prepared"
 #: SQLSTATE of EXECUTE of a statement the server does not know (``DISCARD ALL`` ran).
 _UNKNOWN_STATEMENT = "26000"
-#: Every prepared statement's SQL by name: a name means one statement on every connection.
-_PREPARED_SQL: dict[str, str] = {}
+#: Every prepared statement by name: a name means one statement on every connection.
+_PREPARED: dict[str, PreparedStatement] = {}
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,8 @@ class PreparedStatement:
     statement: TextClause
     prepare_sql: str
     execute_sql: TextClause
+    #: How many parameters it takes (``$1`` … ``$n``).
+    arity: int
 
 
 def prepared(name: str, statement: TextClause) -> PreparedStatement:
@@ -185,15 +187,17 @@ def prepared(name: str, statement: TextClause) -> PreparedStatement:
         return f"${order.index(match.group(1)) + 1}"
 
     body = _BIND.sub(number, statement.text)
-    if _PREPARED_SQL.setdefault(name, body) != body:
-        raise ValueError(f"two statements prepared as {name!r}")
     arguments = ", ".join(f":{param}" for param in order)
-    return PreparedStatement(
+    made = PreparedStatement(
         name=name,
         statement=statement,
         prepare_sql=f"PREPARE {name} AS {body}",
         execute_sql=text(f"EXECUTE {name}({arguments})" if order else f"EXECUTE {name}"),
+        arity=len(order),
     )
+    if _PREPARED.setdefault(name, made).prepare_sql != made.prepare_sql:
+        raise ValueError(f"two statements prepared as {name!r}")
+    return made
 
 
 def execute_prepared(
@@ -231,3 +235,30 @@ def execute_prepared(
         if getattr(error.orig, "pgcode", None) == _UNKNOWN_STATEMENT:
             known.clear()
         raise
+
+
+def warm_prepared(session: Session) -> list[str]:
+    """PREPARE every statement of this process on the session's connection and plan each:
+    what an event's first use would do, done before any event (a pool process just started,
+    a new connection). Each runs once with NULL arguments, under a savepoint, inside the
+    session's transaction: its generic plan is made then (workers' connections plan once,
+    generically), and a NULL key matches no row; the caller rolls the transaction back.
+    Returns the names of the statements warmed; one its NULLs make fail (an error after
+    planning) is still prepared, and planned at its first use if need be."""
+    connection = session.connection()
+    known: set[str] = connection.info.setdefault(_PREPARED_KEY, set())
+    fresh = [statement for name, statement in _PREPARED.items() if name not in known]
+    if not fresh:
+        return []
+    # One round trip for every PREPARE.
+    connection.exec_driver_sql("; ".join(statement.prepare_sql for statement in fresh))
+    known.update(statement.name for statement in fresh)
+    for statement in fresh:
+        nulls = ", ".join(["NULL"] * statement.arity)
+        run = f"EXECUTE {statement.name}({nulls})" if nulls else f"EXECUTE {statement.name}"
+        try:
+            with session.begin_nested():
+                session.execute(text(run))
+        except exc.DBAPIError:
+            continue
+    return [statement.name for statement in fresh]

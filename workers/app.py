@@ -28,6 +28,7 @@ from workers.presence import Presence
 from workers.redeliveries import CountedTask
 from workers.routing import TASK_ROUTES
 from workers.schedule import beat_schedule
+from workers.warm_start import warm_up_in_background
 
 TASK_MODULES = [
     "workers.tasks.events",
@@ -124,6 +125,8 @@ def _fresh_connections_after_fork(**_: Any) -> None:
     dispose_engines()
     guard_waits(app.shelfops_settings)
     tune_collector()
+    # Its connections opened and its statements planned before the first task needs them.
+    warm_up_in_background()
 
 
 app = create_app()

@@ -20,7 +20,6 @@ an explicit producer or exchange; eager mode) goes through ``send_task`` unchang
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -28,7 +27,7 @@ import redis
 from celery import Task
 from kombu import Queue
 
-from shelfops_alerts.intake.client import PUBLISH_RETRY_INTERVALS_S
+from shelfops_alerts.intake.client import push_envelope
 from shelfops_alerts.intake.messages import MessageBuilder
 from workers.tasks.context import redis_client
 
@@ -80,8 +79,6 @@ def push(
     options: dict[str, Any],
 ) -> str:
     """Queue one message of ``task`` on ``queue`` (one LPUSH); returns its task id."""
-    from kombu.exceptions import OperationalError
-
     link_error = options.get("link_error")
     task_id, envelope = _builder(task._get_app().amqp, queue.name).message(
         task.name,
@@ -96,15 +93,8 @@ def push(
         time_limit=task.time_limit,
         soft_time_limit=task.soft_time_limit,
     )
-    for wait_s in (*PUBLISH_RETRY_INTERVALS_S, None):
-        try:
-            client.lpush(queue.name, envelope)
-            return task_id
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if wait_s is None:
-                raise OperationalError(f"the broker refused the message: {exc}") from exc
-            time.sleep(wait_s)
-    raise AssertionError("unreachable")
+    push_envelope(client, queue.name, envelope)
+    return task_id
 
 
 def _own_options(task: Task) -> dict[str, Any]:

@@ -77,19 +77,26 @@ def _push(
     """Queue one task message on the alerts queue (one LPUSH); returns its task id. A
     broker fault is retried (PUBLISH_RETRY_INTERVALS_S), then raised as kombu's
     ``OperationalError``."""
-    from kombu.exceptions import OperationalError
-
     client, builder = _queue(settings.redis_url.reveal(), settings.redis_timeout_s)
     task_id, envelope = builder.message(task_name, kwargs, task_id=task_id, chain=chain)
+    push_envelope(client, ALERTS_QUEUE, envelope)
+    return task_id
+
+
+def push_envelope(client: redis.Redis, queue: str, envelope: str) -> None:
+    """LPUSH a built message onto ``queue``'s list, where kombu's Redis transport puts a
+    message of priority 0. A broker fault is retried (PUBLISH_RETRY_INTERVALS_S), then
+    raised as kombu's ``OperationalError``, as ``send_task`` raises it."""
+    from kombu.exceptions import OperationalError
+
     for wait_s in (*PUBLISH_RETRY_INTERVALS_S, None):
         try:
-            client.lpush(ALERTS_QUEUE, envelope)
-            return task_id
+            client.lpush(queue, envelope)
+            return
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if wait_s is None:
                 raise OperationalError(f"the broker refused the message: {exc}") from exc
             time.sleep(wait_s)
-    raise AssertionError("unreachable")
 
 
 def send_event(task_name: str, kwargs: dict[str, Any], *, settings: Settings | None = None) -> str:

@@ -45,7 +45,7 @@ class Outgoing:
     chain: list[dict[str, Any]] | None = None
 
 
-def _step(task_name: str, task_id: str) -> dict[str, Any]:
+def chain_step(task_name: str, task_id: str) -> dict[str, Any]:
     """A chain step as Celery serialises a signature (``Signature.set(task_id=...)``)."""
     return {
         "task": task_name,
@@ -75,7 +75,7 @@ def direct_check(event: ForecastComplete | SalesRecorded, *, batch_size: int) ->
             else None,
             "only_types": list(SALES_TYPES) if isinstance(event, SalesRecorded) else None,
         },
-        chain=[_step(PUBLISH_TASK, publish_id), _step(PERSIST_TASK, persist_id)],
+        chain=[chain_step(PUBLISH_TASK, publish_id), chain_step(PERSIST_TASK, persist_id)],
     )
 
 

@@ -14,19 +14,9 @@ from celery import signature
 from kombu.exceptions import OperationalError
 
 from shelfops_alerts.config import Settings
+from shelfops_alerts.intake.direct import chain_step
 from shelfops_alerts.stack.embedded import free_port
 from shelfops_alerts.vocabulary import ALERTS_QUEUE, PERSIST_TASK, PUBLISH_TASK
-
-
-def _step(task_name: str, task_id: str) -> dict[str, Any]:
-    return {
-        "task": task_name,
-        "args": [],
-        "kwargs": {},
-        "options": {"task_id": task_id, "queue": ALERTS_QUEUE},
-        "subtask_type": None,
-        "immutable": False,
-    }
 
 
 def _taken(client: redis.Redis, task_id: str) -> dict[str, Any]:
@@ -48,12 +38,12 @@ def test_a_chains_next_step_is_pushed_as_celery_would_send_it(
     client = redis.Redis.from_url(settings.redis_url.reveal())
     keys = [["S1", f"P{n}"] for n in range(12)]
     checked = {"customer_id": "acme", "checked": keys, "findings": [], "context": {}}
-    rest = [_step(PUBLISH_TASK, str(uuid.uuid4()))]
+    rest = [chain_step(PUBLISH_TASK, str(uuid.uuid4()))]
     errback = signature("shelfops.sweep_batch_failed", kwargs={"context": {"sweep_id": 3}})
 
     def queue_next_step(task_id: str) -> None:
         # what Celery's trace does when a step returns
-        signature(_step(PERSIST_TASK, task_id), app=tasks_app).apply_async(
+        signature(chain_step(PERSIST_TASK, task_id), app=tasks_app).apply_async(
             (checked,), chain=rest, parent_id="check-id", root_id="root-id", link_error=[errback]
         )
 
@@ -97,7 +87,7 @@ def test_a_send_with_a_countdown_still_goes_through_celery(
     task_id = str(uuid.uuid4())
 
     # When it is sent
-    signature(_step(PUBLISH_TASK, task_id), app=tasks_app).apply_async(
+    signature(chain_step(PUBLISH_TASK, task_id), app=tasks_app).apply_async(
         ({"history_ids": []},), countdown=30
     )
 
