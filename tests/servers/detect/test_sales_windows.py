@@ -20,16 +20,24 @@ def day(n: int) -> dt.date:
     return today() + dt.timedelta(days=n)
 
 
-def windows(db) -> dict[tuple[str, str], tuple[dt.date, list[float | None]]]:
-    found = rows(db, "SELECT store_id, product_id, start_date, units FROM sales_windows")
-    return {(r.store_id, r.product_id): (r.start_date, list(r.units)) for r in found}
+Key = tuple[str, str, str]
+Window = tuple[dt.date, list[float | None]]
 
 
-def expected_from_sales(db) -> dict[tuple[str, str], tuple[dt.date, list[float | None]]]:
-    """What the windows must hold, worked out in Python from the sales rows."""
-    by_sku: dict[tuple[str, str], dict[dt.date, float]] = {}
-    for r in rows(db, "SELECT store_id, product_id, sale_date, units FROM sales"):
-        by_sku.setdefault((r.store_id, r.product_id), {})[r.sale_date] = r.units
+def stored_windows(db) -> dict[Key, Window]:
+    """Every customer's windows, by SKU."""
+    found = rows(
+        db, "SELECT customer_id, store_id, product_id, start_date, units FROM sales_windows"
+    )
+    return {(r.customer_id, r.store_id, r.product_id): (r.start_date, list(r.units)) for r in found}
+
+
+def windows_from_sales(db) -> dict[Key, Window]:
+    """What the windows must hold, worked out in Python from the sales rows: per SKU, the
+    units of every day from its first day with sales to its last, None on a day without."""
+    by_sku: dict[Key, dict[dt.date, float]] = {}
+    for r in rows(db, "SELECT customer_id, store_id, product_id, sale_date, units FROM sales"):
+        by_sku.setdefault((r.customer_id, r.store_id, r.product_id), {})[r.sale_date] = r.units
     expected = {}
     for sku, days in by_sku.items():
         start, stop = min(days), max(days)
@@ -38,9 +46,19 @@ def expected_from_sales(db) -> dict[tuple[str, str], tuple[dt.date, list[float |
     return expected
 
 
-def import_lines(db, tmp_path: Path, lines: list[str]) -> None:
+def windows(db) -> dict[tuple[str, str], Window]:
+    """The windows of :data:`CUSTOMER`, by store and product."""
+    return {sku[1:]: w for sku, w in stored_windows(db).items() if sku[0] == CUSTOMER}
+
+
+def expected_from_sales(db) -> dict[tuple[str, str], Window]:
+    """What the windows of :data:`CUSTOMER` must hold (:func:`windows_from_sales`)."""
+    return {sku[1:]: w for sku, w in windows_from_sales(db).items() if sku[0] == CUSTOMER}
+
+
+def import_lines(db, tmp_path: Path, lines: list[str], *, customer: str = CUSTOMER) -> None:
     path = tmp_path / f"sales{len(list(tmp_path.iterdir()))}.csv"
-    path.write_text(HEADER + "".join(f"{CUSTOMER},{line}\n" for line in lines), encoding="utf-8")
+    path.write_text(HEADER + "".join(f"{customer},{line}\n" for line in lines), encoding="utf-8")
     with db.begin() as session:
         import_sales(session, path=path)
 
@@ -203,3 +221,113 @@ def test_two_concurrent_writers_of_one_sku_both_land_in_its_window(db):
     # Then the SKU's window holds both weeks
     assert windows(db) == {("S1", "P1"): (day(-14), [1.0] * 7 + [2.0] * 7)}
     assert windows(db) == expected_from_sales(db)
+
+
+def test_the_same_file_again_and_another_customers_file_keep_every_window(db, tmp_path):
+    # Given a first import of a few SKUs' fortnight of sales, a gap in one of them
+    lines = [
+        f"S1,P{p},{day(n)},{p * 3 + n + 20}"
+        for p in range(4)
+        for n in range(-14, 0)
+        if (p, n) != (2, -6)
+    ]
+    import_lines(db, tmp_path, lines)
+    first = windows(db)
+    assert first == expected_from_sales(db) and len(first) == 4
+
+    # When the same file is imported again (every row an update, nothing changed)
+    import_lines(db, tmp_path, lines)
+    # Then the windows are as they were
+    assert windows(db) == first
+
+    # When it is imported again with other units (every row an update)
+    import_lines(db, tmp_path, [line.rsplit(",", 1)[0] + ",1.5" for line in lines])
+    # Then every day of every window holds the new units, the gap still a gap
+    stored = windows(db)
+    assert stored == expected_from_sales(db)
+    assert stored[("S1", "P2")][1][8] is None
+    assert {u for _, units in stored.values() for u in units if u is not None} == {1.5}
+
+    # When another customer's first import brings the same SKUs (a table that holds rows)
+    import_lines(db, tmp_path, lines, customer="other")
+    # Then it has windows of its own, and the first customer's are untouched
+    every = stored_windows(db)
+    assert every == windows_from_sales(db)
+    assert {sku[1:]: w for sku, w in every.items() if sku[0] == "other"} == first
+    assert windows(db) == stored
+
+
+def test_a_sale_moved_to_another_day_or_sku_leaves_both_windows_right(db, tmp_path):
+    # Given two SKUs with a week of sales each
+    import_lines(
+        db, tmp_path, [f"S1,P{p},{day(n)},{p * 10 + n + 8}" for p in (1, 2) for n in range(-7, 0)]
+    )
+    # When every sale of one SKU moves a week back (no old day is written again)
+    execute(db, "UPDATE sales SET sale_date = sale_date - 7 WHERE product_id = 'P1'")
+    stored = windows(db)
+    assert stored == expected_from_sales(db)
+    assert stored[("S1", "P1")] == (day(-14), [11.0, 12, 13, 14, 15, 16, 17])
+    # When its first sale moves to the other SKU, and its last to a SKU that had none
+    execute(
+        db,
+        "UPDATE sales SET product_id = CASE sale_date WHEN :a THEN 'P2' ELSE 'P3' END"
+        " WHERE product_id = 'P1' AND sale_date IN (:a, :b)",
+        a=day(-14),
+        b=day(-8),
+    )
+    # Then each SKU's window is its rows: cut out of P1's, added to P2's (a gap between)
+    stored = windows(db)
+    assert stored == expected_from_sales(db)
+    assert stored[("S1", "P1")] == (day(-13), [12.0, 13, 14, 15, 16])
+    assert stored[("S1", "P2")] == (day(-14), [11.0, *[None] * 6, 21, 22, 23, 24, 25, 26, 27])
+    assert stored[("S1", "P3")] == (day(-8), [17.0])
+
+
+def _waiting(db, statement: str) -> list:
+    return rows(
+        db,
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE :q",
+        q=statement + "%",
+    )
+
+
+def test_writers_meeting_on_the_same_windows_each_see_the_others_change(db, tmp_path):
+    # Given two SKUs with a week of sales
+    import_lines(db, tmp_path, [f"S1,P{p},{day(n)},{n + 8}" for p in (1, 2) for n in range(-7, 0)])
+    # And a writer that has deleted a day of both (their windows cut, not yet committed)
+    deleting = db()
+    deleting.begin()
+    deleting.execute(text("DELETE FROM sales WHERE sale_date = :d"), {"d": day(-4)})
+
+    # When a second writer adds today to both meanwhile, listing them in the other order,
+    # and another deletes their last day (both wait for the first)
+    def add_today() -> None:
+        with db.begin() as session:
+            session.execute(
+                text(
+                    "INSERT INTO sales (customer_id, store_id, product_id, sale_date, units)"
+                    " VALUES (:c, 'S1', 'P2', :d, 20), (:c, 'S1', 'P1', :d, 10)"
+                ),
+                {"c": CUSTOMER, "d": day(0)},
+            )
+
+    def delete_first_day() -> None:
+        with db.begin() as session:
+            session.execute(text("DELETE FROM sales WHERE sale_date = :d"), {"d": day(-7)})
+
+    writers = [threading.Thread(target=add_today), threading.Thread(target=delete_first_day)]
+    writers[0].start()
+    wait_until(lambda: _waiting(db, "INSERT INTO sales"), what="the adding writer waiting")
+    writers[1].start()
+    wait_until(lambda: _waiting(db, "DELETE FROM sales"), what="the deleting writer waiting")
+    # and then the first commits
+    deleting.commit()
+    deleting.close()
+    for writer in writers:
+        writer.join()
+
+    # Then each window holds every writer's change: no cut undone, no day lost
+    stored = windows(db)
+    assert stored == expected_from_sales(db)
+    assert stored[("S1", "P1")] == (day(-6), [2.0, 3, None, 5, 6, 7, 10])
+    assert stored[("S1", "P2")] == (day(-6), [2.0, 3, None, 5, 6, 7, 20])
