@@ -165,6 +165,7 @@ STEPS = (
 #: The largest ``history_days`` any customer set (NULL when none did).
 LONGEST_HISTORY = text("SELECT max(history_days) FROM customer_rule_settings")
 
+
 def _old_skus(kept_by: str) -> TextClause:
     """SKUs whose first day (``start_date`` of their row in ``kept_by``) is ``:step`` days or
     more before the cutoff, in key order after the last one seen (see
