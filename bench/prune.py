@@ -10,10 +10,11 @@ Then times, at the default settings:
 
 1. the first run, which works off that backlog;
 2. a run an hour later, with nothing to do (the usual hourly run);
-3. the runs of the next day (one more day of sales per SKU) and of a week later, when every
-   SKU's forecasts are a week over again (pruned a week at a time, see
-   ``retention.policy.FORECAST_STEP_DAYS``); the alerts' tables have nothing new then, since
-   the bench does not age them.
+3. the runs of the next day (one more day of sales per SKU: on ``main`` before the sales
+   windows, pruned the next day; since, a week at a time) and of a week later, when every
+   SKU's forecasts and sales are a week over again (pruned a week at a time, see
+   ``retention.policy.FORECAST_STEP_DAYS`` and ``SALES_STEP_DAYS``); the alerts' tables have
+   nothing new then, since the bench does not age them.
 
 No worker runs; the prune runs in this process as the task would.
 """

@@ -178,15 +178,15 @@ def _run(
     cutoffs = {"forecasts": report.forecast_cutoff, "sales": report.sales_cutoff}
     steps = {"forecasts": FORECAST_STEP_DAYS, "sales": SALES_STEP_DAYS}
 
-    def by_sku(step: statements.ByDay) -> Callable[[], tuple[int, int]]:
+    def by_sku(kind: statements.ByDay) -> Callable[[], tuple[int, int]]:
         after = ["", "", ""]
 
         def one_batch() -> tuple[int, int]:
             keys = conn.execute(
-                step.old_skus,
+                kind.old_skus,
                 {
-                    "cutoff": cutoffs[step.table],
-                    "step": steps[step.table],
+                    "cutoff": cutoffs[kind.table],
+                    "step": steps[kind.table],
                     "customer_id": after[0],
                     "store_id": after[1],
                     "product_id": after[2],
@@ -196,9 +196,9 @@ def _run(
             if not keys:
                 return 0, 0
             deleted = conn.execute(
-                step.delete,
+                kind.delete,
                 {
-                    "cutoff": cutoffs[step.table],
+                    "cutoff": cutoffs[kind.table],
                     "customers": [k[0] for k in keys],
                     "stores": [k[1] for k in keys],
                     "products": [k[2] for k in keys],
@@ -211,8 +211,8 @@ def _run(
 
     # Each SKU's old forecast (sales) rows at once; the triggers trim its horizon (window)
     # in the same step.
-    for step in statements.BY_SKU:
-        batches(step.table, by_sku(step), forecast_skus)
+    for kind in statements.BY_SKU:
+        batches(kind.table, by_sku(kind), forecast_skus)
     for table, statement in statements.DAILY.items():
         batches(table, rows(statement, {"batch": batch, "cutoff": report.sales_cutoff}), batch)
 
