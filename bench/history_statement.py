@@ -3,8 +3,8 @@
 
 Imports N synthetic SKUs with history (catalogue.py) into its own stack, checks every span
 once as a sweep does (recording each batch's call of ``read_history``), then replays those
-calls on one connection with the sales statement (A, ``READ_SALES``: a probe of the sales
-key per SKU) and the variant (B), alternating which goes first, and prints the
+calls on one connection with the sales statement (A, ``READ_SALES``: a probe per SKU of its
+``sales_windows`` row) and the variant (B), alternating which goes first, and prints the
 PostgreSQL backend's CPU µs per SKU of each and the median of the B/A ratios of the pairs.
 On a machine shared with other jobs, single runs of the same statement vary by ±20 %; the
 ratio of back-to-back runs varies far less, so a change is judged by the ratio. It also says
@@ -15,8 +15,8 @@ The variant is a Python file defining ``STATEMENT`` (the SQL text, with the same
 and columns as ``detect/history_inputs.py``'s ``READ_SALES``) and optionally ``SETUP``
 (SQL statements run once before, say to build a table the variant reads). Left out, the
 statement is compared with itself (the noise floor). ``--retained-days D`` first adds sales
-before the window up to D days back (as ``SHELFOPS_RETAIN_SALES_DAYS`` keeps them: a range
-scan of a span's keys would read them too, the probe does not).
+before the window up to D days back (as ``SHELFOPS_RETAIN_SALES_DAYS`` keeps them: the
+triggers on ``sales`` add them to each SKU's window, a longer array the read slices).
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ Then times, at the default settings:
 
 1. the first run, which works off that backlog;
 2. a run an hour later, with nothing to do (the usual hourly run);
-3. the runs of the next day (one more day of sales per SKU) and of a week later, when every
-   SKU's forecasts are a week over again (pruned a week at a time, see
-   ``retention.policy.FORECAST_STEP_DAYS``); the alerts' tables have nothing new then, since
-   the bench does not age them.
+3. the runs of the next day (one more day of sales per SKU: on ``main`` before the sales
+   windows, pruned the next day; since, a week at a time) and of a week later, when every
+   SKU's forecasts and sales are a week over again (pruned a week at a time, see
+   ``retention.policy.FORECAST_STEP_DAYS`` and ``SALES_STEP_DAYS``); the alerts' tables have
+   nothing new then, since the bench does not age them.
 
 No worker runs; the prune runs in this process as the task would.
 """
@@ -37,8 +38,8 @@ from shelfops_alerts.retention.prune import prune  # noqa: E402
 SKU = "'acme', 'ST' || lpad((s / 500)::text, 5, '0'), 'PR' || lpad((s % 500)::text, 4, '0')"
 
 LOAD = [
-    # Triggers (horizons, metric counts) and FK checks are off while loading; the horizons
-    # are built once at the end, as the triggers would have left them.
+    # Triggers (horizons, sales windows, metric counts) and FK checks are off while loading;
+    # the horizons and windows are built once at the end, as the triggers would have left them.
     "SET session_replication_role = replica",
     f"""INSERT INTO inventory (customer_id, store_id, product_id, on_hand)
         SELECT {SKU}, (s % 97)::float FROM generate_series(0, :skus - 1) s""",
@@ -52,6 +53,10 @@ LOAD = [
        SELECT customer_id, store_id, product_id, min(forecast_date),
               array_agg(demand ORDER BY forecast_date)
        FROM forecasts GROUP BY customer_id, store_id, product_id""",
+    """INSERT INTO sales_windows (customer_id, store_id, product_id, start_date, units)
+       SELECT customer_id, store_id, product_id, min(sale_date),
+              array_agg(units ORDER BY sale_date)
+       FROM sales GROUP BY customer_id, store_id, product_id""",
     f"""INSERT INTO alerts (customer_id, store_id, product_id, alert_type, severity, status,
                             message, created_at, updated_at, resolved_at)
         SELECT {SKU.replace("s /", "(a % :skus) /").replace("s %", "(a % :skus) %")},

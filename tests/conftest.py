@@ -53,6 +53,7 @@ TABLES = (
     "sweeps",
     "arrivals",
     "sales",
+    "sales_windows",
     "policies",
     "forecasts",
     "inventory",

@@ -1,13 +1,13 @@
 """Reading a batch's recent past: its sales in a compact binary form, screened with numpy.
 
-One statement per batch reads the sales of the history window, one index probe of the
-sales key per SKU with the window's days in the index condition (a range scan of a sweep's
-span would read every stored day of its SKUs: with the default 90 days of sales retained it
-cost PostgreSQL about a third more than the probes; docs/performance-log.md), and for each
-SKU with sales the forecasts its horizon row holds for those days. It answers in one row of
-PostgreSQL's binary array form, SKU after SKU — each SKU's position in the batch, its days
-(as offsets from the window's first day), units and past forecasts — which numpy reads as a
-block (no row, and no parsing, per SKU or element). The history pre-screen
+One statement per batch reads the sales of the history window: one index probe per SKU of
+its sales window (``sales_windows``: one row per SKU, its retained units as an array from
+its first day, kept by triggers on ``sales``, migration 0016) whose slice for the window's
+days it takes, and for each SKU with sales the forecasts its horizon row holds for those
+days. It answers in one row of PostgreSQL's binary array form, SKU after SKU — each SKU's
+position in the batch, its units and past forecasts per day (from its first day in the
+window, a day without a value as -Infinity) — which numpy reads as a block (no row, and no
+parsing, per SKU or element). The history pre-screen
 (:func:`shelfops_alerts.detect.rules.screen.screen_history`) then works out the statistics of
 every SKU at once; a SKU's days become ``SalesDay`` objects only when a rule could find
 something for it, and the rules it proves quiet (all of them for most SKUs, some for the
@@ -37,17 +37,22 @@ from shelfops_alerts.skus import Sku
 #: A forecast day the SKU's horizon holds no value for (a NULL element): forecasts are
 #: never negative (``ck_forecasts_demand``), so this stands for "no forecast".
 NO_FORECAST = "-Infinity"
+#: A day of a SKU's sales window without a sales row: units are never negative
+#: (``ck_sales_units``), so this stands for "no sales recorded".
+NO_SALES = "-Infinity"
 #: PostgreSQL's binary form of a one-dimensional array (``array_send``), once its 20-byte
 #: header is cut off: per element its length, then its value, big-endian.
 _INTS = np.dtype([("length", ">i4"), ("value", ">i4")])
 _VALUES = np.dtype([("length", ">i4"), ("value", ">f8")])
 
-#: Per SKU, its days of the window and the units sold on each (no order: each value sits
-#: at its day's column).
-_SALES = """
-    count(*) AS count,
-    substr(array_send(array_agg(s.sale_date - CAST(:since AS date))), 21) AS days,
-    substr(array_send(array_agg(s.units)), 21) AS units
+#: A SKU's units on the window's days, from its sales window row ``w``.
+_WINDOW = "w.units[CAST(:since AS date) - w.start_date + 1 : CAST(:today AS date) - w.start_date]"
+#: Per SKU, the units its sales window row holds for the window's days: from which day of
+#: the window (``:since`` is day 0), and their values in binary form, a day without sales
+#: (a NULL element) as -Infinity (:data:`NO_SALES`).
+_SOLD = f"""
+    greatest(w.start_date - CAST(:since AS date), 0) AS first,
+    substr(array_send(array_replace({_WINDOW}, NULL, CAST('-Infinity' AS float8))), 21) AS values
 """
 
 #: Per SKU, the forecasts its horizon row holds for the window's days before today: from
@@ -61,22 +66,23 @@ _PAST = """
         NULL, CAST('-Infinity' AS float8))), 21) AS values
 """
 
-# A probe of the sales key per SKU, its days bounded in the index condition, and of its
-# forecast horizon for the forecasts of those days (only a SKU with sales needs them: a day
-# with a forecast and no sales is unknown). The batch's answer is one row (no row, no
-# driver call and no key to look up per SKU): the position of each SKU with sales in the
-# keys given (from 0), how many days it has, all their days and units, and its past
-# forecasts (from which day, how many, the values), SKU after SKU in that order (every
-# aggregate reads the same rows in the same order, the keys', which ``ORDER BY k.n`` makes
-# explicit; NULL, a SKU without past forecasts, adds no values).
+# One probe per SKU of its sales window (one row, kept by triggers on sales: migration 0016)
+# and, for a SKU with sales in the window, of its forecast horizon for the forecasts of
+# those days (a day with a forecast and no sales is unknown). The batch's answer is one row
+# (no row, no driver call and no key to look up per SKU): the position of each SKU with
+# sales in the keys given (from 0), its sales (from which day, how many days, the values)
+# and its past forecasts (the same), SKU after SKU in that order (every aggregate reads the
+# same rows in the same order, the keys', which ``ORDER BY k.n`` makes explicit; NULL, a SKU
+# without past forecasts, adds no values).
 READ_SALES = prepared(
     "read_sales",
     text(
         f"""
     SELECT substr(array_send(array_agg(CAST(k.n - 1 AS int) ORDER BY k.n)), 21) AS positions,
-           substr(array_send(array_agg(CAST(s.count AS int) ORDER BY k.n)), 21) AS counts,
-           string_agg(s.days, ''::bytea ORDER BY k.n) AS days,
-           string_agg(s.units, ''::bytea ORDER BY k.n) AS units,
+           substr(array_send(array_agg(s.first ORDER BY k.n)), 21) AS sold_first,
+           substr(array_send(array_agg(
+               length(s.values) / {_VALUES.itemsize} ORDER BY k.n)), 21) AS sold_counts,
+           string_agg(s.values, ''::bytea ORDER BY k.n) AS sold,
            substr(array_send(array_agg(coalesce(p.first, 0) ORDER BY k.n)), 21) AS past_first,
            substr(array_send(array_agg(
                coalesce(length(p.values), 0) / {_VALUES.itemsize} ORDER BY k.n)), 21)
@@ -84,9 +90,12 @@ READ_SALES = prepared(
            string_agg(p.values, ''::bytea ORDER BY k.n) AS past
     FROM {NUMBERED_KEYS}
     CROSS JOIN LATERAL (
-        SELECT {_SALES}
-        FROM sales s
-        WHERE {SAME_SKU.format(t="s")} AND s.sale_date >= :since AND s.sale_date < :today
+        SELECT {_SOLD}
+        FROM sales_windows w
+        -- (a window without a sale on the window's days: no history, as without a window)
+        WHERE {SAME_SKU.format(t="w")} AND w.start_date < :today
+          AND num_nonnulls(VARIADIC {_WINDOW}) > 0
+        LIMIT 1
     ) s
     LEFT JOIN LATERAL (
         SELECT {_PAST}
@@ -94,7 +103,6 @@ READ_SALES = prepared(
         WHERE {SAME_SKU.format(t="h")} AND h.start_date < :today
         LIMIT 1
     ) p ON true
-    WHERE s.days IS NOT NULL
     """
     ),
 )
@@ -142,16 +150,11 @@ def read_history(
     forecast, has_forecast = np.zeros(shape), np.zeros(shape, dtype=bool)
     if row.positions is not None:
         positions = _elements(row.positions, _INTS)
-        where = np.repeat(positions, _elements(row.counts, _INTS))
-        days = _elements(row.days, _INTS)
-        sold[where, days] = True
-        units[where, days] = _elements(row.units, _VALUES)
-        # Element k of a SKU's past is the forecast of day ``first + k``.
-        counts = _elements(row.past_counts, _INTS)
-        value = _elements(row.past or b"", _VALUES)
-        where = np.repeat(positions, counts)
-        days = np.repeat(_elements(row.past_first, _INTS) - (np.cumsum(counts) - counts), counts)
-        days += np.arange(len(value))
+        where, days, value = _laid_out(positions, row.sold_first, row.sold_counts, row.sold)
+        present = value != -np.inf  # (NO_SALES)
+        sold[where[present], days[present]] = True
+        units[where[present], days[present]] = value[present]
+        where, days, value = _laid_out(positions, row.past_first, row.past_counts, row.past)
         present = value != -np.inf  # (NO_FORECAST)
         forecast[where[present], days[present]] = value[present]
         has_forecast[where[present], days[present]] = True
@@ -167,6 +170,20 @@ def read_history(
         screen=screen,
     )
     return _verdicts(found, sold, units, forecast, has_forecast, policies, since)
+
+
+def _laid_out(
+    positions: np.ndarray, first: bytes, counts: bytes, values: bytes | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per SKU a run of values, one per day from its first: each value's SKU (its position
+    in the batch), day (from the window's first) and value. Element k of a SKU's run is the
+    value of day ``first + k``."""
+    sizes = _elements(counts, _INTS)
+    value = _elements(values or b"", _VALUES)
+    where = np.repeat(positions, sizes)
+    days = np.repeat(_elements(first, _INTS) - (np.cumsum(sizes) - sizes), sizes)
+    days += np.arange(len(value))
+    return where, days, value
 
 
 def _elements(blob: bytes, dtype: np.dtype) -> np.ndarray:

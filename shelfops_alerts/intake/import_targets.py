@@ -159,6 +159,28 @@ ON CONFLICT (customer_id, store_id, product_id) DO UPDATE
 SET start_date = EXCLUDED.start_date, demands = EXCLUDED.demands
 """
 
+# Every SKU's sales window from all of its sales, as the triggers of migration 0016 keep it
+# (the units laid out one per day from the first day with sales, NULL on a day without).
+_ALL_WINDOWS = """
+INSERT INTO sales_windows (customer_id, store_id, product_id, start_date, units)
+SELECT s.customer_id, s.store_id, s.product_id, s.start_date,
+       CASE WHEN s.n = s.end_date - s.start_date + 1 THEN s.units
+            ELSE ARRAY(SELECT u.units
+                       FROM generate_series(0, s.end_date - s.start_date) g(i)
+                       LEFT JOIN unnest(s.dates, s.units) u(day, units)
+                         ON u.day = s.start_date + g.i
+                       ORDER BY g.i) END
+FROM (
+    SELECT customer_id, store_id, product_id,
+           min(sale_date) AS start_date, max(sale_date) AS end_date, count(*) AS n,
+           array_agg(sale_date ORDER BY sale_date) AS dates,
+           array_agg(units ORDER BY sale_date) AS units
+    FROM sales GROUP BY customer_id, store_id, product_id
+) s
+ON CONFLICT (customer_id, store_id, product_id) DO UPDATE
+SET start_date = EXCLUDED.start_date, units = EXCLUDED.units
+"""
+
 
 def _literal(value: object) -> str:
     if isinstance(value, int | float):
@@ -210,7 +232,10 @@ TARGETS: dict[str, Target] = {
             {**_IDS, "sale_date": "date", "units": "float8"},
             key_size=4,
             stamp="imported_at",
+            also_analyze=("sales_windows",),
             direct=True,
+            bulk_triggers=("sales_windows_inserted",),
+            bulk_statements=(_ALL_WINDOWS,),
         ),
         Target(
             ARRIVALS,

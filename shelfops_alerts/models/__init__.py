@@ -9,7 +9,7 @@ from shelfops_alerts.models.alerts import Alert, AlertHistory
 from shelfops_alerts.models.base import Base
 from shelfops_alerts.models.dead_letters import DeadLetter
 from shelfops_alerts.models.email import AlertRecipient, EmailDelivery
-from shelfops_alerts.models.horizons import ForecastHorizon
+from shelfops_alerts.models.horizons import ForecastHorizon, SalesWindow
 from shelfops_alerts.models.planning import (
     Arrival,
     CustomerRuleSettings,
@@ -37,6 +37,7 @@ __all__ = [
     "LoginLink",
     "ReplenishmentPolicy",
     "Sale",
+    "SalesWindow",
     "Silence",
     "Sweep",
     "SweepBatch",

@@ -30,6 +30,11 @@ WINDOW_MARGIN_DAYS = 1
 #: its forecasts, about a millisecond per SKU), so pruning a week at a time costs a seventh
 #: of pruning every day. Forecasts are therefore kept between N and N + 7 days.
 FORECAST_STEP_DAYS = 7
+#: The same for sales: every prune of a SKU's sales cuts the deleted days out of its sales
+#: window (the triggers on ``sales``, migration 0016: a rewrite of the SKU's row, about
+#: 30 µs), once per statement however many days go, so a week at once costs a seventh.
+#: Sales are therefore kept between N and N + 7 days.
+SALES_STEP_DAYS = 7
 
 
 @dataclass(frozen=True)

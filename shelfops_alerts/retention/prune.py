@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 
 from shelfops_alerts.metrics.database import fold_counts
 from shelfops_alerts.retention import statements
-from shelfops_alerts.retention.policy import FORECAST_STEP_DAYS, Retention
+from shelfops_alerts.retention.policy import FORECAST_STEP_DAYS, SALES_STEP_DAYS, Retention
 
 logger = logging.getLogger(__name__)
 
 #: Rows one DELETE takes: a few milliseconds of work, so no lock is held for long.
 BATCH_ROWS = 5000
-#: SKUs whose old forecasts one DELETE takes (each SKU's horizon is rebuilt once per batch).
+#: SKUs whose old forecasts (or sales) one DELETE takes (each SKU's horizon is rebuilt, its
+#: sales window cut, once per batch).
 FORECAST_SKUS = 500
 #: Seconds one run may spend; what is left waits for the next run.
 BUDGET_S = 120.0
@@ -174,36 +175,44 @@ def _run(
     report.forecast_cutoff = retention.forecast_cutoff(today, longest_history_days=longest)
     report.sales_cutoff = retention.sales_cutoff(today, longest_history_days=longest)
 
-    after = ["", "", ""]
+    cutoffs = {"forecasts": report.forecast_cutoff, "sales": report.sales_cutoff}
+    steps = {"forecasts": FORECAST_STEP_DAYS, "sales": SALES_STEP_DAYS}
 
-    def forecasts() -> tuple[int, int]:
-        keys = conn.execute(
-            statements.OLD_FORECAST_SKUS,
-            {
-                "cutoff": report.forecast_cutoff,
-                "step": FORECAST_STEP_DAYS,
-                "customer_id": after[0],
-                "store_id": after[1],
-                "product_id": after[2],
-                "skus": forecast_skus,
-            },
-        ).all()
-        if not keys:
-            return 0, 0
-        deleted = conn.execute(
-            statements.DELETE_OLD_FORECASTS,
-            {
-                "cutoff": report.forecast_cutoff,
-                "customers": [k[0] for k in keys],
-                "stores": [k[1] for k in keys],
-                "products": [k[2] for k in keys],
-            },
-        ).rowcount
-        after[:] = keys[-1]
-        return len(keys), deleted
+    def by_sku(kind: statements.ByDay) -> Callable[[], tuple[int, int]]:
+        after = ["", "", ""]
 
-    # Each SKU's old forecast rows at once; the triggers trim its horizon in the same step.
-    batches("forecasts", forecasts, forecast_skus)
+        def one_batch() -> tuple[int, int]:
+            keys = conn.execute(
+                kind.old_skus,
+                {
+                    "cutoff": cutoffs[kind.table],
+                    "step": steps[kind.table],
+                    "customer_id": after[0],
+                    "store_id": after[1],
+                    "product_id": after[2],
+                    "skus": forecast_skus,
+                },
+            ).all()
+            if not keys:
+                return 0, 0
+            deleted = conn.execute(
+                kind.delete,
+                {
+                    "cutoff": cutoffs[kind.table],
+                    "customers": [k[0] for k in keys],
+                    "stores": [k[1] for k in keys],
+                    "products": [k[2] for k in keys],
+                },
+            ).rowcount
+            after[:] = keys[-1]
+            return len(keys), deleted
+
+        return one_batch
+
+    # Each SKU's old forecast (sales) rows at once; the triggers trim its horizon (window)
+    # in the same step.
+    for kind in statements.BY_SKU:
+        batches(kind.table, by_sku(kind), forecast_skus)
     for table, statement in statements.DAILY.items():
         batches(table, rows(statement, {"batch": batch, "cutoff": report.sales_cutoff}), batch)
 

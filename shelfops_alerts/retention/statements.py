@@ -165,32 +165,55 @@ STEPS = (
 #: The largest ``history_days`` any customer set (NULL when none did).
 LONGEST_HISTORY = text("SELECT max(history_days) FROM customer_rule_settings")
 
-#: SKUs whose first forecast is ``:step`` days or more before the cutoff, in key order
-#: after the last one seen (see ``policy.FORECAST_STEP_DAYS``).
-OLD_FORECAST_SKUS = text(
-    """
-    SELECT customer_id, store_id, product_id FROM forecast_horizons
-    WHERE start_date <= CAST(:cutoff AS date) - :step
-      AND (customer_id, store_id, product_id) > (:customer_id, :store_id, :product_id)
-    ORDER BY customer_id, store_id, product_id
-    LIMIT :skus
-    """
+
+def _old_skus(kept_by: str) -> TextClause:
+    """SKUs whose first day (``start_date`` of their row in ``kept_by``) is ``:step`` days or
+    more before the cutoff, in key order after the last one seen (see
+    ``policy.FORECAST_STEP_DAYS``, ``policy.SALES_STEP_DAYS``)."""
+    return text(
+        f"""
+        SELECT customer_id, store_id, product_id FROM {kept_by}
+        WHERE start_date <= CAST(:cutoff AS date) - :step
+          AND (customer_id, store_id, product_id) > (:customer_id, :store_id, :product_id)
+        ORDER BY customer_id, store_id, product_id
+        LIMIT :skus
+        """
+    )
+
+
+def _delete_old(table: str, day: str) -> TextClause:
+    """Those SKUs' rows of ``table`` before the cutoff."""
+    return text(
+        f"""
+        DELETE FROM {table} t
+        USING unnest(CAST(:customers AS text[]), CAST(:stores AS text[]),
+                     CAST(:products AS text[])) AS k(customer_id, store_id, product_id)
+        WHERE t.customer_id = k.customer_id AND t.store_id = k.store_id
+          AND t.product_id = k.product_id AND t.{day} < :cutoff
+        """
+    )
+
+
+@dataclass(frozen=True)
+class ByDay:
+    """A daily input pruned a SKU at a time: the SKUs due (:func:`_old_skus`, from the table
+    that holds one row per SKU) and the delete of their old rows."""
+
+    table: str
+    old_skus: TextClause
+    delete: TextClause
+
+
+#: Forecasts and sales go a SKU at a time, a step of days at once: the triggers on each
+#: rewrite the SKU's row of ``forecast_horizons`` (rebuilt from all its forecasts) or
+#: ``sales_windows`` (the deleted days cut out) once per statement, so a week of a SKU's
+#: days in one delete costs one rewrite where a day at a time would cost seven.
+BY_SKU = (
+    ByDay("forecasts", _old_skus("forecast_horizons"), _delete_old("forecasts", "forecast_date")),
+    ByDay("sales", _old_skus("sales_windows"), _delete_old("sales", "sale_date")),
 )
 
-#: Those SKUs' forecasts before the cutoff (the triggers on ``forecasts`` then rebuild each
-#: SKU's horizon once, from its first kept day).
-DELETE_OLD_FORECASTS = text(
-    """
-    DELETE FROM forecasts f
-    USING unnest(CAST(:customers AS text[]), CAST(:stores AS text[]),
-                 CAST(:products AS text[])) AS k(customer_id, store_id, product_id)
-    WHERE f.customer_id = k.customer_id AND f.store_id = k.store_id
-      AND f.product_id = k.product_id AND f.forecast_date < :cutoff
-    """
-)
-
-#: Daily inputs before the cutoff date, found through their date indexes.
+#: Other daily inputs before the cutoff date, found through their date indexes.
 DAILY = {
-    "sales": _delete("sales", "t.sale_date < :cutoff"),
     "arrivals": _delete("arrivals", "t.arrival_date < :cutoff"),
 }

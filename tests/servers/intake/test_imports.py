@@ -460,7 +460,8 @@ def test_planning_imports_do_not_grow_with_the_file(
     first = [statements_of(sales("c1", 300)), statements_of(sales("c2", 2000))]
     again = [statements_of(sales("c1", 300)), statements_of(sales("c2", 2000))]
 
-    assert into_empty[0] == into_empty[1] == into_empty[2] <= 13
+    # (into an empty table: also ANALYZE, and the sales windows built in one statement)
+    assert into_empty[0] == into_empty[1] == into_empty[2] <= 16
     assert first[0] == first[1] <= 10
     assert again[0] == again[1] <= 12
     assert table(planning, "SELECT count(*) FROM sales") == [(2301,)]

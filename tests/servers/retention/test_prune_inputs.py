@@ -14,6 +14,7 @@ from shelfops_alerts.intake import imports
 from shelfops_alerts.retention.prune import prune
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.stack import demo
+from tests.servers.detect.test_sales_windows import stored_windows, windows_from_sales
 from tests.servers.retention.test_prune_tables import POLICY
 from tests.support.data import rows, today
 
@@ -105,6 +106,9 @@ def test_inputs_shrink_to_the_longest_window_a_rule_reads_and_every_finding_stay
         old_start, old_demands = horizon_before[sku]
         assert start == cutoff
         assert demands == old_demands[kept:]
+    # And each SKU's sales window is its kept sales, starting at the cutoff
+    assert stored_windows(db) == windows_from_sales(db)
+    assert {start for start, _ in stored_windows(db).values()} == {cutoff}
     # And every rule finds exactly what it found before
     assert findings(db) == before
 
@@ -137,3 +141,32 @@ def test_a_second_run_finds_nothing_more_to_do(db, settings, tmp_path):
     prune(get_engine(settings), MINIMAL, today=today())
     again = prune(get_engine(settings), MINIMAL, today=today())
     assert sum(again.deleted.values()) == 0 and not again.unfinished
+
+
+def test_sales_are_pruned_a_week_at_a_time_and_their_windows_cut(db, settings):
+    # Given two SKUs' sales reaching back six days past what is kept, one with a gap
+    keep = 41
+    with db.begin() as session:
+        session.execute(
+            text(
+                "INSERT INTO sales (customer_id, store_id, product_id, sale_date, units)"
+                " SELECT 'c1', 'S1', p, CAST(:today AS date) - g, g"
+                " FROM generate_series(0, :days) g, unnest(ARRAY['P1', 'P2']) p"
+                " WHERE (p, g) <> ('P2', :keep - 1)"
+            ),
+            {"today": today(), "days": keep + 6, "keep": keep},
+        )
+    policy = dataclasses.replace(MINIMAL, sales_days=keep)
+    # When the prune runs, nothing goes: neither SKU is a full week over
+    assert prune(get_engine(settings), policy, today=today()).deleted["sales"] == 0
+    assert stored_windows(db) == windows_from_sales(db)
+    # Then a day later their oldest are a week over: seven days of each go at once
+    tomorrow = today() + dt.timedelta(days=1)
+    report = prune(get_engine(settings), policy, today=tomorrow)
+    assert report.deleted["sales"] == 14
+    # and each window is its kept sales (P2's first kept day missing: it starts a day later)
+    stored = stored_windows(db)
+    assert stored == windows_from_sales(db)
+    cutoff = tomorrow - dt.timedelta(days=keep)
+    assert stored[("c1", "S1", "P1")][0] == cutoff
+    assert stored[("c1", "S1", "P2")][0] == cutoff + dt.timedelta(days=1)
