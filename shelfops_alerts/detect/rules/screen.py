@@ -348,9 +348,19 @@ def _anomaly_exact_quiet(
     width = judged.shape[1]
     earlier = judged[rows] & (np.arange(width) < stats["last_day"][rows, None])
     errors = np.where(earlier, units[rows] - forecast[rows], np.nan)
-    centre = np.nanmedian(errors, axis=1)
-    mad = np.nanmedian(np.abs(errors - centre[:, None]), axis=1)
+    centre = row_medians(errors)
+    mad = row_medians(np.abs(errors - centre[:, None]))
     slack, last_forecast = stats["slack"][rows], stats["last_forecast"][rows]
     scale = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(last_forecast, 1.0)))
     bound = np.abs(stats["residual"][rows] - centre) + slack
     return bound < settings.anomaly_z * (1 - MARGIN) * (scale - 2 * slack)
+
+
+def row_medians(values: np.ndarray) -> np.ndarray:
+    """The median of each row's values that are not NaN (every row has one at least): what
+    ``np.nanmedian(values, axis=1)`` gives, by one sort of the rows (NaN sorts last)
+    instead of its masked arrays, several times slower on a batch's short rows."""
+    ordered = np.sort(values, axis=1)
+    count = (~np.isnan(values)).sum(axis=1)
+    rows = np.arange(len(values))
+    return (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2]) / 2
