@@ -89,10 +89,13 @@ def demand_matrix(demands: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.nd
     )
     if (counts != lengths).any():
         values = values[np.repeat(counts == lengths, lengths)]
-    matrix = np.zeros((len(demands), max(int(counts.max(initial=0)), 1)))
-    starts = np.cumsum(counts) - counts
-    rows = np.repeat(np.arange(len(demands)), counts)
-    matrix[rows, np.arange(len(values)) - starts[rows]] = values
+    width = max(int(counts.max(initial=0)), 1)
+    if len(values) == len(demands) * width:
+        # Every horizon as long (the common case): the values are the matrix, row by row.
+        return values.reshape(len(demands), width), counts
+    matrix = np.zeros((len(demands), width))
+    # Each row's first ``count`` cells, row by row: the values' own order.
+    matrix[np.arange(width) < counts[:, None]] = values
     return matrix, counts
 
 

@@ -248,3 +248,19 @@ def test_row_medians_are_the_medians_of_each_rows_numbers_without_nan():
     # the anomaly rule's own median (history.median) find it
     assert found.tolist() == np.nanmedian(values, axis=1).tolist()
     assert found.tolist() == [median([v for v in row if not math.isnan(v)]) for row in rows]
+
+
+@pytest.mark.parametrize("lengths", [(14,), (0, 1, 14, 30), (5, MATRIX_DAYS, MATRIX_DAYS + 1)])
+def test_the_demand_matrix_holds_each_horizon_as_its_row(lengths):
+    # Given horizons of these lengths (all alike, ragged, empty, longer than the matrix)
+    rng = random.Random(len(lengths))
+    demands = [[rng.uniform(0, 50) for _ in range(rng.choice(lengths))] for _ in range(400)]
+    # When the batch's matrix is made
+    matrix, counts = demand_matrix(demands)
+    # Then each row is its SKU's horizon, zeros after it (a horizon too long: none at all)
+    width = max([len(d) for d in demands if len(d) <= MATRIX_DAYS] + [1])
+    assert matrix.shape == (len(demands), width)
+    for row, count, demand in zip(matrix.tolist(), counts.tolist(), demands, strict=True):
+        kept = demand if len(demand) <= MATRIX_DAYS else []
+        assert count == len(kept)
+        assert row == kept + [0.0] * (width - len(kept))
