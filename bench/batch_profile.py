@@ -4,7 +4,7 @@ Imports N synthetic SKUs (catalogue.py) with ``shelfops-alerts import`` into its
 (no workers), then runs every batch's check, persist and publish in this process, timing
 each step per batch: the input reads (by query), the rules, the JSON hops between tasks,
 persist, and publish. Prints milliseconds per batch and microseconds per SKU (wall, and this
-process's CPU); ``--profile`` adds cProfile's top functions of the check and the publishing.
+process's CPU); ``--profile`` adds cProfile's top functions (by CPU time) of every step.
 No queue: the pipeline's per-batch cost without its plumbing.
 """
 
@@ -58,8 +58,9 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument(
-        "--profile", action="store_true", help="cProfile the checks and the publishing"
+        "--profile", action="store_true", help="cProfile each step (this process's CPU time)"
     )
+    parser.add_argument("--top", type=int, default=25, help="functions shown per step")
     parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
     args = parser.parse_args()
     tune_collector()  # as a worker process runs
@@ -98,13 +99,24 @@ def main() -> None:
                 used += sum(proc.cpu_times()[:2])
         return used
 
+    # With --profile: cProfile of each step, by this process's CPU time (not wall time,
+    # which waits on PostgreSQL and on the machine's other jobs).
+    profilers: dict[str, cProfile.Profile] = {}
+
     @contextlib.contextmanager
     def timed(step: str) -> Iterator[None]:
+        profiler = None
+        if args.profile:
+            profiler = profilers.setdefault(step, cProfile.Profile(time.process_time))
         began_pg = backends_cpu()
         began, began_cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         try:
             yield
         finally:
+            if profiler is not None:
+                profiler.disable()
             spent[step] += time.perf_counter() - began
             cpu[step] += time.process_time() - began_cpu
             pg_cpu[step] += backends_cpu() - began_pg
@@ -115,7 +127,6 @@ def main() -> None:
         factory = session_factory(bench.settings)
         client = redis.Redis.from_url(bench.settings.redis_url.reveal())
         _time_queries(engine, spent)
-        profiler = cProfile.Profile() if args.profile else None
         with factory() as session:  # the pool's connections, opened
             session.execute(text("SELECT 1"))
         backends.extend(
@@ -132,11 +143,7 @@ def main() -> None:
             spans = list(sku_spans(factory, customer_id=CUSTOMER, page_size=args.batch_size))
         for span in spans:
             with factory() as session, timed("check (all)"):
-                if profiler is not None:
-                    profiler.enable()
                 result = check_batch(session, customer_id=CUSTOMER, span=span, today=today)
-                if profiler is not None:
-                    profiler.disable()
             with timed("JSON hop check → persist"):
                 hop = read_batch(json.loads(json.dumps(result.to_json())), max_skus=MAX_SKUS)
             with factory.begin() as session, timed("persist"):
@@ -145,13 +152,8 @@ def main() -> None:
                 done = read_persisted(
                     json.loads(json.dumps(persisted.to_json())), max_skus=MAX_SKUS
                 )
-            with timed("publish"):
-                if profiler is not None:
-                    profiler.enable()
-                with factory.begin() as session:  # as the publish task does
-                    publish_committed(session, client, history_ids=done.history_ids)
-                if profiler is not None:
-                    profiler.disable()
+            with timed("publish"), factory.begin() as session:  # as the publish task does
+                publish_committed(session, client, history_ids=done.history_ids)
     spent["rules and objects"] = spent["check (all)"] - sum(
         v for k, v in spent.items() if k.startswith("read ")
     )
@@ -177,9 +179,9 @@ def main() -> None:
             ],
         )
     )
-    if profiler is not None:
-        print()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    for step, profiler in profilers.items():
+        print(f"\n## {step}: this process's CPU, top functions by own time")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
 
 
 def _time_queries(engine, spent: dict[str, float]) -> None:

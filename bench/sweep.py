@@ -56,6 +56,16 @@ def one_run(args: argparse.Namespace, files: dict[str, Path], today: dt.date) ->
                     " ORDER BY 1, array_position(ARRAY['low','medium','high','critical'], severity)"
                 )
             ).all()
+            if args.alerts_out:
+                # Every alert as a line, in key order: two runs (say, two commits) found the
+                # same alerts when these files are equal (`cmp`).
+                rows = connection.execute(
+                    text(
+                        "SELECT alert_type, store_id, product_id, severity, status, message,"
+                        " CAST(metadata AS text) FROM alerts ORDER BY 1, 2, 3, 4, 5, 6, 7"
+                    )
+                ).all()
+                args.alerts_out.write_text("".join("\t".join(map(str, r)) + "\n" for r in rows))
             unpublished = connection.execute(
                 text("SELECT count(*) FROM alert_history WHERE published_at IS NULL")
             ).scalar_one()
@@ -92,6 +102,11 @@ def main() -> None:
         "--row-floor", action="store_true", help="also time the old row-based floor statement"
     )
     parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
+    parser.add_argument(
+        "--alerts-out",
+        type=Path,
+        help="write every alert of the (last) run to this file, a sorted line each",
+    )
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     past = 28 if args.history else 0

@@ -35,7 +35,7 @@ from shelfops_alerts.detect.rules import (
     check_stockout,
 )
 from shelfops_alerts.detect.rules.stockout import lasts_beyond
-from shelfops_alerts.payloads.findings import check_finding
+from shelfops_alerts.payloads.findings import check_findings
 from shelfops_alerts.skus import Sku, SkuSpan, parse_span
 from shelfops_alerts.stack.garbage import paused_gc
 from shelfops_alerts.vocabulary import (
@@ -238,6 +238,8 @@ def check_batch(
     # The alert types a quiet SKU is evaluated for, by what the history screen settled (a
     # handful of sets, each worked out once).
     quiet_kinds: dict[frozenset[str], tuple[str, ...]] = {}
+    # The SKU of each finding, in order.
+    found_for: list[Sku] = []
     for item in inputs.skus:
         if not item.demand:
             result.without_forecast.append(item.sku)
@@ -261,20 +263,37 @@ def check_batch(
             continue
         try:
             verdicts = list(_evaluate(item, inputs, types, today))
-            for _, finding in verdicts:
-                if finding is not None:
-                    check_finding(finding)  # as dedup_and_persist will, for this SKU alone
         except (ValueError, ArithmeticError) as exc:
             # Bad stored input for this SKU only: say why, change nothing about it. (A huge
             # sale, say 1e200 units, makes σ infinite and the reorder quantity overflow.)
-            logger.warning("SKU %s of %s refused: %s", item.sku, customer_id, exc)
-            result.rejected.append((item.sku, str(exc)[:MAX_REASON_LENGTH]))
+            _refuse(result, item.sku, exc)
             continue
         for kind, finding in verdicts:
             result.evaluated.append((item.sku, kind))
             if finding is not None:
                 result.findings.append(finding)
+                found_for.append(item.sku)
+    # Every finding as dedup_and_persist will check it (all at once: see check_findings);
+    # a SKU with one it would refuse is refused alone, its other verdicts with it.
+    failed: dict[Sku, ValueError] = {}
+    for at, error in check_findings(result.findings):
+        failed.setdefault(found_for[at], error)
+    if failed:
+        result.evaluated = [pair for pair in result.evaluated if pair[0] not in failed]
+        result.findings = [
+            finding
+            for finding, sku in zip(result.findings, found_for, strict=True)
+            if sku not in failed
+        ]
+        for sku, reason in failed.items():
+            _refuse(result, sku, reason)
     return result
+
+
+def _refuse(result: BatchResult, sku: Sku, exc: Exception) -> None:
+    """Refuse one SKU of the batch with the reason (logged): nothing about it changes."""
+    logger.warning("SKU %s of %s refused: %s", sku, result.customer_id, exc)
+    result.rejected.append((sku, str(exc)[:MAX_REASON_LENGTH]))
 
 
 def _evaluate(

@@ -26,7 +26,7 @@ from shelfops_alerts.alerts.persist import PersistResult
 from shelfops_alerts.detect.checks import MAX_REASON_LENGTH, BatchResult
 from shelfops_alerts.intake.events import InvalidEvent, customer, read_skus
 from shelfops_alerts.payloads import InvalidPayload
-from shelfops_alerts.payloads.findings import finding_from_json
+from shelfops_alerts.payloads.findings import findings_from_json
 from shelfops_alerts.payloads.values import (
     check_id,
     check_ids,
@@ -267,7 +267,7 @@ def read_batch(data: object, *, max_skus: int) -> BatchResult:
     result = BatchResult(
         customer_id=who,
         evaluated=evaluated,
-        findings=[finding_from_json(item) for item in findings],
+        findings=findings_from_json(findings),
         unknown=unknown,
         without_forecast=missing,
         rejected=rejected,

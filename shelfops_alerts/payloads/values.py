@@ -67,19 +67,30 @@ def check_id(name: str, value: object) -> str:
 def check_ids(name: str, values: Sequence[object]) -> list[str]:
     """:func:`check_id` of each value (the same ids, or the same error for the first bad
     one), in one pass over the lot when all are fine: a batch holds thousands."""
+    if fine_ids(values):
+        return list(values)  # type: ignore[arg-type]
+    return [check_id(name, value) for value in values]
+
+
+def fine_ids(values: Sequence[object]) -> bool:
+    """Whether every value is an id :func:`check_id` takes as it is (no surrounding
+    whitespace either), judged in one pass over the distinct values."""
     try:
         distinct = list(set(values))
-    except TypeError:  # something unhashable, so not text: the slow way says what
-        distinct = [None]
-    if (
+    except TypeError:  # something unhashable, so not text
+        return False
+    return (
         set(map(type, distinct)) <= {str}
         and _without(_ANY_FAULT, "".join(distinct))  # type: ignore[arg-type]
         and min(map(len, distinct), default=1) > 0  # type: ignore[arg-type]
         and max(map(len, distinct), default=0) <= MAX_ID_LENGTH  # type: ignore[arg-type]
         and list(map(str.strip, distinct)) == distinct  # type: ignore[arg-type]
-    ):
-        return list(values)  # type: ignore[arg-type]
-    return [check_id(name, value) for value in values]
+    )
+
+
+def printable(text: str) -> bool:
+    """Printable ASCII only (so no control character, tab, line break or surrogate)."""
+    return text.isascii() and text.isprintable()
 
 
 def check_whole(name: str, value: object, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -152,7 +163,7 @@ def check_json(name: str, value: object, *, max_chars: int, max_depth: int, max_
 
 
 #: The types of a value that holds no other (a leaf of a JSON document).
-_LEAVES = frozenset({str, int, float, bool, type(None)})
+LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def _plainly_fine(value: object, *, max_chars: int, max_depth: int, max_items: int) -> bool:
@@ -164,10 +175,10 @@ def _plainly_fine(value: object, *, max_chars: int, max_depth: int, max_items: i
         type(value) is dict
         and max_depth >= 1
         and len(value) < max_items
-        and set(map(type, value.values())) <= _LEAVES
+        and set(map(type, value.values())) <= LEAVES
     ):
         leaves = value.values()
-        return _judged(
+        return judged(
             list(value),
             [item for item in leaves if type(item) is str],
             [item for item in leaves if type(item) is float or type(item) is int],
@@ -203,10 +214,10 @@ def _plainly_fine(value: object, *, max_chars: int, max_depth: int, max_items: i
         if not below:
             break
         level = below
-    return _judged(keys, texts, numbers, nodes=nodes, max_chars=max_chars)
+    return judged(keys, texts, numbers, nodes=nodes, max_chars=max_chars)
 
 
-def _judged(
+def judged(
     keys: list[Any], texts: list[str], numbers: list[Any], *, nodes: int, max_chars: int
 ) -> bool:
     """Whether a value of ``nodes`` values with these keys, text and numbers surely follows
@@ -232,4 +243,4 @@ def _judged(
 def _without(pattern: re.Pattern[str], text: str) -> bool:
     """No match of ``pattern`` (control characters, surrogates) in ``text``: printable
     ASCII, the common case, holds neither (a test in C, far quicker than the search)."""
-    return (text.isascii() and text.isprintable()) or not pattern.search(text)
+    return printable(text) or not pattern.search(text)

@@ -89,10 +89,13 @@ def demand_matrix(demands: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.nd
     )
     if (counts != lengths).any():
         values = values[np.repeat(counts == lengths, lengths)]
-    matrix = np.zeros((len(demands), max(int(counts.max(initial=0)), 1)))
-    starts = np.cumsum(counts) - counts
-    rows = np.repeat(np.arange(len(demands)), counts)
-    matrix[rows, np.arange(len(values)) - starts[rows]] = values
+    width = max(int(counts.max(initial=0)), 1)
+    if len(values) == len(demands) * width:
+        # Every horizon as long (the common case): the values are the matrix, row by row.
+        return values.reshape(len(demands), width), counts
+    matrix = np.zeros((len(demands), width))
+    # Each row's first ``count`` cells, row by row: the values' own order.
+    matrix[np.arange(width) < counts[:, None]] = values
     return matrix, counts
 
 
@@ -348,9 +351,19 @@ def _anomaly_exact_quiet(
     width = judged.shape[1]
     earlier = judged[rows] & (np.arange(width) < stats["last_day"][rows, None])
     errors = np.where(earlier, units[rows] - forecast[rows], np.nan)
-    centre = np.nanmedian(errors, axis=1)
-    mad = np.nanmedian(np.abs(errors - centre[:, None]), axis=1)
+    centre = row_medians(errors)
+    mad = row_medians(np.abs(errors - centre[:, None]))
     slack, last_forecast = stats["slack"][rows], stats["last_forecast"][rows]
     scale = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(last_forecast, 1.0)))
     bound = np.abs(stats["residual"][rows] - centre) + slack
     return bound < settings.anomaly_z * (1 - MARGIN) * (scale - 2 * slack)
+
+
+def row_medians(values: np.ndarray) -> np.ndarray:
+    """The median of each row's values that are not NaN (every row has one at least): what
+    ``np.nanmedian(values, axis=1)`` gives, by one sort of the rows (NaN sorts last)
+    instead of its masked arrays, several times slower on a batch's short rows."""
+    ordered = np.sort(values, axis=1)
+    count = (~np.isnan(values)).sum(axis=1)
+    rows = np.arange(len(values))
+    return (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2]) / 2

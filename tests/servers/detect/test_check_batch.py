@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import text
+
 from shelfops_alerts.detect.checks import SALES_TYPES, check_batch
 from shelfops_alerts.intake.imports import (
     import_arrivals,
@@ -81,3 +83,34 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(planning, tmp_path):
 
     # Then all rules cost 5 queries and the sales rules 3, for 3 SKUs as for 300
     assert counts == [5, 3, 5, 3]
+
+
+def test_a_sku_whose_finding_could_not_be_stored_is_refused_alone(db):
+    # Given two SKUs about to run out, each with two weeks of sales as forecast, and for P1
+    # yesterday's sale of 1e200 units (stored, but beyond what a finding may carry)
+    put_skus(db, "huge", [("S1", "P1", 5.0, 10.0), ("S1", "P2", 5.0, 10.0)])
+    past = [today() - dt.timedelta(days=n) for n in range(1, 15)]
+    with db.begin() as session:
+        for product in ("P1", "P2"):
+            for day in past:
+                huge = product == "P1" and day == past[0]
+                session.execute(
+                    text(
+                        "INSERT INTO forecasts (customer_id, store_id, product_id,"
+                        " forecast_date, demand) VALUES ('huge', 'S1', :p, :d, 10);"
+                        " INSERT INTO sales (customer_id, store_id, product_id, sale_date,"
+                        " units) VALUES ('huge', 'S1', :p, :d, :u)"
+                    ),
+                    {"p": product, "d": day, "u": 1e200 if huge else 10.0},
+                )
+    # When the batch is checked
+    with db() as session:
+        result = check_batch(
+            session, customer_id="huge", skus=[Sku("S1", "P1"), Sku("S1", "P2")], today=today()
+        )
+    # Then P1 is refused with the reason, none of its verdicts kept, and P2 is judged
+    assert [(sku, "must be at most" in why) for sku, why in result.rejected] == [
+        (Sku("S1", "P1"), True)
+    ]
+    assert [(f.product_id, f.alert_type) for f in result.findings] == [("P2", "stockout_predicted")]
+    assert result.checked == [Sku("S1", "P2")]

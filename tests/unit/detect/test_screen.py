@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from shelfops_alerts.detect.rules import DEFAULT_RULE_SETTINGS, Policy, SalesDay, check_reorder
-from shelfops_alerts.detect.rules.history import residuals, rms
+from shelfops_alerts.detect.rules.history import median, residuals, rms
 from shelfops_alerts.detect.rules.reorder import z_score
 from shelfops_alerts.detect.rules.screen import (
     ALWAYS,
@@ -19,6 +19,7 @@ from shelfops_alerts.detect.rules.screen import (
     outlast,
     reorder_sigma_bound,
     reorder_sigma_bounds,
+    row_medians,
 )
 from shelfops_alerts.detect.rules.stockout import lasts_beyond
 
@@ -225,3 +226,41 @@ def test_a_horizon_too_long_for_the_matrix_is_left_to_the_per_sku_tests():
     assert far.tolist() == [True, False]
     assert bounds[0] > 0 and bounds[1] == ALWAYS
     assert lasts_beyond(1000.0, long, (), 3.0)
+
+
+def test_row_medians_are_the_medians_of_each_rows_numbers_without_nan():
+    # Given rows of a batch's residuals: odd and even counts of numbers (one at least),
+    # the rest NaN (days not among them), ties, signs and magnitudes mixed
+    rng = random.Random(4)
+    rows = []
+    for _ in range(2000):
+        count = rng.randint(1, 27)
+        numbers = [
+            rng.choice((rng.uniform(-50, 50), float(rng.randint(-3, 3)), 1e9)) for _ in range(count)
+        ]
+        row = numbers + [math.nan] * (27 - count)
+        rng.shuffle(row)
+        rows.append(row)
+    values = np.array(rows)
+    # When their medians are taken at once
+    found = row_medians(values)
+    # Then each is exactly the median of that row's numbers, as numpy's nanmedian and
+    # the anomaly rule's own median (history.median) find it
+    assert found.tolist() == np.nanmedian(values, axis=1).tolist()
+    assert found.tolist() == [median([v for v in row if not math.isnan(v)]) for row in rows]
+
+
+@pytest.mark.parametrize("lengths", [(14,), (0, 1, 14, 30), (5, MATRIX_DAYS, MATRIX_DAYS + 1)])
+def test_the_demand_matrix_holds_each_horizon_as_its_row(lengths):
+    # Given horizons of these lengths (all alike, ragged, empty, longer than the matrix)
+    rng = random.Random(len(lengths))
+    demands = [[rng.uniform(0, 50) for _ in range(rng.choice(lengths))] for _ in range(400)]
+    # When the batch's matrix is made
+    matrix, counts = demand_matrix(demands)
+    # Then each row is its SKU's horizon, zeros after it (a horizon too long: none at all)
+    width = max([len(d) for d in demands if len(d) <= MATRIX_DAYS] + [1])
+    assert matrix.shape == (len(demands), width)
+    for row, count, demand in zip(matrix.tolist(), counts.tolist(), demands, strict=True):
+        kept = demand if len(demand) <= MATRIX_DAYS else []
+        assert count == len(kept)
+        assert row == kept + [0.0] * (width - len(kept))
