@@ -137,49 +137,34 @@ class Target:
         )
 
 
-# Every SKU's horizon from all of its forecasts, as the INSERT trigger of migration 0011 builds
-# it (the demands laid out one per day from the first date, NULL on a day without one).
-_ALL_HORIZONS = """
-INSERT INTO forecast_horizons (customer_id, store_id, product_id, start_date, demands)
+def _all_by_day(table: str, column: str, source: str, day: str, value: str) -> str:
+    """Every SKU's row of ``table`` built from all of its rows in ``source``: ``column`` holds
+    their ``value`` laid out one per day from the SKU's first ``day`` (NULL on a day without a
+    row), as the triggers keep it (migration 0011 for ``forecast_horizons``, 0016 for
+    ``sales_windows``)."""
+    return f"""
+INSERT INTO {table} (customer_id, store_id, product_id, start_date, {column})
 SELECT s.customer_id, s.store_id, s.product_id, s.start_date,
-       CASE WHEN s.n = s.end_date - s.start_date + 1 THEN s.demands
-            ELSE ARRAY(SELECT u.demand
+       CASE WHEN s.n = s.end_date - s.start_date + 1 THEN s.laid
+            ELSE ARRAY(SELECT u.value
                        FROM generate_series(0, s.end_date - s.start_date) g(i)
-                       LEFT JOIN unnest(s.dates, s.demands) u(day, demand)
+                       LEFT JOIN unnest(s.days, s.laid) u(day, value)
                          ON u.day = s.start_date + g.i
                        ORDER BY g.i) END
 FROM (
     SELECT customer_id, store_id, product_id,
-           min(forecast_date) AS start_date, max(forecast_date) AS end_date, count(*) AS n,
-           array_agg(forecast_date ORDER BY forecast_date) AS dates,
-           array_agg(demand ORDER BY forecast_date) AS demands
-    FROM forecasts GROUP BY customer_id, store_id, product_id
+           min({day}) AS start_date, max({day}) AS end_date, count(*) AS n,
+           array_agg({day} ORDER BY {day}) AS days,
+           array_agg({value} ORDER BY {day}) AS laid
+    FROM {source} GROUP BY customer_id, store_id, product_id
 ) s
 ON CONFLICT (customer_id, store_id, product_id) DO UPDATE
-SET start_date = EXCLUDED.start_date, demands = EXCLUDED.demands
+SET start_date = EXCLUDED.start_date, {column} = EXCLUDED.{column}
 """
 
-# Every SKU's sales window from all of its sales, as the triggers of migration 0016 keep it
-# (the units laid out one per day from the first day with sales, NULL on a day without).
-_ALL_WINDOWS = """
-INSERT INTO sales_windows (customer_id, store_id, product_id, start_date, units)
-SELECT s.customer_id, s.store_id, s.product_id, s.start_date,
-       CASE WHEN s.n = s.end_date - s.start_date + 1 THEN s.units
-            ELSE ARRAY(SELECT u.units
-                       FROM generate_series(0, s.end_date - s.start_date) g(i)
-                       LEFT JOIN unnest(s.dates, s.units) u(day, units)
-                         ON u.day = s.start_date + g.i
-                       ORDER BY g.i) END
-FROM (
-    SELECT customer_id, store_id, product_id,
-           min(sale_date) AS start_date, max(sale_date) AS end_date, count(*) AS n,
-           array_agg(sale_date ORDER BY sale_date) AS dates,
-           array_agg(units ORDER BY sale_date) AS units
-    FROM sales GROUP BY customer_id, store_id, product_id
-) s
-ON CONFLICT (customer_id, store_id, product_id) DO UPDATE
-SET start_date = EXCLUDED.start_date, units = EXCLUDED.units
-"""
+
+_ALL_HORIZONS = _all_by_day("forecast_horizons", "demands", "forecasts", "forecast_date", "demand")
+_ALL_WINDOWS = _all_by_day("sales_windows", "units", "sales", "sale_date", "units")
 
 
 def _literal(value: object) -> str:
