@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -74,3 +75,20 @@ def poison(db, store: str, product: str) -> None:
             ),
             {"s": store, "p": product},
         )
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def laid_out_by_day(
+    by_key: Mapping[Key, Mapping[dt.date, float]],
+) -> dict[Key, tuple[dt.date, list[float | None]]]:
+    """Per key, its values laid out one per day from its first day to its last (None on a
+    day without one): what a forecast horizon or a sales window must hold, worked out in
+    Python."""
+    laid: dict[Key, tuple[dt.date, list[float | None]]] = {}
+    for key, days in by_key.items():
+        start, stop = min(days), max(days)
+        span = (stop - start).days + 1
+        laid[key] = (start, [days.get(start + dt.timedelta(days=n)) for n in range(span)])
+    return laid

@@ -12,7 +12,7 @@ from shelfops_alerts.detect.batch_inputs import read_batch_inputs
 from shelfops_alerts.detect.rules.forecast_series import daily_series
 from shelfops_alerts.intake.imports import import_forecasts
 from shelfops_alerts.skus import Sku
-from tests.support.data import put_skus, rows, today
+from tests.support.data import laid_out_by_day, put_skus, rows, today
 from tests.support.waiting import wait_until
 
 CUSTOMER = "horizons"
@@ -32,12 +32,7 @@ def expected_from_forecasts(db) -> dict[tuple[str, str], tuple[dt.date, list[flo
     by_sku: dict[tuple[str, str], dict[dt.date, float]] = {}
     for r in rows(db, "SELECT store_id, product_id, forecast_date, demand FROM forecasts"):
         by_sku.setdefault((r.store_id, r.product_id), {})[r.forecast_date] = r.demand
-    expected = {}
-    for sku, days in by_sku.items():
-        start, stop = min(days), max(days)
-        span = (stop - start).days + 1
-        expected[sku] = (start, [days.get(start + dt.timedelta(days=n)) for n in range(span)])
-    return expected
+    return laid_out_by_day(by_sku)
 
 
 def write_csv(tmp_path: Path, lines: list[str]) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from shelfops_alerts.intake.imports import import_sales
-from tests.support.data import rows, today
+from tests.support.data import laid_out_by_day, rows, today
 from tests.support.waiting import wait_until
 
 CUSTOMER = "windows"
@@ -38,12 +38,7 @@ def windows_from_sales(db) -> dict[Key, Window]:
     by_sku: dict[Key, dict[dt.date, float]] = {}
     for r in rows(db, "SELECT customer_id, store_id, product_id, sale_date, units FROM sales"):
         by_sku.setdefault((r.customer_id, r.store_id, r.product_id), {})[r.sale_date] = r.units
-    expected = {}
-    for sku, days in by_sku.items():
-        start, stop = min(days), max(days)
-        span = (stop - start).days + 1
-        expected[sku] = (start, [days.get(start + dt.timedelta(days=n)) for n in range(span)])
-    return expected
+    return laid_out_by_day(by_sku)
 
 
 def windows(db) -> dict[tuple[str, str], Window]:
