@@ -19,6 +19,7 @@ from sqlalchemy import Engine, Result, TextClause, create_engine, event, exc, te
 from sqlalchemy.orm import Session, sessionmaker
 
 from shelfops_alerts.config import Settings
+from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.outages.postgres import worker_connect_args
 
 #: A worker's pooled connection is pinged before use only when it sat idle longer than this
@@ -198,6 +199,14 @@ def prepared(name: str, statement: TextClause) -> PreparedStatement:
     if _PREPARED.setdefault(name, made).prepare_sql != made.prepare_sql:
         raise ValueError(f"two statements prepared as {name!r}")
     return made
+
+
+def runs_prepared(count: int, *, by_span: bool = False) -> bool:
+    """Whether a batch of ``count`` SKUs (or changes) runs its statements prepared, planned
+    once per connection: every batch given by key does (an event's SKUs, walked in batches
+    of at most ``MAX_EVENT_SKUS``; a batch's changes to publish). A sweep's page, read by a
+    span of keys (``by_span``), and anything larger are planned for their values."""
+    return not by_span and count <= MAX_EVENT_SKUS
 
 
 def execute_prepared(

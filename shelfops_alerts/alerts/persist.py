@@ -26,11 +26,11 @@ findings but counts no clean check (``count_clean_checks=False``, see
 ``published_at`` already set: the relay never publishes them and no delivery is made. The
 caller owns the transaction and queues follow-up work after commit.
 
-A batch of at most PREPARED_MAX_SKUS SKUs given by key (an event's) runs its statements
-prepared (:func:`shelfops_alerts.db.execute_prepared`): PostgreSQL plans each once per
-connection instead of at each event, where planning was about a third of its CPU. A
-sweep's page (a span of keys) and larger batches run them as plain statements, planned for
-their values as before.
+A batch of SKUs given by key (an event's; :func:`shelfops_alerts.db.runs_prepared` decides)
+runs its statements prepared (:func:`shelfops_alerts.db.execute_prepared`): PostgreSQL plans
+each once per connection instead of at each event, where planning was about a third of its
+CPU. A sweep's page (a span of keys) and larger batches run them as plain statements,
+planned for their values as before.
 """
 
 from __future__ import annotations
@@ -53,10 +53,9 @@ from shelfops_alerts.alerts.statements import (
     LOCK_SPAN,
     UPSERT,
 )
-from shelfops_alerts.db import array_literal, execute_prepared
+from shelfops_alerts.db import array_literal, execute_prepared, runs_prepared
 from shelfops_alerts.detect.checks import BatchResult
 from shelfops_alerts.detect.rules import Finding
-from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.skus import Sku
 from shelfops_alerts.vocabulary import ACTIVE_STATUSES, CREATED, ESCALATED, REOPENED
 
@@ -64,10 +63,6 @@ from shelfops_alerts.vocabulary import ACTIVE_STATUSES, CREATED, ESCALATED, REOP
 MAILED_EVENTS = (CREATED, ESCALATED, REOPENED)
 #: History note of the first change after a silence ended; mailed, as its alert never was.
 SILENCE_ENDED = "silence ended"
-#: A batch of SKUs given by key runs its statements prepared up to this size: an event's
-#: (an event of more SKUs is walked in batches of this size too). Their generic plans probe
-#: the alerts index per SKU, as the plans for the values would.
-PREPARED_MAX_SKUS = MAX_EVENT_SKUS
 #: The savepoint the upsert runs under (sent in the upsert's round trip, never released:
 #: the commit ends it), rolled back to when a racing re-open and insert met.
 _UPSERT_SAVEPOINT = "persist_upsert"
@@ -120,7 +115,7 @@ def _one_per_key(findings: list[Finding]) -> list[Finding]:
 
 def _prepares(batch: BatchResult) -> bool:
     """Whether this batch runs its statements prepared (see the module's docstring)."""
-    return batch.span is None and len(batch.checked) <= PREPARED_MAX_SKUS
+    return runs_prepared(len(batch.checked), by_span=batch.span is not None)
 
 
 def _lock_rows(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.db import array_literal, execute_prepared
+from shelfops_alerts.db import array_literal, execute_prepared, runs_prepared
 from shelfops_alerts.detect.history_inputs import read_history
 from shelfops_alerts.detect.input_statements import (
     READ_ARRIVALS,
@@ -40,7 +40,6 @@ from shelfops_alerts.detect.rules import (
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.detect.rules.screen import demand_matrix, outlast, reorder_sigma_bounds
 from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
-from shelfops_alerts.intake.events import MAX_EVENT_SKUS
 from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED
 
@@ -147,9 +146,7 @@ def read_batch_inputs(
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
     rest = None
     quiet: list[Sku] = []
-    # An event's few SKUs: statements prepared, planned once per connection (a larger
-    # batch's are planned for its values, as its size may call for another plan).
-    prepare = span is None and len(skus) <= MAX_EVENT_SKUS
+    prepare = runs_prepared(len(skus), by_span=span is not None)
     # Of a span: its bounds, cut at the last key read when it holds more than ``limit``.
     bounds: dict[str, Any] = {}
     if span is None:

@@ -26,8 +26,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shelfops_alerts.db import array_literal, execute_prepared, prepared
-from shelfops_alerts.intake.events import MAX_EVENT_SKUS
+from shelfops_alerts.db import array_literal, execute_prepared, prepared, runs_prepared
 from shelfops_alerts.ledger.store import done_sql, mark_done
 from shelfops_alerts.vocabulary import CHANNEL_PREFIX, STREAM_PREFIX
 
@@ -232,13 +231,12 @@ def publish_committed(
         if ledger_id is not None:
             mark_done(session, ledger_id=ledger_id)
         return 0
-    # An event's few changes: prepared (planned once per connection); a sweep's batch may
-    # hold thousands, planned for their number.
+    # Prepared (planned once per connection), an event's changes and a sweep batch's alike.
     rows = execute_prepared(
         session,
         _MARK_AND_READ,
         {"ids": array_literal(history_ids), "ledger_id": ledger_id},
-        prepare=len(history_ids) <= MAX_EVENT_SKUS,
+        prepare=runs_prepared(len(history_ids)),
     ).all()
     return publish_changes(
         client, [change_message(row) for row in rows], stream_maxlen=stream_maxlen
