@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from shelfops_alerts.metrics.database import fold_counts
 from shelfops_alerts.retention import statements
-from shelfops_alerts.retention.policy import FORECAST_STEP_DAYS, SALES_STEP_DAYS, Retention
+from shelfops_alerts.retention.policy import Retention
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,6 @@ def _run(
     report.sales_cutoff = retention.sales_cutoff(today, longest_history_days=longest)
 
     cutoffs = {"forecasts": report.forecast_cutoff, "sales": report.sales_cutoff}
-    steps = {"forecasts": FORECAST_STEP_DAYS, "sales": SALES_STEP_DAYS}
 
     def by_sku(kind: statements.ByDay) -> Callable[[], tuple[int, int]]:
         after = ["", "", ""]
@@ -186,7 +185,7 @@ def _run(
                 kind.old_skus,
                 {
                     "cutoff": cutoffs[kind.table],
-                    "step": steps[kind.table],
+                    "step": kind.step_days,
                     "customer_id": after[0],
                     "store_id": after[1],
                     "product_id": after[2],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import TextClause, text
 
+from shelfops_alerts.retention.policy import FORECAST_STEP_DAYS, SALES_STEP_DAYS
 from shelfops_alerts.vocabulary import (
     DISCARDED,
     FINAL_STATUSES,
@@ -202,6 +203,8 @@ class ByDay:
     table: str
     old_skus: TextClause
     delete: TextClause
+    #: Days of a SKU's rows removed at once once they are due (see ``BY_SKU``).
+    step_days: int
 
 
 #: Forecasts and sales go a SKU at a time, a step of days at once: the triggers on each
@@ -209,8 +212,13 @@ class ByDay:
 #: ``sales_windows`` (the deleted days cut out) once per statement, so a week of a SKU's
 #: days in one delete costs one rewrite where a day at a time would cost seven.
 BY_SKU = (
-    ByDay("forecasts", _old_skus("forecast_horizons"), _delete_old("forecasts", "forecast_date")),
-    ByDay("sales", _old_skus("sales_windows"), _delete_old("sales", "sale_date")),
+    ByDay(
+        "forecasts",
+        _old_skus("forecast_horizons"),
+        _delete_old("forecasts", "forecast_date"),
+        FORECAST_STEP_DAYS,
+    ),
+    ByDay("sales", _old_skus("sales_windows"), _delete_old("sales", "sale_date"), SALES_STEP_DAYS),
 )
 
 #: Other daily inputs before the cutoff date, found through their date indexes.
