@@ -16,7 +16,10 @@ Then times, at the default settings:
    ``retention.policy.FORECAST_STEP_DAYS`` and ``SALES_STEP_DAYS``); the alerts' tables have
    nothing new then, since the bench does not age them.
 
-No worker runs; the prune runs in this process as the task would.
+No worker runs; the prune runs in this process as the task would. Beside each run's wall
+seconds, the CPU seconds PostgreSQL spent on it (all its processes, autovacuum included:
+the bench waits for nothing else) and this process's own: the CPU figures are the ones to
+compare between commits on a shared machine, where wall time moves with the load.
 """
 
 from __future__ import annotations
@@ -24,13 +27,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Timer, bench_stack, machine, note, table  # noqa: E402
+from bench.harness import (  # noqa: E402
+    Timer,
+    bench_stack,
+    machine,
+    note,
+    postgres_pid,
+    table,
+    tree_cpu_seconds,
+)
 from shelfops_alerts.db import get_engine  # noqa: E402
 from shelfops_alerts.retention.policy import Retention  # noqa: E402
 from shelfops_alerts.retention.prune import prune  # noqa: E402
@@ -123,18 +135,23 @@ def main() -> None:
         before = sizes(engine)
         note(f"loaded in {seconds:.0f} s: {before}")
         runs = []
+        postgres = postgres_pid(bench)
         for label, day in (
             ("first run (backlog)", today),
             ("an hour later (nothing to do)", today),
             ("next day", today + dt.timedelta(days=1)),
             ("a week later", today + dt.timedelta(days=7)),
         ):
+            server, own = tree_cpu_seconds(postgres), time.process_time()
             report = prune(engine, retention, today=day)
+            server, own = tree_cpu_seconds(postgres) - server, time.process_time() - own
             deleted = {t: n for t, n in report.deleted.items() if n}
             runs.append(
                 [
                     label,
                     f"{report.seconds:.2f}",
+                    f"{server:.2f}",
+                    f"{own:.2f}",
                     f"{sum(deleted.values()):,}",
                     ", ".join(f"{t} {n:,} ({report.took_s[t]:.1f} s)" for t, n in deleted.items())
                     or "-",
@@ -146,7 +163,20 @@ def main() -> None:
             f"{args.skus:,} SKUs, {args.past_days} past days; {args.alerts:,} resolved alerts; "
             f"rows before: {', '.join(f'{t} {n:,}' for t, n in before.items())}\n"
         )
-        print(table(["run", "seconds", "rows deleted", "by table", "unfinished"], runs))
+        print(
+            table(
+                [
+                    "run",
+                    "seconds",
+                    "PostgreSQL CPU s",
+                    "bench CPU s",
+                    "rows deleted",
+                    "by table",
+                    "unfinished",
+                ],
+                runs,
+            )
+        )
 
 
 if __name__ == "__main__":
