@@ -4,8 +4,10 @@ Imports N synthetic SKUs (catalogue.py) with ``shelfops-alerts import`` into its
 (no workers), then runs every batch's check, persist and publish in this process, timing
 each step per batch: the input reads (by query), the rules, the JSON hops between tasks,
 persist, and publish. Prints milliseconds per batch and microseconds per SKU (wall, and this
-process's CPU); ``--profile`` adds cProfile's top functions (by CPU time) of every step.
-No queue: the pipeline's per-batch cost without its plumbing.
+process's CPU); ``--profile`` adds cProfile's top functions (by CPU time) of every step;
+``--statements`` adds each SQL statement's PostgreSQL backend CPU per SKU (from the backends'
+``/proc/PID/schedstat``, nanoseconds: where pg_stat_statements is not loaded, as in the
+embedded server). No queue: the pipeline's per-batch cost without its plumbing.
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ def main() -> None:
         "--profile", action="store_true", help="cProfile each step (this process's CPU time)"
     )
     parser.add_argument("--top", type=int, default=25, help="functions shown per step")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="each SQL statement's PostgreSQL backend CPU per SKU (from /proc schedstat)",
+    )
     parser.add_argument("--files", type=Path, help="folder for the CSV files (kept, reused)")
     args = parser.parse_args()
     tune_collector()  # as a worker process runs
@@ -99,6 +106,9 @@ def main() -> None:
                 used += sum(proc.cpu_times()[:2])
         return used
 
+    # With --statements: each statement's backends' CPU (ns) and calls, by its first words.
+    statement_cpu: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
     # With --profile: cProfile of each step, by this process's CPU time (not wall time,
     # which waits on PostgreSQL and on the machine's other jobs).
     profilers: dict[str, cProfile.Profile] = {}
@@ -127,6 +137,8 @@ def main() -> None:
         factory = session_factory(bench.settings)
         client = redis.Redis.from_url(bench.settings.redis_url.reveal())
         _time_queries(engine, spent)
+        if args.statements:
+            _backend_cpu_by_statement(engine, backends, statement_cpu)
         with factory() as session:  # the pool's connections, opened
             session.execute(text("SELECT 1"))
         backends.extend(
@@ -179,6 +191,15 @@ def main() -> None:
             ],
         )
     )
+    if args.statements:
+        print("\n## PostgreSQL backend CPU by statement (its first words)\n")
+        ranked = sorted(statement_cpu.items(), key=lambda item: -item[1][0])
+        print(
+            table(
+                ["statement", "calls", "µs per SKU"],
+                [[label, calls, f"{ns / 1e3 / args.skus:.2f}"] for label, (ns, calls) in ranked],
+            )
+        )
     for step, profiler in profilers.items():
         print(f"\n## {step}: this process's CPU, top functions by own time")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
@@ -207,6 +228,32 @@ def _time_queries(engine, spent: dict[str, float]) -> None:
         name = next((n for t, n in texts.items() if _same(t, statement)), None)
         if name is not None:
             spent[name] += time.perf_counter() - starts.pop(id(cursor))
+
+
+def _backend_cpu_by_statement(
+    engine, backends: list[psutil.Process], spent: dict[str, list[int]]
+) -> None:
+    """Add each statement's backends' CPU time (ns, from /proc/PID/schedstat: finer than
+    psutil's clock ticks) and one call to ``spent``, keyed by its first 90 characters."""
+
+    def used() -> int:
+        total = 0
+        for proc in backends:
+            with contextlib.suppress(OSError):
+                total += int(Path(f"/proc/{proc.pid}/schedstat").read_text().split()[0])
+        return total
+
+    starts: dict[int, int] = {}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        starts[id(cursor)] = used()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        entry = spent[" ".join(statement.split())[:90]]
+        entry[0] += used() - starts.pop(id(cursor))
+        entry[1] += 1
 
 
 def _same(source: str, compiled: str) -> bool:
