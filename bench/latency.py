@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -170,6 +171,7 @@ def main() -> None:
             only=("inventory", "forecasts"),
         )
         import_files(environment(bench.env), paths)
+        shutil.rmtree(folder, ignore_errors=True)
         with engine.begin() as connection:
             connection.execute(
                 text(

@@ -45,8 +45,10 @@ def watch(cpu: int, out: Path) -> None:
     os.sched_setaffinity(0, {cpu})
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    parent = os.getppid()
     lines = []
-    while not stop["now"]:
+    # A watcher whose bench was killed outright stops by itself (it is adopted by another).
+    while not stop["now"] and os.getppid() == parent:
         began, wall, used = time.time(), time.perf_counter(), time.thread_time()
         _piece()
         wall, used = time.perf_counter() - wall, time.thread_time() - used
@@ -60,13 +62,14 @@ class MachineStalls:
     block, :attr:`windows` holds each stall's (start, end) in Unix seconds."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="shelfops-stalls-"))
+        self.folder = Path()
         self.cpus = sorted(os.sched_getaffinity(0))
         self.windows: list[tuple[float, float]] = []
         self.slowest_factor = 0.0
         self._watchers: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> MachineStalls:
+        self.folder = Path(tempfile.mkdtemp(prefix="shelfops-stalls-"))
         for cpu in self.cpus:
             self._watchers.append(
                 subprocess.Popen(
