@@ -13,6 +13,8 @@ Prints p50/p95/p99, and the CPU the alerts workers (main processes and pool chil
 PostgreSQL's backends used per event: a measure that does not depend on the machine's load.
 ``--warmup N`` sends N events first, untimed (fresh workers' first events open connections and
 prepare statements); ``--samples FILE`` writes each timed event's latency as CSV.
+``--watch-stalls`` also watches the machine itself (bench/stalls.py) and counts the events
+that overlapped a stall of a CPU apart, with the percentiles of the others.
 """
 
 from __future__ import annotations
@@ -21,17 +23,19 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import redis
 from catalogue import environment, import_files, write_files
 from harness import Bench, CpuMeter, bench_stack, machine, note, table
 from sqlalchemy import text
+from stalls import MachineStalls
 from websockets.sync.client import connect
 
 from shelfops_alerts.cli.sweep import draw, progress_line
@@ -144,9 +148,17 @@ def main() -> None:
     parser.add_argument(
         "--samples",
         type=Path,
-        help="write each event's latency (ms) and send time (s from the first) here, as CSV",
+        help="write each event's latency (ms) and send time (s from the first, and Unix time"
+        " to match the logs) here, as CSV",
+    )
+    parser.add_argument(
+        "--watch-stalls",
+        action="store_true",
+        help="watch each CPU for stalls of the machine itself (bench/stalls.py; about 4 %% of"
+        " each CPU) and report the events that overlapped one apart",
     )
     args = parser.parse_args()
+    stalls = MachineStalls() if args.watch_stalls else None
     today = dt.datetime.now(dt.UTC).date()
     with bench_stack(args.workers) as bench:
         engine = get_engine(bench.settings)
@@ -159,6 +171,7 @@ def main() -> None:
             only=("inventory", "forecasts"),
         )
         import_files(environment(bench.env), paths)
+        shutil.rmtree(folder, ignore_errors=True)
         with engine.begin() as connection:
             connection.execute(
                 text(
@@ -171,6 +184,7 @@ def main() -> None:
         way = through_webhook if args.via == "webhook" else through_channel
         samples: list[float] = []
         sent_at: list[float] = []
+        sent_unix: list[float] = []
 
         def stock(n: int) -> None:
             # 5 and 6 units in turn: every event makes one change
@@ -190,10 +204,11 @@ def main() -> None:
                 receive()
             note(f"{args.repeat} events for {sku} ({args.via}) ...")
             began = time.perf_counter()
-            with CpuMeter(bench) as cpu:
+            with stalls or nullcontext(), CpuMeter(bench) as cpu:
                 for n in range(args.warmup, args.warmup + args.repeat):
                     stock(n)
                     start = time.perf_counter()
+                    sent_unix.append(time.time())
                     send(n)
                     receive()
                     samples.append((time.perf_counter() - start) * 1000)
@@ -203,10 +218,17 @@ def main() -> None:
                         progress_line(done, args.repeat, time.perf_counter() - began, unit="events")
                     )
 
+    stalled = [
+        stalls is not None and stalls.overlaps(unix, unix + ms / 1000)
+        for unix, ms in zip(sent_unix, samples, strict=True)
+    ]
     if args.samples is not None:
-        pairs = enumerate(zip(sent_at, samples, strict=True))
-        lines = [f"{n},{at:.4f},{ms:.3f}" for n, (at, ms) in pairs]
-        args.samples.write_text("event,sent_s,latency_ms\n" + "\n".join(lines) + "\n")
+        rows = enumerate(zip(sent_at, sent_unix, samples, stalled, strict=True))
+        lines = [
+            f"{n},{at:.4f},{unix:.6f},{ms:.3f},{int(stall)}" for n, (at, unix, ms, stall) in rows
+        ]
+        header = "event,sent_s,sent_unix,latency_ms,machine_stall\n"
+        args.samples.write_text(header + "\n".join(lines) + "\n")
     print(f"\nmachine: {machine()}\n")
     print(
         table(
@@ -238,6 +260,29 @@ def main() -> None:
             ],
         )
     )
+    if stalls is not None:
+        print(stall_summary(stalls, samples, stalled))
+
+
+def stall_summary(stalls: MachineStalls, samples: list[float], stalled: list[bool]) -> str:
+    """How many events overlapped a stall of the machine, and the others' percentiles."""
+    clear = [ms for ms, stall in zip(samples, stalled, strict=True) if not stall]
+    hit = sorted((ms for ms, stall in zip(samples, stalled, strict=True) if stall), reverse=True)
+    top = max(1, len(samples) // 100)
+    slowest = sorted(zip(samples, stalled, strict=True), reverse=True)[:top]
+    lines = [
+        f"\nmachine stalls (bench/stalls.py): {len(stalls.episodes())} while timing;"
+        f" {len(hit)} of {len(samples)} events overlapped one"
+        f" ({', '.join(f'{ms:.0f}' for ms in hit[:12])}{' ...' if len(hit) > 12 else ''} ms);"
+        f" of the slowest 1 %, {sum(stall for _, stall in slowest)} of {len(slowest)}",
+    ]
+    if clear:
+        lines.append(
+            f"the {len(clear)} others: p50 {percentile(clear, 0.50):.1f}, p95"
+            f" {percentile(clear, 0.95):.1f}, p99 {percentile(clear, 0.99):.1f},"
+            f" max {max(clear):.1f} ms"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
