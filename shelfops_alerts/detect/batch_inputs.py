@@ -196,7 +196,9 @@ def read_batch_inputs(
                 with_past.add(sku)
     else:
         columns = (page.skus, page.on_hand, page.on_order, page.demands, page.has_past)
-        for sku, on_hand, on_order, demand, has_past, screened in zip(*columns, page.quiet, strict=True):
+        for sku, on_hand, on_order, demand, has_past, screened in zip(
+            *columns, page.quiet, strict=True
+        ):
             if not screened:  # (a quiet SKU: the SQL pre-screen judged its stock)
                 found[sku] = SkuInputs(sku, on_hand, on_order, demand)
                 if has_past:
