@@ -40,6 +40,7 @@ from shelfops_alerts.detect.rules import (
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.detect.rules.screen import demand_matrix, outlast, reorder_sigma_bounds
 from shelfops_alerts.detect.rules.stockout import MIN_DAILY_DEMAND
+from shelfops_alerts.detect.span_read import span_rows
 from shelfops_alerts.skus import Sku, SkuSpan
 from shelfops_alerts.vocabulary import ANOMALY_DETECTED, FORECAST_ACCURACY_LOW, REORDER_RECOMMENDED
 
@@ -152,7 +153,7 @@ def read_batch_inputs(
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        rows: list[Any] = list(execute_prepared(session, READ_STOCK, keys, prepare=prepare))
+        by_key = list(execute_prepared(session, READ_STOCK, keys, prepare=prepare))
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
@@ -163,33 +164,45 @@ def read_batch_inputs(
             "last_store": span.last.store_id,
             "last_product": span.last.product_id,
         }
-        read = session.execute(
-            READ_SPAN,
-            {
-                **bounds,
-                "limit": most + 1,
-                "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
-                "walked": math.floor(thresholds.medium_days) + 1,
-                "min_demand": MIN_DAILY_DEMAND,
-                "has_arrivals": ARRIVALS in kinds and ARRIVALS not in absent,
-            },
-        ).all()
-        if len(read) > most:
-            read = read[:most]
-            bounds["last_store"], bounds["last_product"] = read[-1][0], read[-1][1]
-            rest = SkuSpan(Sku(read[-1][0], read[-1][1]), span.last)
-        quiet = [Sku(row[0], row[1]) for row in read if row[7]]
-        rows = [row[:7] for row in read if not row[7]]
+        page = span_rows(
+            session.execute(
+                READ_SPAN,
+                {
+                    **bounds,
+                    "limit": most + 1,
+                    "quiet": stockout and (POLICIES not in kinds or POLICIES in absent),
+                    "walked": math.floor(thresholds.medium_days) + 1,
+                    "min_demand": MIN_DAILY_DEMAND,
+                    "has_arrivals": ARRIVALS in kinds and ARRIVALS not in absent,
+                },
+            ).one()
+        )
+        if len(page.skus) > most:
+            page = page.cut(most)
+            last = page.skus[-1]
+            bounds["last_store"], bounds["last_product"] = last
+            rest = SkuSpan(last, span.last)
+        quiet = list(itertools.compress(page.skus, page.quiet))
     found: dict[Sku, SkuInputs] = {}
     # The SKUs with forecasts before today (the history rules compare sales with them).
     with_past: set[Sku] = set()
-    for store, product, on_hand, on_order, lead, demands, has_past in rows:
-        sku = Sku(store, product)
-        entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
-        if demands:
-            entry.demand = horizon_series(lead, demands)
-        if has_past:
-            with_past.add(sku)
+    if span is None:
+        for store, product, on_hand, on_order, lead, demands, has_past in by_key:
+            sku = Sku(store, product)
+            entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
+            if demands:
+                entry.demand = horizon_series(lead, demands)
+            if has_past:
+                with_past.add(sku)
+    else:
+        columns = (page.skus, page.on_hand, page.on_order, page.demands, page.has_past)
+        for sku, on_hand, on_order, demand, has_past, screened in zip(
+            *columns, page.quiet, strict=True
+        ):
+            if not screened:  # (a quiet SKU: the SQL pre-screen judged its stock)
+                found[sku] = SkuInputs(sku, on_hand, on_order, demand)
+                if has_past:
+                    with_past.add(sku)
     if span is not None and ARRIVALS in kinds and ARRIVALS not in absent:
         # The arrivals read looks up the SKUs found, by key (the others read the span).
         keys["stores"] = array_literal([sku.store_id for sku in found])

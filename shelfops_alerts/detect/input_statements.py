@@ -103,12 +103,34 @@ _QUIET = """
         WHERE a.customer_id = :customer_id AND a.store_id = q.store_id
           AND a.product_id = q.product_id AND a.arrival_date >= :today AND a.quantity > 0))
 """
+#
+# The page comes back as ONE row (no row, driver call or array parsed per SKU): its keys as
+# two text arrays, and every other column as PostgreSQL's binary array form
+# (``array_send``, its 20-byte header cut off) that numpy reads as a block — each SKU's
+# position in key order (``n``, from 0: the aggregates read the rows in one pass, so the
+# columns agree with each other, and the reader orders them by ``n``), stock, lead, whether
+# its horizon holds days before today, the pre-screen's verdict, how many days of forecast
+# it has from today, and all those days SKU after SKU (a day without a forecast, a NULL
+# element, as -Infinity: forecasts are never negative). See detect/span_read.py.
 READ_SPAN = text(
     f"""
-    SELECT q.store_id, q.product_id, q.on_hand, q.on_order, q.lead,
-           CASE WHEN q.quiet THEN NULL ELSE q.demands END AS demands, q.has_past, q.quiet
+    SELECT array_agg(q.store_id) AS stores, array_agg(q.product_id) AS products,
+           substr(array_send(array_agg(CAST(q.n AS int))), 21) AS positions,
+           substr(array_send(array_agg(q.on_hand)), 21) AS on_hand,
+           substr(array_send(array_agg(q.on_order)), 21) AS on_order,
+           substr(array_send(array_agg(coalesce(q.lead, 0))), 21) AS leads,
+           substr(array_send(array_agg(coalesce(q.has_past, false))), 21) AS has_past,
+           substr(array_send(array_agg(q.quiet)), 21) AS quiet,
+           substr(array_send(array_agg(
+               CASE WHEN q.quiet THEN 0 ELSE coalesce(cardinality(q.demands), 0) END)), 21)
+               AS counts,
+           string_agg(
+               CASE WHEN NOT q.quiet THEN substr(array_send(array_replace(
+                   q.demands, NULL, CAST('-Infinity' AS float8))), 21) END,
+               ''::bytea) AS demands
     FROM (
-        SELECT q.*, coalesce({_QUIET}, false) AS quiet
+        SELECT q.*, coalesce({_QUIET}, false) AS quiet,
+               row_number() OVER (ORDER BY q.store_id, q.product_id) - 1 AS n
         FROM (
             SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
                    {_HORIZON_FROM_TODAY}
@@ -122,7 +144,6 @@ READ_SPAN = text(
         ) q
         OFFSET 0  -- not flattened: the test runs once per row, not once per use of quiet
     ) q
-    ORDER BY q.store_id, q.product_id
     """
 )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain, repeat, starmap
@@ -224,13 +225,24 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
         ((only, spans),) = types.items()
         positions = sorted(set(chain.from_iterable(starmap(range, spans))))
         return list(zip(map(skus.__getitem__, positions), repeat(only)))
+    # Each SKU's types in the order of ``types``, each once: a type's runs joined where they
+    # overlap, then appended to its SKUs' lists run by run (no Python step per pair).
     kinds_at: list[list[str]] = [[] for _ in skus]
     for kind, runs in types.items():
-        for start, stop in runs:
-            for at in range(start, stop):
-                if kind not in kinds_at[at]:
-                    kinds_at[at].append(kind)
+        for start, stop in _joined(runs):
+            deque(map(list.append, kinds_at[start:stop], repeat(kind)), maxlen=0)
     return [(sku, kind) for sku, kinds in zip(skus, kinds_at, strict=True) for kind in kinds]
+
+
+def _joined(runs: list[list[int]]) -> list[list[int]]:
+    """Runs sorted, with overlapping and touching ones joined (each position once)."""
+    joined: list[list[int]] = []
+    for start, stop in sorted(runs):
+        if joined and start <= joined[-1][1]:
+            joined[-1][1] = max(joined[-1][1], stop)
+        else:
+            joined.append([start, stop])
+    return joined
 
 
 @paused_gc()  # thousands of keys and pairs, none in a cycle

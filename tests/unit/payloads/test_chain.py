@@ -253,3 +253,31 @@ def test_evaluated_pairs_of_many_types_read_back_sku_by_sku():
     first_type = {kind: at for at, (_, kind) in reversed(list(enumerate(once)))}
     assert read == sorted(once, key=lambda pair: (skus.index(pair[0]), first_type[pair[1]]))
     assert read == BatchResult.from_json(message).evaluated
+
+
+def test_evaluated_runs_out_of_order_or_overlapping_read_as_pair_by_pair():
+    # Given compact pairs whose runs overlap, touch, repeat and come out of order (not what
+    # the check writes, but valid)
+    import random
+
+    rng = random.Random(5)
+    kinds = ["reorder_recommended", "stockout_predicted", "anomaly_detected"]
+    for size in (1, 2, 3, 9, 60) * 8:
+        types = {}
+        for kind in rng.sample(kinds, k=rng.randrange(2, 4)):
+            runs = []
+            for _ in range(rng.randrange(1, min(size, 5) + 1)):
+                start = rng.randrange(size)
+                runs.append([start, rng.randrange(start + 1, size + 1)])
+            types[kind] = runs
+        message = {
+            "stores": ["S"] * size,
+            "products": [f"P{n}" for n in range(size)],
+            "types": types,
+        }
+        # When the persist task reads them
+        read = read_batch({"customer_id": "acme", "evaluated": message}, max_skus=size)
+        # Then they are the pairs the pair-by-pair reading gives (BatchResult.from_json),
+        # each once
+        by_pair = BatchResult.from_json({"customer_id": "acme", "evaluated": message}).evaluated
+        assert read.evaluated == list(dict.fromkeys(by_pair))

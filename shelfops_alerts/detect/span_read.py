@@ -1,0 +1,101 @@
+"""Reading a sweep's page (a span of keys) as one row of binary arrays.
+
+The span read (``READ_SPAN`` in :mod:`shelfops_alerts.detect.input_statements`) answers in
+ONE row: the page's keys as two text arrays, and its stock, leads, flags and the forecast
+days of every SKU, SKU after SKU, in PostgreSQL's binary array form, which numpy reads as a
+block. The driver used to parse a ``float8[]`` of demands as text in every row of the page
+(about a tenth of a history check's CPU); now nothing is parsed per SKU or per day, and
+each SKU's days are a slice of one list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shelfops_alerts.detect.rules.forecast_series import horizon_series
+from shelfops_alerts.skus import Sku
+
+#: A day of a horizon without a forecast (a NULL element) as the read sends it: forecasts
+#: are never negative (``ck_forecasts_demand``), so this stands for "no forecast".
+NO_FORECAST = -np.inf
+#: PostgreSQL's binary form of a one-dimensional array (``array_send``), once its 20-byte
+#: header is cut off: per element its length, then its value, big-endian.
+_INTS = np.dtype([("length", ">i4"), ("value", ">i4")])
+_FLOATS = np.dtype([("length", ">i4"), ("value", ">f8")])
+_FLAGS = np.dtype([("length", ">i4"), ("value", "?")])
+
+
+@dataclass
+class SpanRows:
+    """A page's SKUs in key order, column by column (what the old read's rows held)."""
+
+    skus: list[Sku]
+    on_hand: list[float]
+    on_order: list[float]
+    #: Each SKU's forecast demand per day from today (``horizon_series`` of its slice);
+    #: empty without one, or when the SQL pre-screen found it quiet.
+    demands: list[list[float]]
+    has_past: list[bool]
+    quiet: list[bool]
+
+    def cut(self, most: int) -> SpanRows:
+        """The first ``most`` SKUs."""
+        return SpanRows(
+            self.skus[:most],
+            self.on_hand[:most],
+            self.on_order[:most],
+            self.demands[:most],
+            self.has_past[:most],
+            self.quiet[:most],
+        )
+
+
+def span_rows(row: Any) -> SpanRows:
+    """The columns of ``READ_SPAN``'s one row (``row``: its named fields), in key order."""
+    if row.stores is None:  # (an empty page: every aggregate is NULL)
+        return SpanRows([], [], [], [], [], [])
+    positions = _elements(row.positions, _INTS)
+    counts = _elements(row.counts, _INTS)
+    demands = horizon_rows(
+        _elements(row.leads, _INTS), counts, _elements(row.demands or b"", _FLOATS)
+    )
+    columns: list[list[Any]] = [
+        list(map(Sku, row.stores, row.products)),
+        _elements(row.on_hand, _FLOATS).tolist(),
+        _elements(row.on_order, _FLOATS).tolist(),
+        demands,
+        _elements(row.has_past, _FLAGS).tolist(),
+        _elements(row.quiet, _FLAGS).tolist(),
+    ]
+    if (positions != np.arange(len(positions))).any():
+        # (the aggregates read the rows in one pass, so the columns agree; key order is
+        # the rows' numbers)
+        order = np.argsort(positions).tolist()
+        columns = [[column[n] for n in order] for column in columns]
+    return SpanRows(*columns)
+
+
+def horizon_rows(leads: np.ndarray, counts: np.ndarray, values: np.ndarray) -> list[list[float]]:
+    """Each SKU's daily demand from today, as :func:`horizon_series` gives it for the SKU's
+    lead and days: ``values`` holds every SKU's days one after the other (``counts`` of
+    them each), a day without a forecast as :data:`NO_FORECAST`."""
+    flat = values.tolist()
+    ends = np.cumsum(counts).tolist()
+    series = [flat[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+    # Only a SKU whose forecast starts after today, or has a day without one, is walked
+    # (days carried forward); the others' days are their series as they are.
+    walked = leads > 0
+    walked[np.repeat(np.arange(len(counts)), counts)[values == NO_FORECAST]] = True
+    for n in np.flatnonzero(walked).tolist():
+        days = [None if value == NO_FORECAST else value for value in series[n]]
+        series[n] = horizon_series(int(leads[n]), days)
+    return series
+
+
+def _elements(blob: bytes, dtype: np.dtype) -> np.ndarray:
+    """The values of a binary array (its header cut off), as native values."""
+    values = np.frombuffer(blob, dtype=dtype)["value"]
+    return values.astype(values.dtype.newbyteorder("="))
