@@ -148,11 +148,11 @@ def _evaluated_to_json(evaluated: list[tuple[Sku, str]]) -> dict[str, Any]:
     return {
         "stores": [sku.store_id for sku in position],
         "products": [sku.product_id for sku in position],
-        "types": {kind: _merged(kind_runs) for kind, kind_runs in runs.items()},
+        "types": {kind: merged_runs(kind_runs) for kind, kind_runs in runs.items()},
     }
 
 
-def _merged(runs: list[list[int]]) -> list[list[int]]:
+def merged_runs(runs: list[list[int]]) -> list[list[int]]:
     """Runs sorted, with overlapping and touching ones joined (a pair listed twice, or out
     of order, still comes back once)."""
     merged: list[list[int]] = []
@@ -172,8 +172,9 @@ def _evaluated_from_json(data: Any) -> list[tuple[Sku, str]]:
     skus = [Sku(str(s), str(p)) for s, p in zip(data["stores"], data["products"], strict=True)]
     types_at: list[list[str]] = [[] for _ in skus]
     for kind, runs in data["types"].items():
-        for start, stop in runs:
-            for at in range(int(start), int(stop)):
+        # (joined first, as ``payloads.chain.read_batch`` does: a pair listed twice counts once)
+        for start, stop in merged_runs([[int(start), int(stop)] for start, stop in runs]):
+            for at in range(start, stop):
                 types_at[at].append(str(kind))
     return [(sku, kind) for sku, kinds in zip(skus, types_at, strict=True) for kind in kinds]
 

@@ -24,7 +24,7 @@ from operator import itemgetter
 from typing import Any
 
 from shelfops_alerts.alerts.persist import PersistResult
-from shelfops_alerts.detect.checks import MAX_REASON_LENGTH, BatchResult
+from shelfops_alerts.detect.checks import MAX_REASON_LENGTH, BatchResult, merged_runs
 from shelfops_alerts.intake.events import InvalidEvent, customer, read_skus
 from shelfops_alerts.payloads import InvalidPayload
 from shelfops_alerts.payloads.findings import findings_from_json
@@ -229,20 +229,9 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
     # overlap, then appended to its SKUs' lists run by run (no Python step per pair).
     kinds_at: list[list[str]] = [[] for _ in skus]
     for kind, runs in types.items():
-        for start, stop in _joined(runs):
+        for start, stop in merged_runs(runs):
             deque(map(list.append, kinds_at[start:stop], repeat(kind)), maxlen=0)
     return [(sku, kind) for sku, kinds in zip(skus, kinds_at, strict=True) for kind in kinds]
-
-
-def _joined(runs: list[list[int]]) -> list[list[int]]:
-    """Runs sorted, with overlapping and touching ones joined (each position once)."""
-    joined: list[list[int]] = []
-    for start, stop in sorted(runs):
-        if joined and start <= joined[-1][1]:
-            joined[-1][1] = max(joined[-1][1], stop)
-        else:
-            joined.append([start, stop])
-    return joined
 
 
 @paused_gc()  # thousands of keys and pairs, none in a cycle

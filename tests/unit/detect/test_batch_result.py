@@ -56,6 +56,28 @@ def test_pairs_out_of_order_or_twice_come_back_once() -> None:
     assert len(back.evaluated) == 4
 
 
+def test_a_message_whose_runs_overlap_lists_each_pair_once() -> None:
+    """Given a message (not written by ``to_json``) whose stockout runs overlap and repeat,
+    when read, then each pair comes back once, as persist's reader gives them."""
+    data = {
+        "customer_id": "c1",
+        "evaluated": {
+            "stores": ["S", "S", "S"],
+            "products": ["A", "B", "C"],
+            "types": {STOCKOUT: [[0, 2], [1, 3], [0, 1]], REORDER: [[1, 2], [1, 2]]},
+        },
+    }
+
+    evaluated = BatchResult.from_json(data).evaluated
+
+    assert evaluated == [
+        (Sku("S", "A"), STOCKOUT),
+        (Sku("S", "B"), STOCKOUT),
+        (Sku("S", "B"), REORDER),
+        (Sku("S", "C"), STOCKOUT),
+    ]
+
+
 def test_a_message_of_the_earlier_form_is_read() -> None:
     """Given a result queued by the earlier release (a triple per pair), when read,
     then its pairs are the same."""
