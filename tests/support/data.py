@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Hashable, Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from tests.support.waiting import wait_until
 
 
 def today() -> dt.date:
@@ -63,6 +66,45 @@ def put_recipients(
 def rows(factory: sessionmaker[Session], sql: str, **params: object) -> list:
     with factory() as session:
         return list(session.execute(text(sql), params).all())
+
+
+def waiting_on_a_lock(factory: sessionmaker[Session], statement: str) -> list:
+    """The sessions waiting on a lock whose query begins with ``statement``."""
+    return rows(
+        factory,
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE :q",
+        q=statement + "%",
+    )
+
+
+def second_writer_waits(
+    factory: sessionmaker[Session],
+    insert: TextClause,
+    first: dict[str, Any],
+    second: dict[str, Any],
+    *,
+    table: str,
+) -> None:
+    """Two writers of ``insert`` into ``table``: the first with ``first`` left uncommitted,
+    the second with ``second`` in a thread, seen waiting on the first's lock; then the first
+    commits and the second finishes."""
+    holder = factory()
+    holder.begin()
+    holder.execute(insert, first)
+
+    def second_writer() -> None:
+        with factory.begin() as session:
+            session.execute(insert, second)
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    wait_until(
+        lambda: waiting_on_a_lock(factory, f"INSERT INTO {table}"),
+        what="the second writer waiting for the first",
+    )
+    holder.commit()
+    holder.close()
+    thread.join()
 
 
 def poison(db, store: str, product: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 
 from sqlalchemy import text
@@ -12,8 +11,7 @@ from shelfops_alerts.detect.batch_inputs import read_batch_inputs
 from shelfops_alerts.detect.rules.forecast_series import daily_series
 from shelfops_alerts.intake.imports import import_forecasts
 from shelfops_alerts.skus import Sku
-from tests.support.data import laid_out_by_day, put_skus, rows, today
-from tests.support.waiting import wait_until
+from tests.support.data import laid_out_by_day, put_skus, rows, second_writer_waits, today
 
 CUSTOMER = "horizons"
 
@@ -125,35 +123,21 @@ def test_the_batch_read_walks_the_horizon_as_the_forecast_rows(db, tmp_path):
 
 
 def test_two_concurrent_writers_of_one_sku_both_land_in_its_horizon(db):
-    # Given one writer that has inserted the first week of a SKU's forecast, not yet committed
+    # Given a SKU's week of forecasts to insert, by two writers (a week each)
     put_skus(db, CUSTOMER, [("S1", "P1", 10.0, 1.0)], days=0)
     insert = text(
         "INSERT INTO forecasts (customer_id, store_id, product_id, forecast_date, demand)"
         " SELECT :c, 'S1', 'P1', CAST(:start AS date) + g, :d FROM generate_series(0, 6) g"
     )
-    first = db()
-    first.begin()
-    first.execute(insert, {"c": CUSTOMER, "start": day(0), "d": 1.0})
-
-    # When a second writer inserts the second week meanwhile (it waits for the first),
-    def second_writer() -> None:
-        with db.begin() as session:
-            session.execute(insert, {"c": CUSTOMER, "start": day(7), "d": 2.0})
-
-    thread = threading.Thread(target=second_writer)
-    thread.start()
-    wait_until(
-        lambda: rows(
-            db,
-            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND query LIKE 'INSERT INTO forecasts%'",
-        ),
-        what="the second writer waiting for the first",
+    # When the first writer inserts the first week and holds it uncommitted, the second
+    # inserts the second week meanwhile (it waits for the first's lock), and the first commits
+    second_writer_waits(
+        db,
+        insert,
+        {"c": CUSTOMER, "start": day(0), "d": 1.0},
+        {"c": CUSTOMER, "start": day(7), "d": 2.0},
+        table="forecasts",
     )
-    # and then the first commits
-    first.commit()
-    first.close()
-    thread.join()
 
     # Then the SKU's horizon holds both weeks
     assert horizons(db) == {("S1", "P1"): (day(0), [1.0] * 7 + [2.0] * 7)}

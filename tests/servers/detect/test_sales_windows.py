@@ -9,7 +9,13 @@ from pathlib import Path
 from sqlalchemy import text
 
 from shelfops_alerts.intake.imports import import_sales
-from tests.support.data import laid_out_by_day, rows, today
+from tests.support.data import (
+    laid_out_by_day,
+    rows,
+    second_writer_waits,
+    today,
+    waiting_on_a_lock,
+)
 from tests.support.waiting import wait_until
 
 CUSTOMER = "windows"
@@ -184,34 +190,20 @@ def test_truncating_the_sales_empties_the_windows(db, tmp_path):
 
 
 def test_two_concurrent_writers_of_one_sku_both_land_in_its_window(db):
-    # Given one writer that has inserted a new SKU's first week of sales, not yet committed
+    # Given a new SKU's week of sales to insert, by two writers (a week each)
     insert = text(
         "INSERT INTO sales (customer_id, store_id, product_id, sale_date, units)"
         " SELECT :c, 'S1', 'P1', CAST(:start AS date) + g, :u FROM generate_series(0, 6) g"
     )
-    first = db()
-    first.begin()
-    first.execute(insert, {"c": CUSTOMER, "start": day(-14), "u": 1.0})
-
-    # When a second writer inserts the second week meanwhile (it waits for the first),
-    def second_writer() -> None:
-        with db.begin() as session:
-            session.execute(insert, {"c": CUSTOMER, "start": day(-7), "u": 2.0})
-
-    thread = threading.Thread(target=second_writer)
-    thread.start()
-    wait_until(
-        lambda: rows(
-            db,
-            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND query LIKE 'INSERT INTO sales%'",
-        ),
-        what="the second writer waiting for the first",
+    # When the first writer inserts the first week and holds it uncommitted, the second
+    # inserts the second week meanwhile (it waits for the first's lock), and the first commits
+    second_writer_waits(
+        db,
+        insert,
+        {"c": CUSTOMER, "start": day(-14), "u": 1.0},
+        {"c": CUSTOMER, "start": day(-7), "u": 2.0},
+        table="sales",
     )
-    # and then the first commits
-    first.commit()
-    first.close()
-    thread.join()
 
     # Then the SKU's window holds both weeks
     assert windows(db) == {("S1", "P1"): (day(-14), [1.0] * 7 + [2.0] * 7)}
@@ -278,14 +270,6 @@ def test_a_sale_moved_to_another_day_or_sku_leaves_both_windows_right(db, tmp_pa
     assert stored[("S1", "P3")] == (day(-8), [17.0])
 
 
-def _waiting(db, statement: str) -> list:
-    return rows(
-        db,
-        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE :q",
-        q=statement + "%",
-    )
-
-
 def test_writers_meeting_on_the_same_windows_each_see_the_others_change(db, tmp_path):
     # Given two SKUs with a week of sales
     import_lines(db, tmp_path, [f"S1,P{p},{day(n)},{n + 8}" for p in (1, 2) for n in range(-7, 0)])
@@ -312,9 +296,11 @@ def test_writers_meeting_on_the_same_windows_each_see_the_others_change(db, tmp_
 
     writers = [threading.Thread(target=add_today), threading.Thread(target=delete_first_day)]
     writers[0].start()
-    wait_until(lambda: _waiting(db, "INSERT INTO sales"), what="the adding writer waiting")
+    wait_until(lambda: waiting_on_a_lock(db, "INSERT INTO sales"), what="the adding writer waiting")
     writers[1].start()
-    wait_until(lambda: _waiting(db, "DELETE FROM sales"), what="the deleting writer waiting")
+    wait_until(
+        lambda: waiting_on_a_lock(db, "DELETE FROM sales"), what="the deleting writer waiting"
+    )
     # and then the first commits
     deleting.commit()
     deleting.close()
