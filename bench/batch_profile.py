@@ -19,6 +19,7 @@ import datetime as dt
 import gc
 import json
 import pstats
+import re
 import tempfile
 import time
 from collections import defaultdict
@@ -33,6 +34,7 @@ from sqlalchemy import event, text
 
 from shelfops_alerts.alerts import silences, statements
 from shelfops_alerts.alerts.persist import persist_batch
+from shelfops_alerts.config.settings import Settings
 from shelfops_alerts.db import get_engine, session_factory
 from shelfops_alerts.detect import history_inputs, input_statements
 from shelfops_alerts.detect.checks import check_batch
@@ -58,7 +60,12 @@ def main() -> None:
         action="store_true",
         help="28 days of past forecasts and a policy per SKU (every rule judges every SKU)",
     )
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=Settings.batch_size,
+        help="SKUs per batch (default: SHELFOPS_BATCH_SIZE's default, as a sweep runs)",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="cProfile each step (this process's CPU time)"
     )
@@ -207,16 +214,20 @@ def main() -> None:
 
 def _time_queries(engine, spent: dict[str, float]) -> None:
     """Add each read statement's time (by which query of batch_inputs it is) to ``spent``."""
-    texts = {
-        statement.text: f"read {name.lstrip('_').removeprefix('READ_').lower()}"
-        for module in (input_statements, history_inputs)
-        for name, statement in vars(module).items()
-        if name.lstrip("_").startswith("READ_") and hasattr(statement, "text")
-    }
-    for module in (statements, changes, silences):
+    texts: dict[str, str] = {}
+    for module in (input_statements, history_inputs, statements, changes, silences):
+        short = module.__name__.rsplit(".", 1)[-1]
         for name, statement in vars(module).items():
-            if name.lstrip("_").isupper() and hasattr(statement, "text"):
-                texts[statement.text] = f"  sql {module.__name__.rsplit('.', 1)[-1]}.{name}"
+            # (a PreparedStatement holds its text() statement: a batch larger than an
+            # event's runs it as that plain statement)
+            source = getattr(getattr(statement, "statement", statement), "text", None)
+            if not isinstance(source, str) or not name.lstrip("_").isupper():
+                continue
+            if module in (input_statements, history_inputs):
+                if name.lstrip("_").startswith("READ_"):
+                    texts[source] = f"read {name.lstrip('_').removeprefix('READ_').lower()}"
+            else:
+                texts[source] = f"  sql {short}.{name}"
     starts: dict[int, float] = {}
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -257,8 +268,14 @@ def _backend_cpu_by_statement(
 
 
 def _same(source: str, compiled: str) -> bool:
-    # Bound parameters are rewritten by the driver's paramstyle; compare what surrounds them.
-    return source.split(":", 1)[0].strip() == compiled.split("%(", 1)[0].strip()
+    """Whether ``compiled`` (as the driver received it) is the ``text()`` ``source``: its
+    ``:name`` parameters become ``%(name)s`` (a ``::`` cast stays), a ``%`` doubles."""
+    as_sent = _PARAMETER.sub(r"%(\1)s", source.replace("%", "%%"))
+    return as_sent.split() == compiled.split()
+
+
+#: A bound parameter of a ``text()`` statement (not a ``::`` cast).
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
 if __name__ == "__main__":
