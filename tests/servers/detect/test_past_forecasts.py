@@ -18,8 +18,8 @@ from shelfops_alerts.skus import Sku, SkuSpan
 from tests.support.data import today
 from tests.support.planning import last_sku
 
-#: Per SKU, the days (from today) its forecasts are stored for; None for a gap, "NaN" for a
-#: stored NaN. Each has a policy, so every one is read for history.
+#: Per SKU, the days (from today) its forecasts are stored for (a day left out: a NULL in its
+#: horizon). Each has a policy, so every one is read for history.
 HORIZONS: dict[str, list[int]] = {
     "before_since": list(range(-40, 10)),  # starts before the window, runs past today
     "at_since": list(range(-28, 3)),
@@ -35,6 +35,7 @@ HORIZONS: dict[str, list[int]] = {
 }
 #: The SKU with past forecasts but no sales: no history at all (no forecast either).
 UNSOLD = "gaps_unsold"
+#: The day of "gaps" stored as NaN.
 NAN_DAY = -6
 
 
@@ -47,7 +48,8 @@ def put_horizons(db, customer: str) -> list[Sku]:
         sku = Sku("S", product)
         skus.append(sku)
         for day in days:
-            demand = "NaN" if (product == "gaps" and day == NAN_DAY) else str(n + 1 + (day + 50) / 100)
+            value = n + 1 + (day + 50) / 100  # (a distinct value per SKU and day, never < 0)
+            demand = "NaN" if (product == "gaps" and day == NAN_DAY) else str(value)
             forecasts.append({"p": product, "d": start + dt.timedelta(day), "v": demand})
         if product != UNSOLD:
             for day in range(-40, 0):
