@@ -2,8 +2,8 @@
 
 Whatever the batch size, a batch costs at most five queries: the customer's thresholds and
 rule settings; stock with the forecast from today on; policies; arrivals from today on; and
-the recent past (the window's sales with the forecasts stored for those days, screened by
-numpy: :mod:`shelfops_alerts.detect.history_inputs`). A caller asks only
+the recent past (the window's sales, screened by numpy with the forecasts stored for those
+days, which the stock read sends: :mod:`shelfops_alerts.detect.history_inputs`). A caller asks only
 for the kinds its rules use. Forecasts are read from ``forecast_horizons`` (one row per SKU,
 kept by triggers on ``forecasts``), never a row per day.
 """
@@ -30,6 +30,7 @@ from shelfops_alerts.detect.input_statements import (
     READ_SPAN_POLICIES,
     READ_STOCK,
 )
+from shelfops_alerts.detect.past_forecasts import PastForecasts
 from shelfops_alerts.detect.rules import (
     DEFAULT_THRESHOLDS,
     Policy,
@@ -144,6 +145,9 @@ def read_batch_inputs(
     """
     thresholds, settings, absent = _read_settings(session, customer_id)
     since = today - dt.timedelta(days=settings.history_days)
+    # The stock read sends each SKU's forecasts for the history window's days (none without
+    # the history kind: a window from today holds no day).
+    window = since if HISTORY in kinds else today
     keys: dict[str, Any] = {"customer_id": customer_id, "today": today}
     rest = None
     quiet: list[Sku] = []
@@ -153,7 +157,9 @@ def read_batch_inputs(
     if span is None:
         keys["stores"] = array_literal([sku.store_id for sku in skus])
         keys["products"] = array_literal([sku.product_id for sku in skus])
-        by_key = list(execute_prepared(session, READ_STOCK, keys, prepare=prepare))
+        by_key = execute_prepared(
+            session, READ_STOCK, {**keys, "since": window}, prepare=prepare
+        ).all()
     else:
         after = span.after or Sku("", "")
         most = limit if limit is not None else 2**31 - 2
@@ -174,8 +180,10 @@ def read_batch_inputs(
                     "walked": math.floor(thresholds.medium_days) + 1,
                     "min_demand": MIN_DAILY_DEMAND,
                     "has_arrivals": ARRIVALS in kinds and ARRIVALS not in absent,
+                    "since": window,
                 },
-            ).one()
+            ).one(),
+            width=(today - window).days,
         )
         if len(page.skus) > most:
             page = page.cut(most)
@@ -186,23 +194,33 @@ def read_batch_inputs(
     found: dict[Sku, SkuInputs] = {}
     # The SKUs with forecasts before today (the history rules compare sales with them).
     with_past: set[Sku] = set()
+    # Each SKU's row in ``past``: its forecasts for the window's days.
+    row_of: dict[Sku, int] = {}
     if span is None:
-        for store, product, on_hand, on_order, lead, demands, has_past in by_key:
+        for n, (store, product, on_hand, on_order, lead, demands, has_past, *_) in enumerate(
+            by_key
+        ):
             sku = Sku(store, product)
             entry = found[sku] = SkuInputs(sku, float(on_hand), float(on_order))
+            row_of[sku] = n
             if demands:
                 entry.demand = horizon_series(lead, demands)
             if has_past:
                 with_past.add(sku)
+        past = PastForecasts.from_rows(
+            [(row.past_first, row.past) for row in by_key], width=(today - window).days
+        )
     else:
         columns = (page.skus, page.on_hand, page.on_order, page.demands, page.has_past)
-        for sku, on_hand, on_order, demand, has_past, screened in zip(
-            *columns, page.quiet, strict=True
+        for n, (sku, on_hand, on_order, demand, has_past, screened) in enumerate(
+            zip(*columns, page.quiet, strict=True)
         ):
             if not screened:  # (a quiet SKU: the SQL pre-screen judged its stock)
                 found[sku] = SkuInputs(sku, on_hand, on_order, demand)
+                row_of[sku] = n
                 if has_past:
                     with_past.add(sku)
+        past = page.past
     if span is not None and ARRIVALS in kinds and ARRIVALS not in absent:
         # The arrivals read looks up the SKUs found, by key (the others read the span).
         keys["stores"] = array_literal([sku.store_id for sku in found])
@@ -258,6 +276,7 @@ def read_batch_inputs(
             keys,
             [items[n] for n in wanted],
             (demand[wanted], counts[wanted]),
+            past.rows([row_of[items[n].sku] for n in wanted]),
             since=since,
             settings=settings,
             screen=screen,
@@ -278,6 +297,7 @@ def _read_history(
     keys: dict[str, Any],
     items: list[SkuInputs],
     matrix: tuple[np.ndarray, np.ndarray],
+    past: PastForecasts,
     *,
     since: dt.date,
     settings: RuleSettings,
@@ -285,7 +305,8 @@ def _read_history(
     prepare: bool,
 ) -> None:
     """Fill in the history of ``items``: the days, or the rules the pre-screen settled.
-    ``matrix``: their demand from today (:func:`demand_matrix`)."""
+    ``matrix``: their demand from today (:func:`demand_matrix`); ``past``: their forecasts
+    for the window's days."""
     skus = [item.sku for item in items]
     # The reorder rule reads the history of SKUs with a policy without its own reorder
     # point and with a forecast from today: their σ bounds, all at once (NaN: no bound).
@@ -321,6 +342,7 @@ def _read_history(
         since=since,
         settings=settings,
         skus=skus,
+        past=past,
         every_day=[item.policy is not None for item in items],
         reorder_sigma=reorder_sigma,
         screen=screen,

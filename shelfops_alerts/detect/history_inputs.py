@@ -3,11 +3,11 @@
 One statement per batch reads the sales of the history window: one index probe per SKU of
 its sales window (``sales_windows``: one row per SKU, its retained units as an array from
 its first day, kept by triggers on ``sales``, migration 0016) whose slice for the window's
-days it takes, and for each SKU with sales the forecasts its horizon row holds for those
-days. It answers in one row of PostgreSQL's binary array form, SKU after SKU — each SKU's
-position in the batch, its units and past forecasts per day (from its first day in the
-window, a day without a value as -Infinity) — which numpy reads as a block (no row, and no
-parsing, per SKU or element). The history pre-screen
+days it takes. It answers in one row of PostgreSQL's binary array form, SKU after SKU — each
+SKU's position in the batch and its units per day (from its first day in the window, a day
+without sales as -Infinity) — which numpy reads as a block (no row, and no parsing, per SKU
+or element). The forecasts stored for those days come from the stock read, which visits each
+SKU's horizon row anyway (:mod:`shelfops_alerts.detect.past_forecasts`). The history pre-screen
 (:func:`shelfops_alerts.detect.rules.screen.screen_history`) then works out the statistics of
 every SKU at once; a SKU's days become ``SalesDay`` objects only when a rule could find
 something for it, and the rules it proves quiet (all of them for most SKUs, some for the
@@ -30,13 +30,11 @@ from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal, execute_prepared, prepared
 from shelfops_alerts.detect.input_statements import NUMBERED_KEYS, SAME_SKU
+from shelfops_alerts.detect.past_forecasts import PastForecasts, day_runs
 from shelfops_alerts.detect.rules import RuleSettings, SalesDay
 from shelfops_alerts.detect.rules.screen import screen_history
 from shelfops_alerts.skus import Sku
 
-#: A forecast day the SKU's horizon holds no value for (a NULL element): forecasts are
-#: never negative (``ck_forecasts_demand``), so this stands for "no forecast".
-NO_FORECAST = "-Infinity"
 #: A day of a SKU's sales window without a sales row: units are never negative
 #: (``ck_sales_units``), so this stands for "no sales recorded".
 NO_SALES = "-Infinity"
@@ -55,25 +53,11 @@ _SOLD = f"""
     substr(array_send(array_replace({_WINDOW}, NULL, CAST('-Infinity' AS float8))), 21) AS values
 """
 
-#: Per SKU, the forecasts its horizon row holds for the window's days before today: from
-#: which day of the window (``:since`` is day 0), and their values in binary form
-#: (``array_send`` without its 20-byte header), a NULL element (a gap) as -Infinity
-#: (:data:`NO_FORECAST`). None without any.
-_PAST = """
-    greatest(h.start_date - CAST(:since AS date), 0) AS first,
-    substr(array_send(array_replace(
-        h.demands[CAST(:since AS date) - h.start_date + 1 : CAST(:today AS date) - h.start_date],
-        NULL, CAST('-Infinity' AS float8))), 21) AS values
-"""
-
-# One probe per SKU of its sales window (one row, kept by triggers on sales: migration 0016)
-# and, for a SKU with sales in the window, of its forecast horizon for the forecasts of
-# those days (a day with a forecast and no sales is unknown). The batch's answer is one row
-# (no row, no driver call and no key to look up per SKU): the position of each SKU with
-# sales in the keys given (from 0), its sales (from which day, how many days, the values)
-# and its past forecasts (the same), SKU after SKU in that order (every aggregate reads the
-# same rows in the same order, the keys', which ``ORDER BY k.n`` makes explicit; NULL, a SKU
-# without past forecasts, adds no values).
+# One probe per SKU of its sales window (one row, kept by triggers on sales: migration 0016).
+# The batch's answer is one row (no row, no driver call and no key to look up per SKU): the
+# position of each SKU with sales in the keys given (from 0) and its sales (from which day,
+# how many days, the values), SKU after SKU in that order (every aggregate reads the same
+# rows in the same order, the keys', which ``ORDER BY k.n`` makes explicit).
 READ_SALES = prepared(
     "read_sales",
     text(
@@ -82,12 +66,7 @@ READ_SALES = prepared(
            substr(array_send(array_agg(s.first ORDER BY k.n)), 21) AS sold_first,
            substr(array_send(array_agg(
                length(s.values) / {_VALUES.itemsize} ORDER BY k.n)), 21) AS sold_counts,
-           string_agg(s.values, ''::bytea ORDER BY k.n) AS sold,
-           substr(array_send(array_agg(coalesce(p.first, 0) ORDER BY k.n)), 21) AS past_first,
-           substr(array_send(array_agg(
-               coalesce(length(p.values), 0) / {_VALUES.itemsize} ORDER BY k.n)), 21)
-               AS past_counts,
-           string_agg(p.values, ''::bytea ORDER BY k.n) AS past
+           string_agg(s.values, ''::bytea ORDER BY k.n) AS sold
     FROM {NUMBERED_KEYS}
     CROSS JOIN LATERAL (
         SELECT {_SOLD}
@@ -97,12 +76,6 @@ READ_SALES = prepared(
           AND num_nonnulls(VARIADIC {_WINDOW}) > 0
         LIMIT 1
     ) s
-    LEFT JOIN LATERAL (
-        SELECT {_PAST}
-        FROM forecast_horizons h
-        WHERE {SAME_SKU.format(t="h")} AND h.start_date < :today
-        LIMIT 1
-    ) p ON true
     """
     ),
 )
@@ -115,6 +88,7 @@ def read_history(
     since: dt.date,
     settings: RuleSettings,
     skus: Sequence[Sku],
+    past: PastForecasts,
     every_day: Sequence[bool],
     reorder_sigma: np.ndarray,
     screen: bool = True,
@@ -123,8 +97,8 @@ def read_history(
     """The recent past of ``skus``; per SKU (in the same order) whether it has a policy
     (``every_day``: the reorder rule reads days without a forecast too), the σ bound of
     :func:`shelfops_alerts.detect.rules.screen.reorder_sigma_bounds` (NaN when the reorder
-    rule does not read history). The forecasts stored for the window's days are read
-    with the sales.
+    rule does not read history). ``past``: the forecasts stored for the window's days of
+    ``skus`` (a row each), which the stock read sent.
 
     Returns ``(n, accuracy_settled, anomaly_settled, reorder_unsure, days)`` for each SKU
     (``n``: its position in ``skus``) with sales in the window that a rule reads: whether
@@ -147,17 +121,21 @@ def read_history(
     row = execute_prepared(session, READ_SALES, params, prepare=prepare).one()
     shape = (len(skus), width)
     sold, units = np.zeros(shape, dtype=bool), np.zeros(shape)
-    forecast, has_forecast = np.zeros(shape), np.zeros(shape, dtype=bool)
+    # Only a SKU with sales has forecasts here (a day with a forecast and no sales is
+    # unknown, and a SKU without any sales is no history at all).
+    with_sales = np.zeros(len(skus), dtype=bool)
     if row.positions is not None:
         positions = _elements(row.positions, _INTS)
-        where, days, value = _laid_out(positions, row.sold_first, row.sold_counts, row.sold)
+        value = _elements(row.sold or b"", _VALUES)
+        where, days = day_runs(
+            positions, _elements(row.sold_first, _INTS), _elements(row.sold_counts, _INTS), value
+        )
         present = value != -np.inf  # (NO_SALES)
         sold[where[present], days[present]] = True
         units[where[present], days[present]] = value[present]
-        where, days, value = _laid_out(positions, row.past_first, row.past_counts, row.past)
-        present = value != -np.inf  # (NO_FORECAST)
-        forecast[where[present], days[present]] = value[present]
-        has_forecast[where[present], days[present]] = True
+        with_sales[positions] = True
+    forecast = np.where(with_sales[:, None], past.forecast, 0.0)
+    has_forecast = past.has_forecast & with_sales[:, None]
     policies = np.array(every_day, dtype=bool)
     found = screen_history(
         sold,
@@ -170,20 +148,6 @@ def read_history(
         screen=screen,
     )
     return _verdicts(found, sold, units, forecast, has_forecast, policies, since)
-
-
-def _laid_out(
-    positions: np.ndarray, first: bytes, counts: bytes, values: bytes | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per SKU a run of values, one per day from its first: each value's SKU (its position
-    in the batch), day (from the window's first) and value. Element k of a SKU's run is the
-    value of day ``first + k``."""
-    sizes = _elements(counts, _INTS)
-    value = _elements(values or b"", _VALUES)
-    where = np.repeat(positions, sizes)
-    days = np.repeat(_elements(first, _INTS) - (np.cumsum(sizes) - sizes), sizes)
-    days += np.arange(len(value))
-    return where, days, value
 
 
 def _elements(blob: bytes, dtype: np.dtype) -> np.ndarray:

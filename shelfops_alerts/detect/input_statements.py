@@ -52,6 +52,20 @@ _HORIZON_FROM_TODAY = (
     " h.demands[greatest(CAST(:today AS date) - h.start_date, 0) + 1:] AS demands,"
     " h.start_date < CAST(:today AS date) AS has_past"
 )
+#: A SKU's forecasts for the history window's days ``[:since, :today)``, from the same
+#: horizon row ``h`` (both reads below): from which day of the window (``:since`` is day 0),
+#: and the slice (empty for a horizon that starts after today or ends before ``:since``;
+#: ``:since`` = ``:today``, no window, leaves every slice empty). Read here, where the row
+#: is visited anyway, the history read need not probe the horizon again
+#: (detect/past_forecasts.py).
+_PAST_FIRST = "greatest(h.start_date - CAST(:since AS date), 0)"
+_PAST_DAYS = (
+    "h.demands[CAST(:since AS date) - h.start_date + 1 : CAST(:today AS date) - h.start_date]"
+)
+#: An array's values in binary form (``array_send`` without its 20-byte header), a NULL
+#: element (a gap) as -Infinity (:data:`~shelfops_alerts.detect.past_forecasts.NO_FORECAST`).
+_SENT = "substr(array_send(array_replace({}, NULL, CAST('-Infinity' AS float8))), 21)"
+
 # The forecast from today on is a slice of the SKU's one horizon row (kept by triggers on
 # forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
 # first forecast lies after today; ``has_past`` whether it holds days before today (the
@@ -61,7 +75,8 @@ READ_STOCK = prepared(
     text(
         f"""
     SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
-           {_HORIZON_FROM_TODAY}
+           {_HORIZON_FROM_TODAY},
+           {_PAST_FIRST} AS past_first, {_SENT.format(_PAST_DAYS)} AS past
     FROM {KEYS}
     CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
                         WHERE {SAME_SKU.format(t="i")} LIMIT 1) i
@@ -111,7 +126,9 @@ _QUIET = """
 # columns agree with each other, and the reader orders them by ``n``), stock, lead, whether
 # its horizon holds days before today, the pre-screen's verdict, how many days of forecast
 # it has from today, and all those days SKU after SKU (a day without a forecast, a NULL
-# element, as -Infinity: forecasts are never negative). See detect/span_read.py.
+# element, as -Infinity: forecasts are never negative); and the same of its forecasts for
+# the history window's days (from which day of the window, how many, the days: only a SKU
+# with days before today has any). See detect/span_read.py.
 READ_SPAN = text(
     f"""
     SELECT array_agg(q.store_id) AS stores, array_agg(q.product_id) AS products,
@@ -124,16 +141,18 @@ READ_SPAN = text(
            substr(array_send(array_agg(
                CASE WHEN q.quiet THEN 0 ELSE coalesce(cardinality(q.demands), 0) END)), 21)
                AS counts,
-           string_agg(
-               CASE WHEN NOT q.quiet THEN substr(array_send(array_replace(
-                   q.demands, NULL, CAST('-Infinity' AS float8))), 21) END,
-               ''::bytea) AS demands
+           string_agg(CASE WHEN NOT q.quiet THEN {_SENT.format("q.demands")} END, ''::bytea)
+               AS demands,
+           substr(array_send(array_agg(coalesce(q.past_first, 0))), 21) AS past_first,
+           substr(array_send(array_agg(coalesce(cardinality(q.past), 0))), 21) AS past_counts,
+           string_agg(CASE WHEN q.has_past THEN {_SENT.format("q.past")} END, ''::bytea)
+               AS past
     FROM (
         SELECT q.*, coalesce({_QUIET}, false) AS quiet,
                row_number() OVER (ORDER BY q.store_id, q.product_id) - 1 AS n
         FROM (
             SELECT i.store_id, i.product_id, i.on_hand, i.on_order,
-                   {_HORIZON_FROM_TODAY}
+                   {_HORIZON_FROM_TODAY}, {_PAST_FIRST} AS past_first, {_PAST_DAYS} AS past
             FROM inventory i
             LEFT JOIN forecast_horizons h
               ON h.customer_id = i.customer_id AND h.store_id = i.store_id

@@ -5,7 +5,8 @@ ONE row: the page's keys as two text arrays, and its stock, leads, flags and the
 days of every SKU, SKU after SKU, in PostgreSQL's binary array form, which numpy reads as a
 block. The driver used to parse a ``float8[]`` of demands as text in every row of the page
 (about a tenth of a history check's CPU); now nothing is parsed per SKU or per day, and
-each SKU's days are a slice of one list.
+each SKU's days are a slice of one list. The page's forecasts for the history window's days
+come in the same form, laid out as one matrix (:mod:`shelfops_alerts.detect.past_forecasts`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,21 @@ from typing import Any
 
 import numpy as np
 
+from shelfops_alerts.detect.past_forecasts import NO_FORECAST, PastForecasts
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.skus import Sku
 
-#: A day of a horizon without a forecast (a NULL element) as the read sends it: forecasts
-#: are never negative (``ck_forecasts_demand``), so this stands for "no forecast".
-NO_FORECAST = -np.inf
 #: PostgreSQL's binary form of a one-dimensional array (``array_send``), once its 20-byte
 #: header is cut off: per element its length, then its value, big-endian.
 _INTS = np.dtype([("length", ">i4"), ("value", ">i4")])
 _FLOATS = np.dtype([("length", ">i4"), ("value", ">f8")])
 _FLAGS = np.dtype([("length", ">i4"), ("value", "?")])
+_NO_RUNS = {
+    "positions": np.zeros(0, dtype=int),
+    "first": np.zeros(0, dtype=int),
+    "counts": np.zeros(0, dtype=int),
+    "values": np.zeros(0),
+}
 
 
 @dataclass
@@ -40,6 +45,8 @@ class SpanRows:
     demands: list[list[float]]
     has_past: list[bool]
     quiet: list[bool]
+    #: The forecasts stored for the history window's days, a row per SKU.
+    past: PastForecasts
 
     def cut(self, most: int) -> SpanRows:
         """The first ``most`` SKUs."""
@@ -50,14 +57,25 @@ class SpanRows:
             self.demands[:most],
             self.has_past[:most],
             self.quiet[:most],
+            self.past.rows(np.arange(min(most, len(self.skus)))),
         )
 
 
-def span_rows(row: Any) -> SpanRows:
-    """The columns of ``READ_SPAN``'s one row (``row``: its named fields), in key order."""
+def span_rows(row: Any, *, width: int) -> SpanRows:
+    """The columns of ``READ_SPAN``'s one row (``row``: its named fields), in key order;
+    ``width``: how many days the history window holds (0: the read sent none)."""
     if row.stores is None:  # (an empty page: every aggregate is NULL)
-        return SpanRows([], [], [], [], [], [])
+        return SpanRows([], [], [], [], [], [], PastForecasts.from_runs(0, width, **_NO_RUNS))
     positions = _elements(row.positions, _INTS)
+    # (laid out by position, each SKU's row is already its place in key order)
+    past = PastForecasts.from_runs(
+        len(positions),
+        width,
+        positions=positions,
+        first=_elements(row.past_first, _INTS),
+        counts=_elements(row.past_counts, _INTS),
+        values=_elements(row.past or b"", _FLOATS),
+    )
     counts = _elements(row.counts, _INTS)
     demands = horizon_rows(
         _elements(row.leads, _INTS), counts, _elements(row.demands or b"", _FLOATS)
@@ -75,7 +93,8 @@ def span_rows(row: Any) -> SpanRows:
         # the rows' numbers)
         order = np.argsort(positions).tolist()
         columns = [[column[n] for n in order] for column in columns]
-    return SpanRows(*columns)
+    skus, on_hand, on_order, demands, has_past, quiet = columns
+    return SpanRows(skus, on_hand, on_order, demands, has_past, quiet, past)
 
 
 def horizon_rows(leads: np.ndarray, counts: np.ndarray, values: np.ndarray) -> list[list[float]]:
