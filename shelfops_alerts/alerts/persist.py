@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import text
@@ -66,6 +67,10 @@ SILENCE_ENDED = "silence ended"
 #: The savepoint the upsert runs under (sent in the upsert's round trip, never released:
 #: the commit ends it), rolled back to when a racing re-open and insert met.
 _UPSERT_SAVEPOINT = "persist_upsert"
+#: A finding's metadata as the upsert stores it: ``json.dumps(metadata, sort_keys=True)``,
+#: whose keyword builds a new encoder at every call; one encoder, made once, writes the same.
+_METADATA_JSON = json.JSONEncoder(sort_keys=True).encode
+_METADATA = attrgetter("metadata")
 
 
 @dataclass
@@ -255,7 +260,7 @@ def persist_batch(
                 "types": array_literal([f.alert_type for f in findings]),
                 "severities": array_literal([f.severity for f in findings]),
                 "messages": array_literal([f.message for f in findings]),
-                "metas": array_literal([json.dumps(f.metadata, sort_keys=True) for f in findings]),
+                "metas": array_literal(list(map(_METADATA_JSON, map(_METADATA, findings)))),
                 "silences": array_literal([verdict.silence_id for verdict in verdicts]),
                 "reopen_within": policy.reopen_within_s,
                 "silence_ended": SILENCE_ENDED,

@@ -7,7 +7,6 @@ policies, arrivals, recent sales with their past forecasts) are read by
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -35,6 +34,7 @@ from shelfops_alerts.detect.rules import (
     check_stockout,
 )
 from shelfops_alerts.detect.rules.stockout import lasts_beyond
+from shelfops_alerts.payloads.finding_columns import findings_from_columns, findings_to_columns
 from shelfops_alerts.payloads.findings import check_findings
 from shelfops_alerts.skus import Sku, SkuSpan, parse_span
 from shelfops_alerts.stack.garbage import paused_gc
@@ -55,7 +55,6 @@ INPUT_KINDS: dict[str, frozenset[str]] = {
     ANOMALY_DETECTED: frozenset({HISTORY}),
     FORECAST_ACCURACY_LOW: frozenset({HISTORY}),
 }
-_FINDING_FIELDS = tuple(item.name for item in dataclasses.fields(Finding))
 #: Longest reason kept for a refused SKU (the persist task refuses longer ones).
 MAX_REASON_LENGTH = 1000
 #: Alert types that depend on sales history; what ``shelfops.sales_recorded`` checks.
@@ -98,11 +97,13 @@ class BatchResult:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; ``evaluated`` is columnar (the checked SKUs once, and per alert type
         the ranges of their positions it was evaluated for), so a batch of thousands of SKUs
-        is a small message rather than a triple per SKU and type."""
+        is a small message rather than a triple per SKU and type; so are ``findings``
+        (:mod:`shelfops_alerts.payloads.finding_columns`: each metadata key once per
+        layout, not once per finding)."""
         data = {
             "customer_id": self.customer_id,
             "evaluated": _evaluated_to_json(self.evaluated),
-            "findings": list(map(_finding_json, self.findings)),
+            "findings": findings_to_columns(self.findings),
             "unknown": [list(sku) for sku in self.unknown],
             "without_forecast": [list(sku) for sku in self.without_forecast],
             "rejected": [[sku.store_id, sku.product_id, why] for sku, why in self.rejected],
@@ -117,7 +118,7 @@ class BatchResult:
         return cls(
             customer_id=str(data["customer_id"]),
             evaluated=_evaluated_from_json(data.get("evaluated") or []),
-            findings=[Finding.from_json(item) for item in data.get("findings", [])],
+            findings=_findings_from_json(data.get("findings") or []),
             unknown=[Sku(str(s), str(p)) for s, p in data.get("unknown", [])],
             without_forecast=[Sku(str(s), str(p)) for s, p in data.get("without_forecast", [])],
             rejected=[(Sku(str(s), str(p)), str(why)) for s, p, why in data.get("rejected", [])],
@@ -126,10 +127,12 @@ class BatchResult:
         )
 
 
-def _finding_json(finding: Finding) -> dict[str, Any]:
-    """What ``Finding.to_json`` gives, without its deep copy (``asdict``, about 100 µs a
-    finding): the message encodes the metadata as it is."""
-    return {name: getattr(finding, name) for name in _FINDING_FIELDS}
+def _findings_from_json(data: Any) -> list[Finding]:
+    """The findings of a message: columns (``to_json``), or an object per finding (the
+    earlier form, of messages queued or dead-lettered by an older release)."""
+    if isinstance(data, list):
+        return [Finding.from_json(item) for item in data]
+    return findings_from_columns(data, most=len(data.get("layout") or ()))
 
 
 def _evaluated_to_json(evaluated: list[tuple[Sku, str]]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -178,10 +179,12 @@ def _verdicts(
     window = [since + dt.timedelta(days=n) for n in range(sold.shape[1])]
     forecasts = forecast[judged].astype(object)
     forecasts[~has_forecast[judged]] = None
-    # (SalesDay._make is tuple.__new__; a day without a forecast has None for it)
+    # (a named tuple made by tuple.__new__ in C, not by SalesDay._make, a Python call per
+    # day; a day without a forecast has None for it)
     days = list(
         map(
-            SalesDay._make,
+            tuple.__new__,
+            repeat(SalesDay),
             zip(
                 map(window.__getitem__, columns.tolist()),
                 units[judged][read].tolist(),

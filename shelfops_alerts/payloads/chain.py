@@ -25,9 +25,11 @@ from typing import Any
 
 from shelfops_alerts.alerts.persist import PersistResult
 from shelfops_alerts.detect.checks import MAX_REASON_LENGTH, BatchResult, merged_runs
+from shelfops_alerts.detect.rules import Finding
 from shelfops_alerts.intake.events import InvalidEvent, customer, read_skus
 from shelfops_alerts.payloads import InvalidPayload
-from shelfops_alerts.payloads.findings import findings_from_json
+from shelfops_alerts.payloads.finding_columns import findings_from_columns
+from shelfops_alerts.payloads.findings import check_findings, findings_from_json
 from shelfops_alerts.payloads.values import (
     check_id,
     check_ids,
@@ -234,6 +236,20 @@ def _evaluated(value: object, max_skus: int) -> list[tuple[Sku, str]]:
     return [(sku, kind) for sku, kinds in zip(skus, kinds_at, strict=True) for kind in kinds]
 
 
+def _findings(value: object, most: int) -> list[Finding]:
+    """A checked batch's findings, at most ``most``, every field valid, in either form a
+    check writes: columns (``payloads.finding_columns``) or an object per finding (an
+    older release)."""
+    if isinstance(value, Mapping):
+        findings = findings_from_columns(value, most=most)
+        for _, error in check_findings(findings)[:1]:
+            raise error
+        return findings
+    if not isinstance(value, list) or len(value) > most:
+        raise InvalidPayload(f"findings must be a list of at most {most} in a batch")
+    return findings_from_json(value)
+
+
 @paused_gc()  # thousands of keys and pairs, none in a cycle
 def read_batch(data: object, *, max_skus: int) -> BatchResult:
     """A ``shelfops.dedup_and_persist`` payload: what a check of at most ``max_skus`` SKUs
@@ -246,9 +262,7 @@ def read_batch(data: object, *, max_skus: int) -> BatchResult:
         raise InvalidPayload(str(exc)) from None
     pairs = max_skus * len(ALERT_TYPES)
     evaluated = _evaluated(data.get("evaluated") or [], max_skus)
-    findings = data.get("findings", [])
-    if not isinstance(findings, list) or len(findings) > pairs:
-        raise InvalidPayload(f"findings must be a list of at most {pairs} in a batch")
+    findings = _findings(data.get("findings", []), pairs)
     unknown = _skus("unknown", _rows(data, "unknown", 2, max_skus))
     missing = _skus("without_forecast", _rows(data, "without_forecast", 2, max_skus))
     rows = _rows(data, "rejected", 3, max_skus)
@@ -268,15 +282,15 @@ def read_batch(data: object, *, max_skus: int) -> BatchResult:
     result = BatchResult(
         customer_id=who,
         evaluated=evaluated,
-        findings=findings_from_json(findings),
+        findings=findings,
         unknown=unknown,
         without_forecast=missing,
         rejected=rejected,
         context=read_context(data.get("context")) or {},
         span=span,
     )
-    named = {sku for sku, _ in evaluated} | set(unknown) | set(missing)
-    named |= {sku for sku, _ in rejected}
+    named = set(map(itemgetter(0), evaluated)) | set(unknown) | set(missing)
+    named |= set(map(itemgetter(0), rejected))
     named |= {Sku(f.store_id, f.product_id) for f in result.findings}
     if len(named) > max_skus:
         raise InvalidPayload(f"a batch names {len(named)} SKUs, at most {max_skus}")

@@ -61,7 +61,7 @@ def test_a_small_events_check_writes_its_chains_ledger_row(tasks_app, db, settin
     assert row.done_at is None
     # And the persist the chain queues next carries the row, for its publish to close
     assert result["context"] == {"run_id": "run-9", "ledger": row.id}
-    assert len(result["findings"]) == 1
+    assert len(result["findings"]["layout"]) == 1  # (the findings as columns: one)
 
 
 def test_a_lost_step_of_a_small_events_chain_is_queued_again_by_the_relay(tasks_app, db, settings):
@@ -92,5 +92,5 @@ def test_a_check_sent_alone_writes_no_ledger_row(tasks_app, db, settings):
     result = run_check("lone-check", {"customer_id": "acme", "skus": [["S1", "P1"]]}, [])
 
     # Then it checks the SKU, and no ledger row waits for a publish that will never run
-    assert len(result["findings"]) == 1
+    assert len(result["findings"]["layout"]) == 1  # (the findings as columns: one)
     assert rows(db, "SELECT count(*) FROM batch_ledger")[0][0] == 0

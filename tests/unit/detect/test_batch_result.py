@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from shelfops_alerts.detect.checks import BatchResult
@@ -102,3 +103,36 @@ def test_a_sweeps_batch_of_one_type_is_one_run() -> None:
     assert data["evaluated"]["types"] == {STOCKOUT: [[0, 500]]}
     assert round_trip(sweep).evaluated == sweep.evaluated
     assert round_trip(twice).evaluated == [(skus[0], STOCKOUT), (skus[1], STOCKOUT)]
+
+
+def test_findings_travel_as_columns_and_come_back_the_same() -> None:
+    """Given 300 findings of two kinds of metadata (and one without any), when through
+    JSON, then the same findings come back, each metadata key written once per layout,
+    and the message is much smaller than an object per finding."""
+    findings = [
+        Finding(f"S{n % 7}", f"P{n}", STOCKOUT, "high", f"out in {n}", {"days": n / 3, "at": None})
+        for n in range(150)
+    ] + [
+        Finding("S1", f"Q{n}", REORDER, "medium", "reorder", {"quantity": n, "late": {"in": 2}})
+        for n in range(149)
+    ]
+    findings.append(Finding("S2", "R", ANOMALY, "medium", "odd day"))
+    result = BatchResult("c1", findings=findings)
+
+    data = result.to_json()
+    back = round_trip(result)
+
+    assert back.findings == findings
+    assert [list(f.metadata) for f in back.findings] == [list(f.metadata) for f in findings]
+    assert data["findings"]["layouts"] == [["days", "at"], ["quantity", "late"], []]
+    objects = [dataclasses.asdict(f) for f in findings]
+    assert len(json.dumps(data["findings"])) < 0.7 * len(json.dumps(objects))
+
+
+def test_findings_of_the_earlier_form_are_read() -> None:
+    """Given a result queued by an earlier release (an object per finding), when read,
+    then its findings are the same."""
+    finding = Finding("S", "A", STOCKOUT, "high", "runs out", {"days_until_stockout": 1.5})
+    old = {"customer_id": "c1", "findings": [dataclasses.asdict(finding)]}
+
+    assert BatchResult.from_json(old).findings == [finding]

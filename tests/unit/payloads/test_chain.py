@@ -45,6 +45,11 @@ def batch() -> dict:
     ).to_json()
 
 
+def earlier() -> dict:
+    """``batch()`` as an earlier release wrote it: an object per finding."""
+    return {**batch(), "findings": [FINDING.to_json()]}
+
+
 def persisted() -> dict:
     return {
         "customer_id": "acme",
@@ -102,6 +107,44 @@ def _with(data: dict, path: tuple, value: object) -> dict:
     ],
 )
 def test_a_forged_checked_batch_is_refused_with_the_reason(path, value, reason):
+    # (findings forged one by one: in the earlier form, an object per finding)
+    data = earlier() if path[0] == "findings" else batch()
+    with pytest.raises(InvalidPayload) as refused:
+        read_batch(_with(data, path, value), max_skus=MAX)
+    assert reason in str(refused.value)
+
+
+def test_findings_of_either_form_read_as_the_same_findings():
+    # Given the same batch with its findings as columns (the check's) and as an object each
+    # (an earlier release's, still queued or dead-lettered)
+    columns, objects = read_batch(batch(), max_skus=MAX), read_batch(earlier(), max_skus=MAX)
+    # Then both read as the check's finding
+    assert columns.findings == objects.findings == [FINDING]
+    assert isinstance(batch()["findings"], dict)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        (("findings", "types", 0), "free_money", "alert_type must be one of"),
+        (("findings", "severities", 0), "apocalyptic", "severity must be one of"),
+        (("findings", "stores", 0), "S\x00", "store_id must not contain control characters"),
+        (("findings", "products", 0), 7, "product_id must be text"),
+        (("findings", "messages", 0), " ", "message must not be empty"),
+        (("findings", "metadata", 0, 0), math.nan, "metadata.days_until_stockout must be a finite"),
+        (("findings", "metadata", 0), [0.5], "metadata values do not match their layout"),
+        (("findings", "metadata", 0), {"d": 1}, "metadata values do not match their layout"),
+        (("findings", "layout", 0), 1, "a layout must be one of 1"),
+        (("findings", "layout", 0), -1, "a layout must be one of 1"),
+        (("findings", "layout", 0), True, "a layout must be one of 1"),
+        (("findings", "layouts", 0, 0), 5, "each layout must be a list of text keys"),
+        (("findings", "layouts"), [], "a layout must be one of 0"),
+        (("findings", "messages"), [], "the columns of findings must be of one length"),
+        (("findings", "messages"), "x", "each column of findings must be a list"),
+        (("findings", "extra"), [], "findings must hold the columns"),
+    ],
+)
+def test_forged_findings_as_columns_are_refused_with_the_reason(path, value, reason):
     with pytest.raises(InvalidPayload) as refused:
         read_batch(_with(batch(), path, value), max_skus=MAX)
     assert reason in str(refused.value)
@@ -133,6 +176,9 @@ def test_a_checked_batch_is_no_larger_than_a_batch():
     findings = [FINDING.to_json()] * (MAX * 4 + 1)
     with pytest.raises(InvalidPayload, match="findings must be a list of at most 20"):
         read_batch({**batch(), "findings": findings}, max_skus=MAX)
+    columns = BatchResult("acme", findings=[FINDING] * (MAX * 4 + 1)).to_json()["findings"]
+    with pytest.raises(InvalidPayload, match="findings must be a list of at most 20"):
+        read_batch({**batch(), "findings": columns}, max_skus=MAX)
     with pytest.raises(InvalidPayload, match="unknown holds 6 entries, at most 5"):
         read_batch({**batch(), "unknown": [["S", f"P{n}"] for n in range(6)]}, max_skus=MAX)
 
