@@ -1,8 +1,9 @@
 """The history pre-screen: which SKUs surely get no anomaly, accuracy or reorder finding.
 
 A sweep with history judges every SKU by three rules, and almost all of them are quiet. The
-batch read (:mod:`shelfops_alerts.detect.history_inputs`) fetches a batch's sales of the
-window and the forecasts stored for those days in a compact binary form, and
+batch read (:mod:`shelfops_alerts.detect.history_inputs`) lays out a batch's sales of the
+window (its own statement) and the forecasts stored for those days (sent by the stock read,
+:mod:`shelfops_alerts.detect.past_forecasts`) as numpy matrices, and
 :func:`screen_history` works out every SKU's history statistics at once with numpy — counts,
 sums, the root mean square error, a bound on the anomaly score, and only where that bound
 fails the exact median and MAD of past residuals. A SKU's days become ``SalesDay`` objects
