@@ -270,10 +270,10 @@ def stall_summary(stalls: MachineStalls, samples: list[float], stalled: list[boo
     hit = sorted((ms for ms, stall in zip(samples, stalled, strict=True) if stall), reverse=True)
     top = max(1, len(samples) // 100)
     slowest = sorted(zip(samples, stalled, strict=True), reverse=True)[:top]
+    shown = f"{', '.join(f'{ms:.0f}' for ms in hit[:12])}{' ...' if len(hit) > 12 else ''}"
     lines = [
         f"\nmachine stalls (bench/stalls.py): {len(stalls.episodes())} while timing;"
-        f" {len(hit)} of {len(samples)} events overlapped one"
-        f" ({', '.join(f'{ms:.0f}' for ms in hit[:12])}{' ...' if len(hit) > 12 else ''} ms);"
+        f" {len(hit)} of {len(samples)} events overlapped one{f' ({shown} ms)' if hit else ''};"
         f" of the slowest 1 %, {sum(stall for _, stall in slowest)} of {len(slowest)}",
     ]
     if clear:
