@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shelfops_alerts.db import array_literal, execute_prepared, prepared
+from shelfops_alerts.detect.binary_arrays import FLOATS, INTS, SENT_DAYS, elements
 from shelfops_alerts.detect.input_statements import NUMBERED_KEYS, SAME_SKU
 from shelfops_alerts.detect.past_forecasts import PastForecasts, day_runs
 from shelfops_alerts.detect.rules import RuleSettings, SalesDay
@@ -39,10 +40,6 @@ from shelfops_alerts.skus import Sku
 #: A day of a SKU's sales window without a sales row: units are never negative
 #: (``ck_sales_units``), so this stands for "no sales recorded".
 NO_SALES = "-Infinity"
-#: PostgreSQL's binary form of a one-dimensional array (``array_send``), once its 20-byte
-#: header is cut off: per element its length, then its value, big-endian.
-_INTS = np.dtype([("length", ">i4"), ("value", ">i4")])
-_VALUES = np.dtype([("length", ">i4"), ("value", ">f8")])
 
 #: A SKU's units on the window's days, from its sales window row ``w``.
 _WINDOW = "w.units[CAST(:since AS date) - w.start_date + 1 : CAST(:today AS date) - w.start_date]"
@@ -51,7 +48,7 @@ _WINDOW = "w.units[CAST(:since AS date) - w.start_date + 1 : CAST(:today AS date
 #: (a NULL element) as -Infinity (:data:`NO_SALES`).
 _SOLD = f"""
     greatest(w.start_date - CAST(:since AS date), 0) AS first,
-    substr(array_send(array_replace({_WINDOW}, NULL, CAST('-Infinity' AS float8))), 21) AS values
+    {SENT_DAYS.format(_WINDOW)} AS values
 """
 
 # One probe per SKU of its sales window (one row, kept by triggers on sales: migration 0016).
@@ -66,7 +63,7 @@ READ_SALES = prepared(
     SELECT substr(array_send(array_agg(CAST(k.n - 1 AS int) ORDER BY k.n)), 21) AS positions,
            substr(array_send(array_agg(s.first ORDER BY k.n)), 21) AS sold_first,
            substr(array_send(array_agg(
-               length(s.values) / {_VALUES.itemsize} ORDER BY k.n)), 21) AS sold_counts,
+               length(s.values) / {FLOATS.itemsize} ORDER BY k.n)), 21) AS sold_counts,
            string_agg(s.values, ''::bytea ORDER BY k.n) AS sold
     FROM {NUMBERED_KEYS}
     CROSS JOIN LATERAL (
@@ -126,10 +123,10 @@ def read_history(
     # unknown, and a SKU without any sales is no history at all).
     with_sales = np.zeros(len(skus), dtype=bool)
     if row.positions is not None:
-        positions = _elements(row.positions, _INTS)
-        value = _elements(row.sold or b"", _VALUES)
+        positions = elements(row.positions, INTS)
+        value = elements(row.sold or b"", FLOATS)
         where, days = day_runs(
-            positions, _elements(row.sold_first, _INTS), _elements(row.sold_counts, _INTS), value
+            positions, elements(row.sold_first, INTS), elements(row.sold_counts, INTS), value
         )
         present = value != -np.inf  # (NO_SALES)
         sold[where[present], days[present]] = True
@@ -149,12 +146,6 @@ def read_history(
         screen=screen,
     )
     return _verdicts(found, sold, units, forecast, has_forecast, policies, since)
-
-
-def _elements(blob: bytes, dtype: np.dtype) -> np.ndarray:
-    """The values of a binary array (its header cut off), as native numbers."""
-    values = np.frombuffer(blob, dtype=dtype)["value"]
-    return values.astype(np.int64 if values.dtype.kind == "i" else np.float64)
 
 
 def _verdicts(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from shelfops_alerts.db import prepared
+from shelfops_alerts.detect.binary_arrays import SENT_DAYS
 from shelfops_alerts.detect.rules.rule_settings import FIELD_NAMES
 
 KEYS = "unnest(CAST(:stores AS text[]), CAST(:products AS text[])) AS k(store_id, product_id)"
@@ -62,9 +63,6 @@ _PAST_FIRST = "greatest(h.start_date - CAST(:since AS date), 0)"
 _PAST_DAYS = (
     "h.demands[CAST(:since AS date) - h.start_date + 1 : CAST(:today AS date) - h.start_date]"
 )
-#: An array's values in binary form (``array_send`` without its 20-byte header), a NULL
-#: element (a gap) as -Infinity (:data:`~shelfops_alerts.detect.past_forecasts.NO_FORECAST`).
-_SENT = "substr(array_send(array_replace({}, NULL, CAST('-Infinity' AS float8))), 21)"
 
 # The forecast from today on is a slice of the SKU's one horizon row (kept by triggers on
 # forecasts, migration 0006): no row per day, no aggregate. ``lead`` is how many days the
@@ -76,7 +74,7 @@ READ_STOCK = prepared(
         f"""
     SELECT k.store_id, k.product_id, i.on_hand, i.on_order,
            {_HORIZON_FROM_TODAY},
-           {_PAST_FIRST} AS past_first, {_SENT.format(_PAST_DAYS)} AS past
+           {_PAST_FIRST} AS past_first, {SENT_DAYS.format(_PAST_DAYS)} AS past
     FROM {KEYS}
     CROSS JOIN LATERAL (SELECT on_hand, on_order FROM inventory i
                         WHERE {SAME_SKU.format(t="i")} LIMIT 1) i
@@ -141,11 +139,11 @@ READ_SPAN = text(
            substr(array_send(array_agg(
                CASE WHEN q.quiet THEN 0 ELSE coalesce(cardinality(q.demands), 0) END)), 21)
                AS counts,
-           string_agg(CASE WHEN NOT q.quiet THEN {_SENT.format("q.demands")} END, ''::bytea)
+           string_agg(CASE WHEN NOT q.quiet THEN {SENT_DAYS.format("q.demands")} END, ''::bytea)
                AS demands,
            substr(array_send(array_agg(coalesce(q.past_first, 0))), 21) AS past_first,
            substr(array_send(array_agg(coalesce(cardinality(q.past), 0))), 21) AS past_counts,
-           string_agg(CASE WHEN q.has_past THEN {_SENT.format("q.past")} END, ''::bytea)
+           string_agg(CASE WHEN q.has_past THEN {SENT_DAYS.format("q.past")} END, ''::bytea)
                AS past
     FROM (
         SELECT q.*, coalesce({_QUIET}, false) AS quiet,

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shelfops_alerts.detect.binary_arrays import FLOATS, elements
+
 #: A day of a horizon without a forecast (a NULL element) as the reads send it: forecasts
 #: are never negative (``ck_forecasts_demand``), so this stands for "no forecast".
 NO_FORECAST = -np.inf
-#: PostgreSQL's binary form of a float8 array's elements (``array_send`` without its 20-byte
-#: header): per element its length, then its value, big-endian.
-_SENT = np.dtype([("length", ">i4"), ("value", ">f8")])
 
 
 def day_runs(
@@ -77,8 +76,8 @@ class PastForecasts:
             width,
             positions=np.arange(len(runs)),
             first=np.array([first or 0 for first, _ in runs], dtype=int),
-            counts=np.array([len(values) for values in sent], dtype=int) // _SENT.itemsize,
-            values=np.frombuffer(b"".join(sent), dtype=_SENT)["value"].astype(float),
+            counts=np.array([len(values) for values in sent], dtype=int) // FLOATS.itemsize,
+            values=elements(b"".join(sent), FLOATS),
         )
 
     def rows(self, at: list[int] | np.ndarray) -> PastForecasts:

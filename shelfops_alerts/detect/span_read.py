@@ -16,15 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from shelfops_alerts.detect.binary_arrays import FLAGS, FLOATS, INTS, elements
 from shelfops_alerts.detect.past_forecasts import NO_FORECAST, PastForecasts
 from shelfops_alerts.detect.rules.forecast_series import horizon_series
 from shelfops_alerts.skus import Sku
 
-#: PostgreSQL's binary form of a one-dimensional array (``array_send``), once its 20-byte
-#: header is cut off: per element its length, then its value, big-endian.
-_INTS = np.dtype([("length", ">i4"), ("value", ">i4")])
-_FLOATS = np.dtype([("length", ">i4"), ("value", ">f8")])
-_FLAGS = np.dtype([("length", ">i4"), ("value", "?")])
 _NO_RUNS = {
     "positions": np.zeros(0, dtype=int),
     "first": np.zeros(0, dtype=int),
@@ -66,27 +62,25 @@ def span_rows(row: Any, *, width: int) -> SpanRows:
     ``width``: how many days the history window holds (0: the read sent none)."""
     if row.stores is None:  # (an empty page: every aggregate is NULL)
         return SpanRows([], [], [], [], [], [], PastForecasts.from_runs(0, width, **_NO_RUNS))
-    positions = _elements(row.positions, _INTS)
+    positions = elements(row.positions, INTS)
     # (laid out by position, each SKU's row is already its place in key order)
     past = PastForecasts.from_runs(
         len(positions),
         width,
         positions=positions,
-        first=_elements(row.past_first, _INTS),
-        counts=_elements(row.past_counts, _INTS),
-        values=_elements(row.past or b"", _FLOATS),
+        first=elements(row.past_first, INTS),
+        counts=elements(row.past_counts, INTS),
+        values=elements(row.past or b"", FLOATS),
     )
-    counts = _elements(row.counts, _INTS)
-    demands = horizon_rows(
-        _elements(row.leads, _INTS), counts, _elements(row.demands or b"", _FLOATS)
-    )
+    counts = elements(row.counts, INTS)
+    demands = horizon_rows(elements(row.leads, INTS), counts, elements(row.demands or b"", FLOATS))
     columns: list[list[Any]] = [
         list(map(Sku, row.stores, row.products)),
-        _elements(row.on_hand, _FLOATS).tolist(),
-        _elements(row.on_order, _FLOATS).tolist(),
+        elements(row.on_hand, FLOATS).tolist(),
+        elements(row.on_order, FLOATS).tolist(),
         demands,
-        _elements(row.has_past, _FLAGS).tolist(),
-        _elements(row.quiet, _FLAGS).tolist(),
+        elements(row.has_past, FLAGS).tolist(),
+        elements(row.quiet, FLAGS).tolist(),
     ]
     if (positions != np.arange(len(positions))).any():
         # (the aggregates read the rows in one pass, so the columns agree; key order is
@@ -112,9 +106,3 @@ def horizon_rows(leads: np.ndarray, counts: np.ndarray, values: np.ndarray) -> l
         days = [None if value == NO_FORECAST else value for value in series[n]]
         series[n] = horizon_series(int(leads[n]), days)
     return series
-
-
-def _elements(blob: bytes, dtype: np.dtype) -> np.ndarray:
-    """The values of a binary array (its header cut off), as native values."""
-    values = np.frombuffer(blob, dtype=dtype)["value"]
-    return values.astype(values.dtype.newbyteorder("="))
