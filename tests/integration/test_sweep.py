@@ -16,7 +16,7 @@ from shelfops_alerts.intake.client import _producer, send_event
 from shelfops_alerts.stack import processes
 from shelfops_alerts.sweeps.lock import LOCK_KEY, OUTCOME_KEY, lock_holder
 from tests.integration.conftest import wait_idle, worker_env
-from tests.support.data import put_skus, rows
+from tests.support.data import put_rule_settings, put_skus, rows
 from tests.support.waiting import wait_until
 
 SWEEP = "shelfops.sweep_all_skus"
@@ -200,12 +200,7 @@ def test_a_failed_batch_is_counted_and_the_sweep_still_finishes(sweeps, settings
     load_catalogue(db)
     put_skus(db, "broken", [("B1", f"X{n:03d}", 5.0, 10.0) for n in range(50)])
     with db.begin() as session:
-        session.execute(
-            text(
-                "INSERT INTO customer_rule_settings (customer_id, history_days)"
-                " VALUES ('broken', 0)"
-            )
-        )
+        put_rule_settings(session, "broken", history_days=0)
 
     # When a sweep runs
     sweep = finished_sweep(db, outcome(settings, start_sweep(settings))["sweep_id"])

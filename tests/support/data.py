@@ -107,6 +107,18 @@ def second_writer_waits(
     thread.join()
 
 
+def put_rule_settings(session: Session, customer: str, **settings: object) -> None:
+    """The customer's rule settings row: ``settings`` by column, the others their defaults."""
+    names = "".join(f", {name}" for name in settings)
+    values = "".join(f", :{name}" for name in settings)
+    session.execute(
+        text(
+            f"INSERT INTO customer_rule_settings (customer_id{names}) VALUES (:customer_id{values})"
+        ),
+        {"customer_id": customer, **settings},
+    )
+
+
 def poison(db, store: str, product: str) -> None:
     # PostgreSQL's NaN passes the demand >= 0 constraint: stored input no rule can judge.
     with db.begin() as session:

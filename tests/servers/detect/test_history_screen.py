@@ -12,7 +12,7 @@ from sqlalchemy import text
 from shelfops_alerts.detect.batch_inputs import read_batch_inputs
 from shelfops_alerts.detect.checks import check_batch
 from shelfops_alerts.skus import Sku, SkuSpan
-from tests.support.data import today
+from tests.support.data import put_rule_settings, today
 from tests.support.planning import last_sku
 
 WINDOW = 28
@@ -142,15 +142,7 @@ def test_the_screened_check_equals_the_rules_on_every_day(db, overrides):
     skus = put_history(db, customer, 600, seed=len(overrides))
     if overrides:
         with db.begin() as session:
-            names = ", ".join(overrides)
-            values = ", ".join(f":{name}" for name in overrides)
-            session.execute(
-                text(
-                    f"INSERT INTO customer_rule_settings (customer_id, {names})"
-                    f" VALUES ('{customer}', {values})"
-                ),
-                overrides,
-            )
+            put_rule_settings(session, customer, **overrides)
 
     # When the batch is checked with the pre-screen, and without it
     with db() as session:

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from shelfops_alerts.detect import batch_inputs, history_inputs
 from shelfops_alerts.detect.batch_inputs import read_batch_inputs
 from shelfops_alerts.skus import Sku, SkuSpan
-from tests.support.data import today
+from tests.support.data import put_rule_settings, today
 from tests.support.planning import last_sku
 
 #: Per SKU, the days (from today) its forecasts are stored for (a day left out: a NULL in its
@@ -118,13 +118,7 @@ def test_the_screen_gets_the_stored_forecasts_of_the_window(db, monkeypatch, his
     customer = "past"
     skus = put_horizons(db, customer)
     with db.begin() as session:
-        session.execute(
-            text(
-                "INSERT INTO customer_rule_settings (customer_id, history_days, min_history_days)"
-                " VALUES (:c, :d, 1)"
-            ),
-            {"c": customer, "d": history_days},
-        )
+        put_rule_settings(session, customer, history_days=history_days, min_history_days=1)
     since = today() - dt.timedelta(days=history_days)
     # (what the history screen is handed, per call of the history read)
     handed: list[tuple[list[Sku], np.ndarray, np.ndarray]] = []

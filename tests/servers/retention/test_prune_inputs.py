@@ -16,7 +16,7 @@ from shelfops_alerts.skus import Sku
 from shelfops_alerts.stack import demo
 from tests.servers.detect.test_sales_windows import stored_windows, windows_from_sales
 from tests.servers.retention.test_prune_tables import POLICY
-from tests.support.data import rows, today
+from tests.support.data import put_rule_settings, rows, today
 
 #: The operator asks to keep as little as possible: one day of each input.
 MINIMAL = dataclasses.replace(
@@ -36,10 +36,7 @@ def load_demo_with_a_long_past(db, tmp_path) -> None:
     with db.begin() as session:
         for kind in ("inventory", "forecasts", "recipients", "policies", "sales", "arrivals"):
             getattr(imports, f"import_{kind}")(session, path=paths[kind])
-        session.execute(
-            text("INSERT INTO customer_rule_settings (customer_id, history_days) VALUES (:c, :h)"),
-            {"c": demo.DEMO_CUSTOMER, "h": HISTORY_DAYS},
-        )
+        put_rule_settings(session, demo.DEMO_CUSTOMER, history_days=HISTORY_DAYS)
         for table, column, value, step in (
             ("forecasts", "forecast_date", "demand", 37),
             ("sales", "sale_date", "units", 53),
